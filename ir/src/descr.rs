@@ -1,0 +1,312 @@
+//! Descriptors: what an op needs to know about the memory or the function it touches.
+//!
+//! A descr is declared once per module (`descr name = <...>`) and ops refer to it by index.
+//! The literal syntax is PyPy's (`<FieldS pkg.Cls.inst_x 8 pure>`, `<ArrayP 8>`, `<SizeDescr 16>`,
+//! `<Callr 8 ri EF=4 OS=5>`), extended with optional `key=value` items for what PyPy's logs
+//! leave out: `size=N` for a field's byte size, `class=NAME` for the vtable of a `SizeDescr`.
+
+use crate::types::Type;
+use std::fmt;
+
+crate::entity!(
+    /// A declared descr in a [`crate::Module`].
+    DescrId,
+    "descr"
+);
+
+/// The kind letter after `Field`/`Array`: how the bytes are interpreted.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum MemKind {
+    /// `S`: signed integer.
+    Signed,
+    /// `U`: unsigned integer (also bools, chars and raw pointers).
+    Unsigned,
+    /// `P`: GC pointer.
+    Ref,
+    /// `F`: double.
+    Float,
+    /// `V`: no value (`ArrayV`, PyPy's void arrays).
+    Void,
+}
+
+impl MemKind {
+    pub fn from_letter(c: char) -> Option<MemKind> {
+        Some(match c {
+            'S' => MemKind::Signed,
+            'U' => MemKind::Unsigned,
+            'P' => MemKind::Ref,
+            'F' => MemKind::Float,
+            'V' => MemKind::Void,
+            _ => return None,
+        })
+    }
+    pub fn letter(self) -> char {
+        match self {
+            MemKind::Signed => 'S',
+            MemKind::Unsigned => 'U',
+            MemKind::Ref => 'P',
+            MemKind::Float => 'F',
+            MemKind::Void => 'V',
+        }
+    }
+    /// The IR type a load of this kind produces.
+    pub fn value_type(self) -> Type {
+        match self {
+            MemKind::Signed | MemKind::Unsigned => Type::Int,
+            MemKind::Ref => Type::Ref,
+            MemKind::Float => Type::Float,
+            MemKind::Void => Type::Void,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct FieldDescr {
+    /// The struct that holds the field (`pypy.objspace.std.intobject.W_IntObject`).
+    pub owner: String,
+    /// The field's name (`inst_intval`).
+    pub name: String,
+    /// Byte offset from the object's start.
+    pub offset: u32,
+    /// Byte size, when known; PyPy's logs do not print it and a word is assumed then.
+    pub size: Option<u8>,
+    pub kind: MemKind,
+    /// Immutable or quasi-immutable (PyPy prints `pure`).
+    pub pure: bool,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct ArrayDescr {
+    pub kind: MemKind,
+    pub item_size: u32,
+    /// The items never change after allocation.
+    pub pure: bool,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct SizeDescr {
+    pub size: u32,
+    /// The class whose vtable `new_with_vtable` stores, when known.
+    pub class: Option<String>,
+}
+
+/// A call's effect class, PyPy's `EF=` (see `effectinfo.py`).
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct EffectClass(pub u8);
+
+impl EffectClass {
+    pub const ELIDABLE_CANNOT_RAISE: EffectClass = EffectClass(0);
+    pub const LOOPINVARIANT: EffectClass = EffectClass(1);
+    pub const CANNOT_RAISE: EffectClass = EffectClass(2);
+    pub const ELIDABLE_OR_MEMORYERROR: EffectClass = EffectClass(3);
+    pub const ELIDABLE_CAN_RAISE: EffectClass = EffectClass(4);
+    pub const CAN_RAISE: EffectClass = EffectClass(5);
+    pub const FORCES_VIRTUAL_OR_VIRTUALIZABLE: EffectClass = EffectClass(6);
+    pub const RANDOM_EFFECTS: EffectClass = EffectClass(7);
+
+    pub fn is_elidable(self) -> bool {
+        matches!(self.0, 0 | 3 | 4)
+    }
+    pub fn can_raise(self) -> bool {
+        self.0 > 2
+    }
+    pub fn forces(self) -> bool {
+        self.0 >= 6
+    }
+}
+
+/// The kind letter of a call's result or argument (`Calli`, `ri`).
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum CallKind {
+    Int,
+    Ref,
+    Float,
+    Void,
+    /// `L`: a long long (a float box holding 64 bits on 32-bit hosts).
+    LongLong,
+    /// `S`: a single-precision float passed as an int.
+    SingleFloat,
+}
+
+impl CallKind {
+    pub fn from_letter(c: char) -> Option<CallKind> {
+        Some(match c {
+            'i' => CallKind::Int,
+            'r' => CallKind::Ref,
+            'f' => CallKind::Float,
+            'v' => CallKind::Void,
+            'L' => CallKind::LongLong,
+            'S' => CallKind::SingleFloat,
+            _ => return None,
+        })
+    }
+    pub fn letter(self) -> char {
+        match self {
+            CallKind::Int => 'i',
+            CallKind::Ref => 'r',
+            CallKind::Float => 'f',
+            CallKind::Void => 'v',
+            CallKind::LongLong => 'L',
+            CallKind::SingleFloat => 'S',
+        }
+    }
+    /// The IR type of a value of this kind.
+    pub fn value_type(self) -> Type {
+        match self {
+            CallKind::Int | CallKind::SingleFloat => Type::Int,
+            CallKind::Ref => Type::Ref,
+            CallKind::Float | CallKind::LongLong => Type::Float,
+            CallKind::Void => Type::Void,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct CallDescr {
+    pub result: CallKind,
+    pub result_size: u32,
+    /// Kinds of the arguments after the call target, when the log printed them.
+    pub args: Vec<CallKind>,
+    pub effect: EffectClass,
+    /// PyPy's oopspec index (`OS=`), naming what the callee is (1 arraycopy, 14 int_py_mod...).
+    pub oopspec: Option<u16>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct InteriorDescr {
+    pub field: FieldDescr,
+    /// The array whose items hold the field, when known (PyPy's logs leave it out).
+    pub array: Option<ArrayDescr>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum DescrData {
+    Field(FieldDescr),
+    Array(ArrayDescr),
+    Interior(InteriorDescr),
+    Size(SizeDescr),
+    Call(CallDescr),
+    /// A descr tools need not understand, kept as written (`<QuasiImmutDescr object at 0x..>`).
+    Opaque(String),
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct Descr {
+    pub name: String,
+    pub data: DescrData,
+}
+
+impl DescrData {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            DescrData::Field(_) => "field",
+            DescrData::Array(_) => "array",
+            DescrData::Interior(_) => "interior-field",
+            DescrData::Size(_) => "size",
+            DescrData::Call(_) => "call",
+            DescrData::Opaque(_) => "opaque",
+        }
+    }
+
+    /// A name for this descr when none was declared: short, readable, derived from the data.
+    pub fn suggested_name(&self) -> String {
+        match self {
+            DescrData::Field(f) => {
+                let owner = f.owner.rsplit('.').next().unwrap_or("");
+                if owner.is_empty() {
+                    f.name.clone()
+                } else {
+                    format!("{owner}.{}", f.name)
+                }
+            }
+            DescrData::Array(a) => format!("array{}{}", a.kind.letter(), a.item_size),
+            DescrData::Interior(i) => format!("interior.{}", i.field.name),
+            DescrData::Size(s) => match &s.class {
+                Some(c) => format!("size.{c}"),
+                None => format!("size{}", s.size),
+            },
+            DescrData::Call(c) => {
+                let args: String = c.args.iter().map(|k| k.letter()).collect();
+                let mut s = format!("call{}_{}_ef{}", c.result.letter(), args, c.effect.0);
+                if let Some(os) = c.oopspec {
+                    s.push_str(&format!("_os{os}"));
+                }
+                s
+            }
+            DescrData::Opaque(text) => {
+                let word: String = text
+                    .trim_start_matches('<')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if word.is_empty() {
+                    "opaque".into()
+                } else {
+                    word
+                }
+            }
+        }
+    }
+}
+
+fn fmt_field(f: &mut fmt::Formatter<'_>, d: &FieldDescr) -> fmt::Result {
+    write!(f, "<Field{} ", d.kind.letter())?;
+    if !d.owner.is_empty() {
+        write!(f, "{}.", d.owner)?;
+    }
+    write!(f, "{} {}", d.name, d.offset)?;
+    if let Some(size) = d.size {
+        write!(f, " size={size}")?;
+    }
+    if d.pure {
+        f.write_str(" pure")?;
+    }
+    f.write_str(">")
+}
+
+fn fmt_array(f: &mut fmt::Formatter<'_>, a: &ArrayDescr) -> fmt::Result {
+    write!(f, "<Array{} {}", a.kind.letter(), a.item_size)?;
+    if a.pure {
+        f.write_str(" pure")?;
+    }
+    f.write_str(">")
+}
+
+/// Prints the literal in PyPy's syntax (plus our optional items); the parser reads it back.
+impl fmt::Display for DescrData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DescrData::Field(d) => fmt_field(f, d),
+            DescrData::Array(a) => fmt_array(f, a),
+            DescrData::Interior(i) => {
+                f.write_str("<InteriorFieldDescr ")?;
+                fmt_field(f, &i.field)?;
+                if let Some(a) = &i.array {
+                    f.write_str(" ")?;
+                    fmt_array(f, a)?;
+                }
+                f.write_str(">")
+            }
+            DescrData::Size(s) => {
+                write!(f, "<SizeDescr {}", s.size)?;
+                if let Some(c) = &s.class {
+                    write!(f, " class={c}")?;
+                }
+                f.write_str(">")
+            }
+            DescrData::Call(c) => {
+                write!(f, "<Call{} {}", c.result.letter(), c.result_size)?;
+                if !c.args.is_empty() {
+                    let args: String = c.args.iter().map(|k| k.letter()).collect();
+                    write!(f, " {args}")?;
+                }
+                write!(f, " EF={}", c.effect.0)?;
+                if let Some(os) = c.oopspec {
+                    write!(f, " OS={os}")?;
+                }
+                f.write_str(">")
+            }
+            DescrData::Opaque(text) => f.write_str(text),
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Guard data: fail args and resume data.
+//!
+//! When a guard fails, the interpreter must be handed back exactly the state it would have had.
+//! PyPy and LuaJIT both describe that state per guard; ours is:
+//! - `fail_args`: the values the compiled code stores at the exit (PyPy's `[p0, i1, None]`);
+//! - `resume` (optional, absent in PyPy's logs): one [`ResumeFrame`] per interpreter frame,
+//!   outermost first, each with a position and the value of each live slot; slot values are SSA
+//!   values, constants, or *virtuals*: objects the optimizer did not allocate, described here so
+//!   the exit can allocate and fill them (nested, shared and cyclic virtuals are indices into
+//!   one table); and the values of the virtualizable's fields, to write the frame back.
+//!
+//! Invariant (checked by the verifier): every non-constant value named in `resume` is also in
+//! `fail_args`, so a backend only ever needs the fail args to rebuild the state.
+
+use crate::descr::DescrId;
+use crate::opcode::Opcode;
+use crate::trace::Value;
+
+crate::entity!(
+    /// A virtual object in one guard's resume data.
+    VirtualId,
+    "virt"
+);
+
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct GuardInfo {
+    /// PyPy's guard identity (`<Guard0x7f..>`), which bridges name to attach to it.
+    pub id: Option<u64>,
+    pub fail_args: Vec<Option<Value>>,
+    pub resume: Option<Resume>,
+}
+
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Resume {
+    /// Outermost frame first; an inlined callee's frame stacks on top of its caller's.
+    pub frames: Vec<ResumeFrame>,
+    pub virtuals: Vec<VirtualObject>,
+    /// Current values of the virtualizable's fields and array items.
+    pub vable: Vec<VableEntry>,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct ResumeFrame {
+    /// Which code object the frame runs (a function name, or PyPy's location string).
+    pub code: String,
+    /// Where to resume in it (a bytecode index).
+    pub pc: u32,
+    pub slots: Vec<ResumeValue>,
+}
+
+#[derive(Copy, Clone, PartialEq, Debug)]
+pub enum ResumeValue {
+    /// An SSA value or constant of the trace.
+    Value(Value),
+    /// An object to allocate on guard failure.
+    Virtual(VirtualId),
+    /// A slot with no live value (`None`).
+    Dead,
+}
+
+/// An object that exists only in resume data until the guard fails.
+#[derive(Clone, PartialEq, Debug)]
+pub struct VirtualObject {
+    /// The name it has in the text (`$p`), if any; printing invents `$vN` otherwise.
+    pub name: Option<String>,
+    /// The allocation it stands for: `new`, `new_with_vtable`, `new_array`, `new_array_clear`.
+    pub alloc: Opcode,
+    pub descr: DescrId,
+    /// Array length, for the array allocations.
+    pub length: Option<u32>,
+    pub fields: Vec<(FieldKey, ResumeValue)>,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum FieldKey {
+    /// A field of a struct, by its field descr.
+    Field(DescrId),
+    /// An item of an array, by index.
+    Item(u32),
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct VableEntry {
+    pub slot: VableSlot,
+    pub value: ResumeValue,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum VableSlot {
+    /// A scalar field of the frame.
+    Field(DescrId),
+    /// Item `index` of the array held in the frame's field (the field descr is the key).
+    Item(DescrId, u32),
+}
+
+impl Resume {
+    /// Every value and virtual slot mentioned anywhere, in order (frames, virtuals, vable).
+    pub fn values(&self) -> impl Iterator<Item = ResumeValue> + '_ {
+        let frames = self.frames.iter().flat_map(|f| f.slots.iter().copied());
+        let virts = self.virtuals.iter().flat_map(|v| v.fields.iter().map(|(_, rv)| *rv));
+        let vable = self.vable.iter().map(|e| e.value);
+        frames.chain(virts).chain(vable)
+    }
+
+    /// Rewrites every SSA value with `f` (used when a pass copies a guard into a new trace).
+    pub fn map_values(&mut self, mut f: impl FnMut(Value) -> Value) {
+        let mut map = |rv: &mut ResumeValue| {
+            if let ResumeValue::Value(v) = rv {
+                *v = f(*v);
+            }
+        };
+        self.frames.iter_mut().flat_map(|fr| fr.slots.iter_mut()).for_each(&mut map);
+        self.virtuals.iter_mut().flat_map(|vo| vo.fields.iter_mut().map(|(_, rv)| rv)).for_each(&mut map);
+        self.vable.iter_mut().map(|e| &mut e.value).for_each(&mut map);
+    }
+}
+
+impl GuardInfo {
+    /// Every SSA value the guard reads beyond its operands (fail args and resume data).
+    pub fn values(&self) -> impl Iterator<Item = Value> + '_ {
+        let fail = self.fail_args.iter().flatten().copied();
+        let resume = self.resume.iter().flat_map(|r| r.values()).filter_map(|rv| match rv {
+            ResumeValue::Value(v) => Some(v),
+            _ => None,
+        });
+        fail.chain(resume)
+    }
+
+    pub fn map_values(&mut self, mut f: impl FnMut(Value) -> Value) {
+        for v in self.fail_args.iter_mut().flatten() {
+            *v = f(*v);
+        }
+        if let Some(r) = &mut self.resume {
+            r.map_values(f);
+        }
+    }
+}

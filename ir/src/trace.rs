@@ -1,0 +1,382 @@
+//! The data model: a [`Module`] holds descrs and traces; a [`Trace`] is a linear SSA sequence
+//! of [`Op`]s over typed [`Value`]s.
+//!
+//! Values are indices into the trace's value table. A value is a trace input, the result of an
+//! op, a parameter of a `label`, or a constant (constants are interned values, so every operand
+//! is just a `Value` and "is this a constant" is one lookup). Ops sit in execution order; a
+//! rewritten trace is built fresh with a [`TraceBuilder`](crate::builder::TraceBuilder) rather
+//! than edited in place.
+//!
+//! Loops: `label` defines block parameters (one per argument); a `jump` to a label's token
+//! passes new values for them. A jump to `<Loop-1>` goes back to the trace's start, whose
+//! parameters are the trace inputs (the form of PyPy's unoptimized traces).
+
+use crate::descr::{Descr, DescrData, DescrId};
+use crate::entity::Arena;
+use crate::opcode::Opcode;
+use crate::resume::GuardInfo;
+use crate::types::Type;
+use smallvec::SmallVec;
+use std::collections::HashMap;
+
+crate::entity!(
+    /// An SSA value of a trace (input, op result, label parameter or constant).
+    Value,
+    "v"
+);
+crate::entity!(
+    /// An op of a trace; ids follow execution order.
+    OpId,
+    "op"
+);
+crate::entity!(
+    /// A trace of a module.
+    TraceId,
+    "trace"
+);
+
+/// A byte range in the source text the module was parsed from; `Span::NONE` for built IR.
+#[derive(Copy, Clone, PartialEq, Eq, Debug, Default, Hash)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub const NONE: Span = Span { start: u32::MAX, end: u32::MAX };
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start: start as u32, end: end as u32 }
+    }
+    pub fn is_none(self) -> bool {
+        self.start == u32::MAX
+    }
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// A constant operand. Floats are kept as bits so that `-0.0` and NaNs compare exactly.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Const {
+    Int(i64),
+    Float(u64),
+    /// `ConstPtr(null)`.
+    Null,
+    /// `ConstPtr(name)`: a GC object known by name (PyPy prints `ptr13`).
+    Ptr(String),
+    /// `ConstClass(name)`: the address of a class vtable or an external function.
+    Class(String),
+    /// `@name`: the address of a trace function defined in the same module.
+    Func(String),
+}
+
+impl Const {
+    pub fn ty(&self) -> Type {
+        match self {
+            Const::Int(_) | Const::Class(_) | Const::Func(_) => Type::Int,
+            Const::Float(_) => Type::Float,
+            Const::Null | Const::Ptr(_) => Type::Ref,
+        }
+    }
+    pub fn float(f: f64) -> Const {
+        Const::Float(f.to_bits())
+    }
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub enum ValueDef {
+    /// The `n`th input of the trace.
+    Input(u32),
+    /// The result of an op.
+    Op(OpId),
+    /// The `n`th parameter of a `label` op.
+    LabelParam(OpId, u32),
+    Const(Const),
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct ValueData {
+    pub ty: Type,
+    pub def: ValueDef,
+    /// The name the value had in the text (`i5`); printing keeps it when it can.
+    pub name: Option<Box<str>>,
+}
+
+/// Where a `label` sits or a `jump` goes.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Target {
+    /// `TargetToken(N)`: a label, in this trace or another trace of the module.
+    Token(u64),
+    /// `<LoopN>`: the start of a loop; `<Loop-1>` is the start of the trace itself.
+    Loop(i64),
+}
+
+impl Target {
+    pub const SELF_START: Target = Target::Loop(-1);
+}
+
+/// Op data that only some opcodes carry.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub enum OpExtra {
+    #[default]
+    None,
+    /// A guard's fail args and resume data.
+    Guard(Box<GuardInfo>),
+    /// A label's token and the parameters it defines.
+    Label(Box<LabelInfo>),
+    /// A jump's target.
+    Jump(Target),
+    /// The location string of `debug_merge_point` / `jit_debug`.
+    Text(Box<str>),
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct LabelInfo {
+    pub token: Target,
+    /// One parameter per argument: the argument is the value on entry by fall-through, the
+    /// parameter is the value inside the loop (a phi of the entry value and the jumps' values).
+    pub params: Vec<Value>,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct Op {
+    pub opcode: Opcode,
+    pub args: SmallVec<[Value; 3]>,
+    pub result: Option<Value>,
+    pub descr: Option<DescrId>,
+    pub extra: OpExtra,
+    pub span: Span,
+}
+
+impl Op {
+    pub fn guard(&self) -> Option<&GuardInfo> {
+        match &self.extra {
+            OpExtra::Guard(g) => Some(g),
+            _ => None,
+        }
+    }
+    pub fn guard_mut(&mut self) -> Option<&mut GuardInfo> {
+        match &mut self.extra {
+            OpExtra::Guard(g) => Some(g),
+            _ => None,
+        }
+    }
+    pub fn label(&self) -> Option<&LabelInfo> {
+        match &self.extra {
+            OpExtra::Label(l) => Some(l),
+            _ => None,
+        }
+    }
+    pub fn jump_target(&self) -> Option<Target> {
+        match &self.extra {
+            OpExtra::Jump(t) => Some(*t),
+            _ => None,
+        }
+    }
+    pub fn text(&self) -> Option<&str> {
+        match &self.extra {
+            OpExtra::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+    /// Every value the op reads: operands, then fail args and resume values.
+    pub fn uses(&self) -> impl Iterator<Item = Value> + '_ {
+        self.args.iter().copied().chain(self.guard().into_iter().flat_map(|g| g.values()))
+    }
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub enum TraceKind {
+    /// A loop or entry bridge: starts from the interpreter with its inputs.
+    Loop,
+    /// A bridge: starts from the failing guard with the given id, inputs are its fail args.
+    Bridge { guard: u64 },
+    /// A callable trace function; its body ends in `finish` with a value of `result` type.
+    Function { result: Type },
+}
+
+/// Which input is the interpreter frame, and which of its fields and arrays the JIT owns.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Virtualizable {
+    pub frame: Value,
+    /// Scalar fields (field descrs).
+    pub fields: Vec<DescrId>,
+    /// Arrays: the frame's field holding the array, and the array's item descr.
+    pub arrays: Vec<(DescrId, DescrId)>,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct Trace {
+    pub name: String,
+    pub kind: TraceKind,
+    pub inputs: Vec<Value>,
+    pub values: Arena<Value, ValueData>,
+    pub ops: Arena<OpId, Op>,
+    pub vable: Option<Virtualizable>,
+    /// The span of the trace's header in the source.
+    pub span: Span,
+    consts: HashMap<Const, Value>,
+}
+
+impl Trace {
+    pub fn new(name: impl Into<String>, kind: TraceKind) -> Trace {
+        Trace {
+            name: name.into(),
+            kind,
+            inputs: Vec::new(),
+            values: Arena::new(),
+            ops: Arena::new(),
+            vable: None,
+            span: Span::NONE,
+            consts: HashMap::new(),
+        }
+    }
+
+    pub fn ty(&self, v: Value) -> Type {
+        self.values[v].ty
+    }
+
+    pub fn as_const(&self, v: Value) -> Option<&Const> {
+        match &self.values[v].def {
+            ValueDef::Const(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn is_const(&self, v: Value) -> bool {
+        self.as_const(v).is_some()
+    }
+
+    /// The interned value for a constant.
+    pub fn constant(&mut self, c: Const) -> Value {
+        if let Some(&v) = self.consts.get(&c) {
+            return v;
+        }
+        let v = self.values.push(ValueData { ty: c.ty(), def: ValueDef::Const(c.clone()), name: None });
+        self.consts.insert(c, v);
+        v
+    }
+
+    pub fn int(&mut self, i: i64) -> Value {
+        self.constant(Const::Int(i))
+    }
+
+    /// Adds a trace input of type `ty`.
+    pub fn add_input(&mut self, ty: Type, name: Option<&str>) -> Value {
+        let def = ValueDef::Input(self.inputs.len() as u32);
+        let v = self.values.push(ValueData { ty, def, name: name.map(Into::into) });
+        self.inputs.push(v);
+        v
+    }
+
+    /// Appends an op; creates its result value from the opcode's result type.
+    pub fn push_op(&mut self, mut op: Op, result_name: Option<&str>) -> OpId {
+        let id = OpId::new_index(self.ops.len());
+        let ty = op.opcode.result_type();
+        op.result = (ty != Type::Void).then(|| {
+            self.values.push(ValueData { ty, def: ValueDef::Op(id), name: result_name.map(Into::into) })
+        });
+        self.ops.push(op)
+    }
+
+    /// Adds a parameter to the label `op` (which must already be pushed).
+    pub fn add_label_param(&mut self, op: OpId, ty: Type, name: Option<&str>) -> Value {
+        let index = self.ops[op].label().map_or(0, |l| l.params.len()) as u32;
+        let v = self.values.push(ValueData { ty, def: ValueDef::LabelParam(op, index), name: name.map(Into::into) });
+        if let OpExtra::Label(l) = &mut self.ops[op].extra {
+            l.params.push(v);
+        }
+        v
+    }
+
+    /// The final op, if the trace has any.
+    pub fn last_op(&self) -> Option<&Op> {
+        self.ops.values().last()
+    }
+
+    pub fn labels(&self) -> impl Iterator<Item = (OpId, &LabelInfo)> + '_ {
+        self.ops.iter().filter_map(|(id, op)| op.label().map(|l| (id, l)))
+    }
+
+    /// Op counts that tools report: all ops, and ops that generate code (markers excluded).
+    pub fn count_ops(&self) -> (usize, usize) {
+        let real = self.ops.values().filter(|o| !o.opcode.is_marker()).count();
+        (self.ops.len(), real)
+    }
+}
+
+impl OpId {
+    pub(crate) fn new_index(i: usize) -> OpId {
+        <OpId as crate::entity::EntityRef>::new(i)
+    }
+}
+
+impl Op {
+    pub fn new(opcode: Opcode, args: &[Value]) -> Op {
+        Op { opcode, args: args.into(), result: None, descr: None, extra: OpExtra::None, span: Span::NONE }
+    }
+    pub fn with_descr(mut self, d: DescrId) -> Op {
+        self.descr = Some(d);
+        self
+    }
+    pub fn with_extra(mut self, e: OpExtra) -> Op {
+        self.extra = e;
+        self
+    }
+}
+
+/// A compilation unit: descrs shared by its traces, and the traces (loops, bridges, functions).
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Module {
+    pub descrs: Arena<DescrId, Descr>,
+    pub traces: Arena<TraceId, Trace>,
+    descr_index: HashMap<DescrData, DescrId>,
+    descr_names: HashMap<String, DescrId>,
+}
+
+impl Module {
+    pub fn new() -> Module {
+        Module::default()
+    }
+
+    /// The descr with this data, declaring it (under a fresh name) if it is new.
+    pub fn intern_descr(&mut self, data: DescrData) -> DescrId {
+        if let Some(&id) = self.descr_index.get(&data) {
+            return id;
+        }
+        let name = self.fresh_descr_name(&data.suggested_name());
+        self.push_descr(name, data)
+    }
+
+    /// Declares a descr under `name`. Two names may declare the same data; interning then
+    /// finds the first.
+    pub fn push_descr(&mut self, name: String, data: DescrData) -> DescrId {
+        let id = self.descrs.push(Descr { name: name.clone(), data: data.clone() });
+        self.descr_index.entry(data).or_insert(id);
+        self.descr_names.entry(name).or_insert(id);
+        id
+    }
+
+    pub fn descr_by_name(&self, name: &str) -> Option<DescrId> {
+        self.descr_names.get(name).copied()
+    }
+
+    fn fresh_descr_name(&self, base: &str) -> String {
+        let taken = |n: &str| self.descr_names.contains_key(n);
+        if !taken(base) {
+            return base.to_string();
+        }
+        (2..).map(|i| format!("{base}_{i}")).find(|n| !taken(n)).expect("some name is free")
+    }
+
+    pub fn trace_by_name(&self, name: &str) -> Option<TraceId> {
+        self.traces.iter().find(|(_, t)| t.name == name).map(|(id, _)| id)
+    }
+
+    /// The trace and op holding the label with this token.
+    pub fn find_label(&self, token: Target) -> Option<(TraceId, OpId)> {
+        self.traces.iter().find_map(|(tid, t)| {
+            t.labels().find(|(_, l)| l.token == token).map(|(oid, _)| (tid, oid))
+        })
+    }
+}
