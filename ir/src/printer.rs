@@ -24,8 +24,12 @@ pub fn print_module(m: &Module) -> String {
     for d in m.descrs.values() {
         let _ = writeln!(out, "descr {} = {}", d.name, d.data);
     }
+    for e in &m.externs {
+        let params: Vec<&str> = e.params.iter().map(|t| t.keyword()).collect();
+        let _ = writeln!(out, "extern {} [{}]", target_text(e.token), params.join(", "));
+    }
     for (i, t) in m.traces.values().enumerate() {
-        if i > 0 || !m.descrs.is_empty() {
+        if i > 0 || !m.descrs.is_empty() || !m.externs.is_empty() {
             out.push('\n');
         }
         print_trace_into(&mut out, m, t);

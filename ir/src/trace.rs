@@ -325,10 +325,19 @@ impl Op {
     }
 }
 
+/// A label that lives outside the module: its token and parameter types.
+#[derive(Clone, PartialEq, Debug)]
+pub struct ExternLabel {
+    pub token: Target,
+    pub params: Vec<Type>,
+}
+
 /// A compilation unit: descrs shared by its traces, and the traces (loops, bridges, functions).
 #[derive(Clone, PartialEq, Debug, Default)]
 pub struct Module {
     pub descrs: Arena<DescrId, Descr>,
+    /// Labels of traces outside this module that its jumps enter (a bridge's loop).
+    pub externs: Vec<ExternLabel>,
     pub traces: Arena<TraceId, Trace>,
     descr_index: HashMap<DescrData, DescrId>,
     descr_names: HashMap<String, DescrId>,
@@ -367,6 +376,17 @@ impl Module {
             return base.to_string();
         }
         (2..).map(|i| format!("{base}_{i}")).find(|n| !taken(n)).expect("some name is free")
+    }
+
+    /// Forgets source positions, so that IR parsed from different texts compares equal.
+    pub fn clear_spans(&mut self) {
+        for t in self.traces.keys().collect::<Vec<_>>() {
+            let t = &mut self.traces[t];
+            t.span = Span::NONE;
+            for o in t.ops.keys().collect::<Vec<_>>() {
+                t.ops[o].span = Span::NONE;
+            }
+        }
     }
 
     pub fn trace_by_name(&self, name: &str) -> Option<TraceId> {

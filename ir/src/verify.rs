@@ -392,8 +392,12 @@ impl Verifier<'_> {
                     let l = lt.ops[oid].label().expect("collected labels are labels");
                     l.params.iter().map(|&p| lt.ty(p)).collect()
                 }
+                None if self.m.externs.iter().any(|e| e.token == target) => {
+                    self.m.externs.iter().find(|e| e.token == target).map(|e| e.params.clone()).unwrap_or_default()
+                }
                 None => {
-                    self.error(at, format!("`jump` to {}, which no label of this module has", target_text(target)));
+                    let t = target_text(target);
+                    self.error(at, format!("`jump` to {t}, which no label of this module has (a label in another file is declared with `extern {t} [types]`)"));
                     return;
                 }
             },

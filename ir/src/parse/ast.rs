@@ -17,6 +17,8 @@ pub struct File<'s> {
 #[derive(Debug)]
 pub enum Item<'s> {
     Descr { name: Name<'s>, lit: DescrLit<'s> },
+    /// `extern TargetToken(N) [int, ref]`: a label of another module that jumps may target.
+    Extern { token: &'s str, params: Vec<Name<'s>>, span: Span },
     Trace(TraceAst<'s>),
 }
 

@@ -61,6 +61,8 @@ pub enum Tok<'s> {
     KwConstPtr,
     #[token("ConstClass")]
     KwConstClass,
+    #[token("extern")]
+    KwExtern,
 
     /// A decimal or hexadecimal integer, possibly negative (value parsed later, so that an
     /// overflow is a located error rather than a lexer failure).
@@ -124,6 +126,7 @@ impl Tok<'_> {
             Tok::KwTargetToken => "TargetToken",
             Tok::KwConstPtr => "ConstPtr",
             Tok::KwConstClass => "ConstClass",
+            Tok::KwExtern => "extern",
             _ => "",
         }
     }

@@ -19,8 +19,10 @@ pub(super) fn lower(src: &str, file: File<'_>, errors: &mut Errors) -> Module {
     let mut module = Module::new();
     let mut cx = Lower { src, errors };
     for item in &file.items {
-        if let Item::Descr { name, lit } = item {
-            cx.declare_descr(&mut module, *name, lit);
+        match item {
+            Item::Descr { name, lit } => cx.declare_descr(&mut module, *name, lit),
+            Item::Extern { token, params, span } => cx.declare_extern(&mut module, token, params, *span),
+            Item::Trace(_) => {}
         }
     }
     for item in &file.items {
@@ -63,6 +65,26 @@ impl<'a> Lower<'a> {
             }
             Err(d) => self.err(d),
         }
+    }
+
+    fn declare_extern(&mut self, module: &mut Module, token: &str, params: &[Name<'_>], span: Span) {
+        let Some(token) = parse_int(token) else {
+            self.err(Diagnostic::new(span, "target token out of range"));
+            return;
+        };
+        let mut types = Vec::with_capacity(params.len());
+        for p in params {
+            match Type::from_keyword(p.text).filter(|t| *t != Type::Void) {
+                Some(t) => types.push(t),
+                None => self.err(Diagnostic::new(p.span, format!("unknown type `{}`", p.text))
+                    .label("expected int, float, ref or vector")),
+            }
+        }
+        let target = Target::Token(token as u64);
+        if module.externs.iter().any(|e| e.token == target) {
+            self.err(Diagnostic::new(span, "this extern label is declared twice"));
+        }
+        module.externs.push(ExternLabel { token: target, params: types });
     }
 
     // ---- descr literals ----
