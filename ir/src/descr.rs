@@ -197,14 +197,15 @@ pub struct Descr {
 }
 
 impl DescrData {
+    /// "a field", "an array"...: for messages.
     pub fn kind_name(&self) -> &'static str {
         match self {
-            DescrData::Field(_) => "field",
-            DescrData::Array(_) => "array",
-            DescrData::Interior(_) => "interior-field",
-            DescrData::Size(_) => "size",
-            DescrData::Call(_) => "call",
-            DescrData::Opaque(_) => "opaque",
+            DescrData::Field(_) => "a field",
+            DescrData::Array(_) => "an array",
+            DescrData::Interior(_) => "an interior-field",
+            DescrData::Size(_) => "a size",
+            DescrData::Call(_) => "a call",
+            DescrData::Opaque(_) => "an opaque",
         }
     }
 

@@ -34,6 +34,21 @@ pub enum DescrKind {
     Opaque,
 }
 
+impl std::fmt::Display for DescrKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DescrKind::None => "no",
+            DescrKind::Field => "a field",
+            DescrKind::Array => "an array",
+            DescrKind::Interior => "an interior-field",
+            DescrKind::Size => "a size",
+            DescrKind::Call => "a call",
+            DescrKind::Target => "a target",
+            DescrKind::Opaque => "an opaque",
+        })
+    }
+}
+
 /// Op property bits. An op may have several.
 pub mod flags {
     /// The result depends only on the operands; no effect, no heap read: fold and CSE freely.

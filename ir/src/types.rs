@@ -55,6 +55,14 @@ impl Type {
         }
     }
 
+    /// "an int", "a float": for messages.
+    pub fn with_article(self) -> String {
+        match self {
+            Type::Int => "an int".into(),
+            other => format!("a {other}"),
+        }
+    }
+
     pub fn from_keyword(s: &str) -> Option<Type> {
         [Type::Int, Type::Float, Type::Ref, Type::Vector, Type::Void]
             .into_iter()

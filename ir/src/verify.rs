@@ -208,7 +208,7 @@ impl Verifier<'_> {
         let kind = opc.descr_kind();
         let Some(d) = op.descr else {
             if !matches!(kind, DescrKind::None | DescrKind::Opaque | DescrKind::Target) {
-                self.error(at, format!("`{opc}` needs a {kind:?} descr"));
+                self.error(at, format!("`{opc}` needs {kind} descr"));
             }
             return;
         };
@@ -227,7 +227,7 @@ impl Verifier<'_> {
                 | (DescrKind::Opaque, DescrData::Opaque(_))
         );
         if !fits {
-            self.error(at, format!("`{opc}` takes a {kind:?} descr, but `{}` is a {} descr", descr.name, data.kind_name()));
+            self.error(at, format!("`{opc}` takes {kind} descr, but `{}` is {} descr", descr.name, data.kind_name()));
             return;
         }
         match data {

@@ -47,6 +47,8 @@ struct Lower<'a> {
 #[derive(Default)]
 struct Scope<'s> {
     values: HashMap<&'s str, Value>,
+    /// Names whose definition was in error: uses stay quiet instead of cascading.
+    poisoned: std::collections::HashSet<&'s str>,
 }
 
 impl<'a> Lower<'a> {
@@ -234,6 +236,9 @@ impl<'a> Lower<'a> {
                 d = d.note(format!("did you mean `{s}`?"));
             }
             self.err(d);
+            if let Some(r) = op.result {
+                scope.poisoned.insert(r.text);
+            }
             return;
         };
         if opcode == Opcode::Label {
@@ -302,8 +307,8 @@ impl<'a> Lower<'a> {
                 Some(t) if t == rty => Some(n),
                 Some(t) => {
                     self.err(Diagnostic::new(n.span, format!(
-                        "`{}` names a {t} value (by its first letter), but `{opcode}` produces a {rty}",
-                        n.text
+                        "`{}` names {} value (by its first letter), but `{opcode}` produces {}",
+                        n.text, t.with_article(), rty.with_article()
                     )).label(format!("expected a name starting with `{}`", rty.prefix())));
                     None
                 }
@@ -314,6 +319,9 @@ impl<'a> Lower<'a> {
             },
             None => None,
         };
+        if let (Some(r), None) = (result, name) {
+            scope.poisoned.insert(r.text);
+        }
         let id = trace.push_op(new, name.map(|n| n.text));
         if let (Some(n), Some(v)) = (name, trace.ops[id].result) {
             self.bind(scope, n, v, trace);
@@ -352,7 +360,7 @@ impl<'a> Lower<'a> {
             let needs = !matches!(opcode.descr_kind(), DescrKind::None | DescrKind::Opaque);
             if needs {
                 self.err(Diagnostic::new(span, format!("`{opcode}` needs a descr"))
-                    .label(format!("add descr=<{:?} descr>", opcode.descr_kind())));
+                    .label(format!("add descr=... ({} descr)", opcode.descr_kind())));
             }
             return;
         };
@@ -449,7 +457,7 @@ impl<'a> Lower<'a> {
             }
             let ty = trace.ty(v);
             if Type::from_name_prefix(name.text) != Some(ty) {
-                self.err(Diagnostic::new(name.span, format!("`{}` does not name a {ty} value", name.text)));
+                self.err(Diagnostic::new(name.span, format!("`{}` does not name {} value", name.text, ty.with_article())));
             }
             let p = trace.add_label_param(id, ty, Some(name.text));
             // A label parameter rebinds its name: the body sees the loop-carried value.
@@ -462,6 +470,9 @@ impl<'a> Lower<'a> {
             return Some(v);
         }
         let _ = trace;
+        if scope.poisoned.contains(n.text) {
+            return None;
+        }
         let mut d = Diagnostic::new(n.span, format!("unknown value `{}`", n.text)).label("not defined before this use");
         if let Some(s) = suggest(n.text, scope.values.keys().copied()) {
             d = d.note(format!("did you mean `{s}`?"));

@@ -59,7 +59,12 @@ fn syntax_error(src: &str, e: LalrError<'_>) -> Diagnostic {
 
 /// Turns lalrpop's list of expected terminals into words a person reads.
 fn expected_text(expected: &[String]) -> String {
-    let mut words: Vec<String> = expected.iter().map(|t| describe_terminal(t)).collect();
+    // Where a name may stand, keywords may too (a struct can be called `frame`): say "a name"
+    // once rather than listing every keyword.
+    let name_ok = expected.iter().any(|t| t == "IDENT");
+    let is_keyword = |t: &str| t.len() > 2 && t.trim_matches('"').chars().all(|c| c.is_ascii_alphabetic());
+    let mut words: Vec<String> =
+        expected.iter().filter(|t| !(name_ok && is_keyword(t))).map(|t| describe_terminal(t)).collect();
     words.sort();
     words.dedup();
     match words.len() {
