@@ -378,13 +378,21 @@ impl Module {
         (2..).map(|i| format!("{base}_{i}")).find(|n| !taken(n)).expect("some name is free")
     }
 
-    /// Forgets source positions, so that IR parsed from different texts compares equal.
-    pub fn clear_spans(&mut self) {
+    /// Forgets what only affects presentation (source positions and value and virtual names),
+    /// so that two modules with the same meaning compare equal.
+    pub fn strip_cosmetics(&mut self) {
         for t in self.traces.keys().collect::<Vec<_>>() {
             let t = &mut self.traces[t];
             t.span = Span::NONE;
             for o in t.ops.keys().collect::<Vec<_>>() {
-                t.ops[o].span = Span::NONE;
+                let op = &mut t.ops[o];
+                op.span = Span::NONE;
+                if let Some(r) = op.guard_mut().and_then(|g| g.resume.as_mut()) {
+                    r.virtuals.iter_mut().for_each(|v| v.name = None);
+                }
+            }
+            for v in t.values.keys().collect::<Vec<_>>() {
+                t.values[v].name = None;
             }
         }
     }

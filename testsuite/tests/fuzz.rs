@@ -1,0 +1,127 @@
+//! Fuzzing the parser, verifier and printer: nothing may panic on any input, and any input
+//! that parses and verifies must round-trip through the printer.
+//!
+//! Three generators: random bytes, random token soup from the trace vocabulary, and random
+//! edits of every valid trace in the testsuite. `TRACELAB_FUZZ_CASES` sets the number of cases
+//! per generator (default 2000 here; the note on the issue gives the count of a longer run).
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use tracelab_testsuite::{cases, check_round_trip};
+
+fn cases_per_generator() -> u32 {
+    std::env::var("TRACELAB_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(2000)
+}
+
+/// Parses, verifies and (when valid) round-trips; panics only on a real bug.
+fn exercise(text: &str) {
+    let Ok(m) = tracelab_ir::parse(text) else { return };
+    let _ = tracelab_ir::printer::print_module(&m);
+    if tracelab_ir::verify(&m).is_ok() {
+        if let Err(e) = check_round_trip("fuzz", &m) {
+            panic!("valid input does not round-trip:\n{text}\n{e}");
+        }
+    }
+}
+
+fn run(strategy: impl Strategy<Value = String>) {
+    let mut runner = TestRunner::new(Config { cases: cases_per_generator(), failure_persistence: None, ..Config::default() });
+    runner.run(&strategy, |s| {
+        exercise(&s);
+        Ok(())
+    }).unwrap();
+}
+
+const VOCAB: &[&str] = &[
+    "loop", "bridge", "func", "from", "descr", "extern", "virtualizable", "frame", "vable", "None",
+    "TargetToken", "ConstPtr", "ConstClass", "(", ")", "[", "]", "{", "}", "<", ">", ",", "=", ":", "->",
+    "i0", "i1", "p0", "p2", "f3", "r4", "v5", "x", "0", "-1", "0x10", "1.5", "1e-05", "inf", "nan", "'loc'",
+    "$v", "@f", "int_add", "label", "jump", "finish", "guard_true", "guard_value", "getfield_gc_i",
+    "setfield_gc", "call_i", "new_with_vtable", "new_array", "<FieldS", "W.x", "8", "pure", "<ArrayP",
+    "<Calli", "EF=2", "OS=1", "<SizeDescr", "<Guard0x1>", "<Loop-1>", "+12:", "--end of the loop--",
+    "# c\n", "; c\n", "\n", "pc", "size=4", "class=C", "int", "ref", "Guard0x2",
+];
+
+#[test]
+fn random_bytes_never_panic() {
+    run(proptest::collection::vec(any::<u8>(), 0..400).prop_map(|b| String::from_utf8_lossy(&b).into_owned()));
+}
+
+#[test]
+fn token_soup_never_panics() {
+    let tok = proptest::sample::select(VOCAB);
+    run(proptest::collection::vec(tok, 0..80).prop_map(|v| v.join(" ")));
+}
+
+/// One random edit of a text.
+#[derive(Debug, Clone)]
+enum Edit {
+    Delete(usize, usize),
+    Duplicate(usize, usize),
+    Insert(usize, &'static str),
+    SwapLines(usize, usize),
+    ReplaceByte(usize, u8),
+}
+
+fn apply(text: &str, edits: &[Edit]) -> String {
+    let mut s = text.as_bytes().to_vec();
+    for e in edits {
+        let n = s.len().max(1);
+        match *e {
+            Edit::Delete(a, len) => {
+                let a = a % n;
+                let b = (a + len % 40).min(s.len());
+                if a <= b && b <= s.len() {
+                    s.drain(a..b);
+                }
+            }
+            Edit::Duplicate(a, len) => {
+                let a = a % n;
+                let b = (a + len % 80).min(s.len());
+                if a <= b {
+                    let piece = s[a.min(s.len())..b].to_vec();
+                    s.splice(b..b, piece);
+                }
+            }
+            Edit::Insert(a, tok) => {
+                let a = (a % n).min(s.len());
+                s.splice(a..a, format!(" {tok} ").into_bytes());
+            }
+            Edit::SwapLines(a, b) => {
+                let text = String::from_utf8_lossy(&s).into_owned();
+                let mut lines: Vec<&str> = text.lines().collect();
+                if !lines.is_empty() {
+                    let (a, b) = (a % lines.len(), b % lines.len());
+                    lines.swap(a, b);
+                }
+                s = lines.join("\n").into_bytes();
+            }
+            Edit::ReplaceByte(a, byte) => {
+                if !s.is_empty() {
+                    let a = a % s.len();
+                    s[a] = byte;
+                }
+            }
+        }
+    }
+    String::from_utf8_lossy(&s).into_owned()
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), any::<usize>()).prop_map(|(a, l)| Edit::Delete(a, l)),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, l)| Edit::Duplicate(a, l)),
+        (any::<usize>(), proptest::sample::select(VOCAB)).prop_map(|(a, t)| Edit::Insert(a, t)),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::SwapLines(a, b)),
+        (any::<usize>(), any::<u8>()).prop_map(|(a, b)| Edit::ReplaceByte(a, b)),
+    ]
+}
+
+#[test]
+fn mutated_traces_never_panic() {
+    let corpus: Vec<String> = cases().into_iter().map(|c| c.text).collect();
+    assert!(corpus.len() >= 10, "the corpus is the testsuite's traces");
+    let strategy = (proptest::sample::select(corpus), proptest::collection::vec(edit(), 1..4))
+        .prop_map(|(text, edits)| apply(&text, &edits));
+    run(strategy);
+}
