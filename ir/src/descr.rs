@@ -209,8 +209,13 @@ impl DescrData {
         }
     }
 
-    /// A name for this descr when none was declared: short, readable, derived from the data.
+    /// A name for this descr when none was declared: short, readable, derived from the data,
+    /// and always a valid name in the text format.
     pub fn suggested_name(&self) -> String {
+        sanitize_name(&self.raw_name())
+    }
+
+    fn raw_name(&self) -> String {
         match self {
             DescrData::Field(f) => {
                 let owner = f.owner.rsplit('.').next().unwrap_or("");
@@ -248,6 +253,18 @@ impl DescrData {
             }
         }
     }
+}
+
+/// `text` made into a name the lexer reads as one identifier (`[A-Za-z_][A-Za-z0-9_.$]*`).
+pub fn sanitize_name(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$') { c } else { '_' })
+        .collect();
+    if !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        out.insert(0, '_');
+    }
+    out
 }
 
 fn fmt_field(f: &mut fmt::Formatter<'_>, d: &FieldDescr) -> fmt::Result {

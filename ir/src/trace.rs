@@ -17,7 +17,7 @@ use crate::opcode::Opcode;
 use crate::resume::GuardInfo;
 use crate::types::Type;
 use smallvec::SmallVec;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 crate::entity!(
     /// An SSA value of a trace (input, op result, label parameter or constant).
@@ -228,7 +228,7 @@ impl Trace {
             ops: Arena::new(),
             vable: None,
             span: Span::NONE,
-            consts: HashMap::new(),
+            consts: HashMap::default(),
         }
     }
 

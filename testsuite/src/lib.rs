@@ -123,3 +123,5 @@ pub fn invalid_diagnostics(case: &Case) -> Result<String, String> {
         Err(d) => Ok(d),
     }
 }
+
+pub mod synthetic;

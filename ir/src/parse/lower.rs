@@ -11,6 +11,7 @@ use crate::opcode::{DescrKind, Opcode};
 use crate::resume::*;
 use crate::trace::*;
 use crate::types::Type;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 type Errors = Vec<Diagnostic>;
@@ -46,7 +47,7 @@ struct Lower<'a> {
 /// Name bindings while lowering one trace.
 #[derive(Default)]
 struct Scope<'s> {
-    values: HashMap<&'s str, Value>,
+    values: FxHashMap<&'s str, Value>,
     /// Names whose definition was in error: uses stay quiet instead of cascading.
     poisoned: std::collections::HashSet<&'s str>,
 }
@@ -149,6 +150,7 @@ impl<'a> Lower<'a> {
         let mut trace = Trace::new(name, kind);
         trace.span = t.span;
         let mut scope = Scope::default();
+        scope.values.reserve(t.ops.len() + t.inputs.len());
         for input in &t.inputs {
             if let Some(ty) = self.value_type_of_name(*input) {
                 if scope.values.contains_key(input.text) {

@@ -1,0 +1,53 @@
+//! Generated traces of any size, for benchmarks: a loop whose body repeats a block shaped like
+//! what PyPy records for `x = x + y` on boxed ints (a merge point, frame and field reads,
+//! overflow-checked arithmetic with guards carrying fail args, a store), so that throughput
+//! is measured on the mix of ops real traces have.
+
+use std::fmt::Write;
+
+/// The text of a loop with about `ops` ops.
+pub fn loop_text(ops: usize) -> String {
+    const PER_BLOCK: usize = 9;
+    let blocks = ops.div_ceil(PER_BLOCK).max(1);
+    let mut s = String::with_capacity(blocks * PER_BLOCK * 64);
+    s.push_str("descr Frame.locals = <FieldP interp.Frame.locals_w 24>\n");
+    s.push_str("descr items = <ArrayP 8>\n");
+    s.push_str("descr W_Int.intval = <FieldS interp.W_Int.intval 8 pure>\n");
+    s.push_str("descr Frame.last = <FieldS interp.Frame.last_instr 40>\n\n");
+    s.push_str("loop synthetic [p0, i1, p2] {\n");
+    s.push_str("    label(p0, i1, p2, descr=TargetToken(1))\n");
+    let mut acc = String::from("i1");
+    for b in 0..blocks {
+        let n = b * 10 + 10;
+        let _ = write!(
+            s,
+            "    debug_merge_point(0, 0, 'f;prog.py:{b}~#{pc} BINARY_ADD')\n\
+             \x20   p{n} = getfield_gc_r(p0, descr=Frame.locals)\n\
+             \x20   p{n1} = getarrayitem_gc_r(p{n}, {idx}, descr=items)\n\
+             \x20   guard_nonnull_class(p{n1}, ConstClass(W_IntObject), descr=<Guard0x{g:x}>) [p0, {acc}, p2]\n\
+             \x20   i{n2} = getfield_gc_i(p{n1}, descr=W_Int.intval)\n\
+             \x20   i{n3} = int_add_ovf({acc}, i{n2})\n\
+             \x20   guard_no_overflow(descr=<Guard0x{g1:x}>) [p0, {acc}, p2, i{n2}]\n\
+             \x20   i{n4} = int_lt(i{n3}, 1000000)\n\
+             \x20   guard_true(i{n4}, descr=<Guard0x{g2:x}>) [p0, i{n3}, p2]\n",
+            pc = b * 2,
+            n1 = n + 1,
+            n2 = n + 2,
+            n3 = n + 3,
+            n4 = n + 4,
+            idx = b % 8,
+            g = 3 * b + 0x1000,
+            g1 = 3 * b + 0x1001,
+            g2 = 3 * b + 0x1002,
+        );
+        acc = format!("i{}", n + 3);
+    }
+    let _ = writeln!(s, "    setfield_gc(p0, 12, descr=Frame.last)");
+    let _ = writeln!(s, "    jump(p0, {acc}, p2, descr=TargetToken(1))\n}}");
+    s
+}
+
+/// Number of ops in a module's traces (for ops/s figures).
+pub fn op_count(text: &str) -> usize {
+    tracelab_ir::parse(text).map(|m| m.traces.values().map(|t| t.ops.len()).sum()).unwrap_or(0)
+}
