@@ -237,6 +237,8 @@ opcodes! {
     GetarrayitemGcPureF = "getarrayitem_gc_pure_f", "ri:f", Array, R | IMMUTABLE_READ;
     Unicodelen = "unicodelen", "r:i", None, R | IMMUTABLE_READ;
     Unicodegetitem = "unicodegetitem", "ri:i", None, R;
+    Strhash = "strhash", "r:i", None, R | IMMUTABLE_READ;
+    Unicodehash = "unicodehash", "r:i", None, R | IMMUTABLE_READ;
     LoadFromGcTable = "load_from_gc_table", "i:r", None, P;
     LoadEffectiveAddress = "load_effective_address", "iiii:i", None, P;
     // backend-level loads
@@ -345,6 +347,22 @@ opcodes! {
     CallMallocNurseryVarsize = "call_malloc_nursery_varsize", "iii:r", Array, A;
     CallMallocNurseryVarsizeFrame = "call_malloc_nursery_varsize_frame", "i:r", None, A;
     RecordKnownResult = "record_known_result", "ai*a:n", Call, M;
+    // ops of older PyPy versions, so that their logs import too
+    GetfieldGcPureI = "getfield_gc_pure_i", "r:i", Field, R | IMMUTABLE_READ;
+    GetfieldGcPureR = "getfield_gc_pure_r", "r:r", Field, R | IMMUTABLE_READ;
+    GetfieldGcPureF = "getfield_gc_pure_f", "r:f", Field, R | IMMUTABLE_READ;
+    GetfieldRawPureI = "getfield_raw_pure_i", "i:i", Field, R | IMMUTABLE_READ;
+    GetfieldRawPureF = "getfield_raw_pure_f", "i:f", Field, R | IMMUTABLE_READ;
+    GetarrayitemRawPureI = "getarrayitem_raw_pure_i", "ii:i", Array, R | IMMUTABLE_READ;
+    GetarrayitemRawPureF = "getarrayitem_raw_pure_f", "ii:f", Array, R | IMMUTABLE_READ;
+    IntFloordiv = "int_floordiv", "ii:i", None, P;
+    UintFloordiv = "uint_floordiv", "ii:i", None, P;
+    IntMod = "int_mod", "ii:i", None, P;
+    MarkOpaquePtr = "mark_opaque_ptr", "r:n", None, M;
+    RecordKnownClass = "record_known_class", "ri:n", None, M;
+    ZeroPtrField = "zero_ptr_field", "ri:n", None, W;
+    CallMallocGc = "call_malloc_gc", "i*a:r", Call, A | CALLX;
+    CallReleaseGilR = "call_release_gil_r", "ii*a:r", Call, CALLX;
     // integer arithmetic with overflow check
     IntAddOvf = "int_add_ovf", "ii:i", None, OVF | COMMUTATIVE;
     IntSubOvf = "int_sub_ovf", "ii:i", None, OVF;
@@ -507,6 +525,21 @@ impl Opcode {
     /// refine this with [`crate::descr::CallDescr`].
     pub fn has_side_effects(self) -> bool {
         self.has(GUARD | WRITES_HEAP | CALL | FINAL | EFFECT | CAN_RAISE | OVF) || self == Opcode::Label
+    }
+
+    /// For call ops, the index of the operand that is the function called: 0 for most calls,
+    /// 1 after `cond_call`'s condition, `cond_call_value`'s value or `call_release_gil`'s
+    /// save-errno flag, 1 after `record_known_result`'s result. `None` for `call_assembler`
+    /// (its target is its descr) and for ops that are not calls.
+    pub fn call_target_index(self) -> Option<usize> {
+        use Opcode::*;
+        match self {
+            CondCallN | CondCallValueI | CondCallValueR | CallReleaseGilI | CallReleaseGilF
+            | CallReleaseGilN | CallReleaseGilR | RecordKnownResult => Some(1),
+            CallAssemblerI | CallAssemblerR | CallAssemblerF | CallAssemblerN => None,
+            _ if self.is_call() => Some(0),
+            _ => None,
+        }
     }
 
     /// The op carries a source-location string (`debug_merge_point(0, 0, 'loc')`).

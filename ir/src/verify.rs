@@ -103,7 +103,7 @@ impl Verifier<'_> {
                 Opcode::Finish => self.check_finish(&at, op),
                 _ => {}
             }
-            if op.opcode.is_call() {
+            if op.opcode.call_target_index().is_some() {
                 self.check_trace_call(&at, op);
             }
         }
@@ -271,14 +271,8 @@ impl Verifier<'_> {
         if c.result.value_type() != rty {
             self.error(at, format!("`{opc}` produces {rty}, but `{name}` says the callee returns {}", c.result.value_type()));
         }
-        // Operands before the call arguments: cond_call has its condition, call_release_gil
-        // its save-errno flag, cond_call_value its value; then comes the target.
-        let skip = match opc {
-            Opcode::CondCallN | Opcode::CondCallValueI | Opcode::CondCallValueR
-            | Opcode::CallReleaseGilI | Opcode::CallReleaseGilF | Opcode::CallReleaseGilN => 2,
-            Opcode::RecordKnownResult => 2,
-            _ => 1,
-        };
+        // The arguments are the operands after the call target.
+        let skip = opc.call_target_index().map_or(0, |i| i + 1);
         let args = op.args.get(skip..).unwrap_or(&[]);
         if args.len() != c.args.len() {
             self.error(at, format!("`{name}` describes {} argument(s), the call passes {}", c.args.len(), args.len()));
@@ -419,12 +413,7 @@ impl Verifier<'_> {
     }
 
     fn check_trace_call(&mut self, at: &At<'_>, op: &Op) {
-        let target_index = match op.opcode {
-            Opcode::CondCallN | Opcode::CondCallValueI | Opcode::CondCallValueR
-            | Opcode::CallReleaseGilI | Opcode::CallReleaseGilF | Opcode::CallReleaseGilN => 1,
-            Opcode::CallAssemblerI | Opcode::CallAssemblerR | Opcode::CallAssemblerF | Opcode::CallAssemblerN => return,
-            _ => 0,
-        };
+        let Some(target_index) = op.opcode.call_target_index() else { return };
         let Some(&target) = op.args.get(target_index) else { return };
         let Some(Const::Func(name)) = at.t.as_const(target) else { return };
         let Some(fid) = self.m.trace_by_name(name) else {
