@@ -11,6 +11,7 @@
 pub mod descr;
 pub mod diag;
 pub mod entity;
+pub mod link;
 pub mod opcode;
 pub mod parse;
 pub mod printer;

@@ -357,6 +357,15 @@ impl Module {
         self.push_descr(name, data)
     }
 
+    /// The descr with this data; if it is new, declared under `name` (or a fresh variant of it).
+    pub fn intern_descr_named(&mut self, name: &str, data: DescrData) -> DescrId {
+        if let Some(&id) = self.descr_index.get(&data) {
+            return id;
+        }
+        let name = self.fresh_descr_name(name);
+        self.push_descr(name, data)
+    }
+
     /// Declares a descr under `name`. Two names may declare the same data; interning then
     /// finds the first.
     pub fn push_descr(&mut self, name: String, data: DescrData) -> DescrId {

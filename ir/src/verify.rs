@@ -267,9 +267,13 @@ impl Verifier<'_> {
 
     fn check_call_descr(&mut self, at: &At<'_>, op: &Op, c: &crate::descr::CallDescr, name: &str) {
         let opc = op.opcode;
-        let rty = opc.result_type();
+        // record_known_result states the callee's result as its first operand.
+        let (rty, what) = match opc {
+            Opcode::RecordKnownResult => (op.args.first().map_or(Type::Void, |&a| at.t.ty(a)), "records"),
+            _ => (opc.result_type(), "produces"),
+        };
         if c.result.value_type() != rty {
-            self.error(at, format!("`{opc}` produces {rty}, but `{name}` says the callee returns {}", c.result.value_type()));
+            self.error(at, format!("`{opc}` {what} {rty}, but `{name}` says the callee returns {}", c.result.value_type()));
         }
         // The arguments are the operands after the call target.
         let skip = opc.call_target_index().map_or(0, |i| i + 1);

@@ -1,6 +1,7 @@
 //! The `tracelab` command line. Exit codes: 0 ok, 1 bad input, 2 usage error.
 
 mod dot;
+mod import;
 mod input;
 mod stats;
 
@@ -19,8 +20,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print the canonical text of trace files.
+    ///
+    /// Wherever a FILE is expected, a PyPy log works too: `LOG` means all its traces, `LOG#3`
+    /// the trace with that index and `LOG#loop1.opt` the one with that name (see import-pypy).
     Fmt {
-        /// Trace files to format.
+        /// Trace files (or PyPy logs) to format.
         #[arg(required = true)]
         files: Vec<String>,
         /// Print nothing; exit 1 if some file is not in canonical form.
@@ -36,6 +40,18 @@ enum Command {
     Dot { file: String },
     /// Print op counts by opcode and by kind (guards, heap ops, allocations, calls...).
     Stats { file: String },
+    /// Import a PyPy JIT log: one .trace file per loop and bridge, recorded (noopt) and
+    /// optimized (opt), named so that pairs are obvious, plus index.tsv.
+    ImportPypy {
+        /// A log written with PYPYLOG=jit-log-noopt,jit-log-opt,jit-summary:FILE.
+        log: String,
+        /// Directory to write the traces and index.tsv into.
+        #[arg(short = 'o', long = "output")]
+        out_dir: Option<String>,
+        /// Print a table of loops and bridges (the default when no -o is given).
+        #[arg(long)]
+        summary: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +76,10 @@ fn run(cmd: Command) -> Result<ExitCode, InputError> {
         Command::Stats { file } => {
             print!("{}", stats::report(&input::load(&file)?));
             Ok(ExitCode::SUCCESS)
+        }
+        Command::ImportPypy { log, out_dir, summary } => {
+            let clean = import::run(&log, import::Options { out_dir: out_dir.as_deref(), summary })?;
+            Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }

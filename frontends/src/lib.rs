@@ -1,0 +1,4 @@
+//! Frontends: where traces come from. Today: PyPy's JIT logs ([`pypy_log`]). Interpreters
+//! that record traces through tracelab's frontend API come here too.
+
+pub mod pypy_log;
