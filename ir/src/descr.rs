@@ -25,6 +25,8 @@ pub enum MemKind {
     Ref,
     /// `F`: double.
     Float,
+    /// `X`: a struct (arrays of structs, read with the interior-field ops).
+    Struct,
     /// `V`: no value (`ArrayV`, PyPy's void arrays).
     Void,
 }
@@ -36,6 +38,7 @@ impl MemKind {
             'U' => MemKind::Unsigned,
             'P' => MemKind::Ref,
             'F' => MemKind::Float,
+            'X' => MemKind::Struct,
             'V' => MemKind::Void,
             _ => return None,
         })
@@ -46,6 +49,7 @@ impl MemKind {
             MemKind::Unsigned => 'U',
             MemKind::Ref => 'P',
             MemKind::Float => 'F',
+            MemKind::Struct => 'X',
             MemKind::Void => 'V',
         }
     }
@@ -55,7 +59,7 @@ impl MemKind {
             MemKind::Signed | MemKind::Unsigned => Type::Int,
             MemKind::Ref => Type::Ref,
             MemKind::Float => Type::Float,
-            MemKind::Void => Type::Void,
+            MemKind::Struct | MemKind::Void => Type::Void,
         }
     }
 }

@@ -30,6 +30,8 @@ pub enum DescrKind {
     Call,
     /// A loop target (`TargetToken(N)`); the op is `label` or `jump`.
     Target,
+    /// An optional array descr (the backend-level `gc_load`/`gc_store` family).
+    OptArray,
     /// An optional opaque descr kept verbatim (`<QuasiImmutDescr object at 0x...>`).
     Opaque,
 }
@@ -39,7 +41,7 @@ impl std::fmt::Display for DescrKind {
         f.write_str(match self {
             DescrKind::None => "no",
             DescrKind::Field => "a field",
-            DescrKind::Array => "an array",
+            DescrKind::Array | DescrKind::OptArray => "an array",
             DescrKind::Interior => "an interior-field",
             DescrKind::Size => "a size",
             DescrKind::Call => "a call",
@@ -242,12 +244,12 @@ opcodes! {
     LoadFromGcTable = "load_from_gc_table", "i:r", None, P;
     LoadEffectiveAddress = "load_effective_address", "iiii:i", None, P;
     // backend-level loads
-    GcLoadI = "gc_load_i", "aii:i", None, R;
-    GcLoadR = "gc_load_r", "aii:r", None, R;
-    GcLoadF = "gc_load_f", "aii:f", None, R;
-    GcLoadIndexedI = "gc_load_indexed_i", "aiiii:i", None, R;
-    GcLoadIndexedR = "gc_load_indexed_r", "aiiii:r", None, R;
-    GcLoadIndexedF = "gc_load_indexed_f", "aiiii:f", None, R;
+    GcLoadI = "gc_load_i", "aii:i", OptArray, R;
+    GcLoadR = "gc_load_r", "aii:r", OptArray, R;
+    GcLoadF = "gc_load_f", "aii:f", OptArray, R;
+    GcLoadIndexedI = "gc_load_indexed_i", "aiiii:i", OptArray, R;
+    GcLoadIndexedR = "gc_load_indexed_r", "aiiii:r", OptArray, R;
+    GcLoadIndexedF = "gc_load_indexed_f", "aiiii:f", OptArray, R;
     // heap reads
     GetarrayitemGcI = "getarrayitem_gc_i", "ri:i", Array, R;
     GetarrayitemGcR = "getarrayitem_gc_r", "ri:r", Array, R;
@@ -291,8 +293,8 @@ opcodes! {
     Unicodesetitem = "unicodesetitem", "rii:n", None, W;
     CondCallGcWb = "cond_call_gc_wb", "r:n", Opaque, E;
     CondCallGcWbArray = "cond_call_gc_wb_array", "ri:n", Opaque, E;
-    GcStore = "gc_store", "aiai:n", None, W;
-    GcStoreIndexed = "gc_store_indexed", "aiaiii:n", None, W;
+    GcStore = "gc_store", "aiai:n", OptArray, W;
+    GcStoreIndexed = "gc_store_indexed", "aiaiii:n", OptArray, W;
     // markers and misc
     DebugMergePoint = "debug_merge_point", "*i:n", None, M;
     EnterPortalFrame = "enter_portal_frame", "ii:n", None, M;

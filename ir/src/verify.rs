@@ -207,7 +207,7 @@ impl Verifier<'_> {
         let opc = op.opcode;
         let kind = opc.descr_kind();
         let Some(d) = op.descr else {
-            if !matches!(kind, DescrKind::None | DescrKind::Opaque | DescrKind::Target) {
+            if !matches!(kind, DescrKind::None | DescrKind::Opaque | DescrKind::Target | DescrKind::OptArray) {
                 self.error(at, format!("`{opc}` needs {kind} descr"));
             }
             return;
@@ -220,7 +220,7 @@ impl Verifier<'_> {
         let fits = matches!(
             (kind, data),
             (DescrKind::Field, DescrData::Field(_))
-                | (DescrKind::Array, DescrData::Array(_))
+                | (DescrKind::Array | DescrKind::OptArray, DescrData::Array(_))
                 | (DescrKind::Interior, DescrData::Interior(_))
                 | (DescrKind::Size, DescrData::Size(_))
                 | (DescrKind::Call, DescrData::Call(_))
@@ -232,6 +232,8 @@ impl Verifier<'_> {
         }
         match data {
             DescrData::Field(f) => self.check_mem_kind(at, op, f.kind, &descr.name),
+            // gc_load/gc_store give the item size explicitly; their descr is informative.
+            DescrData::Array(_) if kind == DescrKind::OptArray => {}
             DescrData::Array(a) => self.check_mem_kind(at, op, a.kind, &descr.name),
             DescrData::Interior(i) => self.check_mem_kind(at, op, i.field.kind, &descr.name),
             DescrData::Call(c) => self.check_call_descr(at, op, c, &descr.name),
@@ -458,6 +460,7 @@ fn kind_words(k: MemKind) -> &'static str {
         MemKind::Unsigned => "unsigned ints",
         MemKind::Ref => "refs",
         MemKind::Float => "floats",
+        MemKind::Struct => "structs",
         MemKind::Void => "nothing",
     }
 }

@@ -111,3 +111,69 @@ fn dot_prints_a_graphviz_dataflow_graph() {
     assert_eq!(code(&o), 0);
     insta::assert_snapshot!(stdout(&o));
 }
+
+const FIXTURES: &str = "testsuite/fixtures/pypy";
+
+#[test]
+fn import_summary_of_every_fixture_log() {
+    let mut logs: Vec<_> = std::fs::read_dir(root().join(FIXTURES)).unwrap().flatten()
+        .map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "log")).collect();
+    logs.sort();
+    assert!(logs.len() >= 6);
+    for p in logs {
+        let rel = p.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        let o = tracelab(&["import-pypy", &rel, "--summary"]);
+        assert_eq!(code(&o), 0, "{rel}: {}", stderr(&o));
+        let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+        insta::assert_snapshot!(format!("summary_{name}"), stdout(&o));
+    }
+}
+
+#[test]
+fn import_writes_paired_trace_files_and_an_index() {
+    let dir = std::env::temp_dir().join("tracelab-cli-import");
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = tracelab(&["import-pypy", &format!("{FIXTURES}/objects.log"), "-o", dir.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mut files: Vec<String> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, ["bridge_7f1f766f2380.noopt.trace", "bridge_7f1f766f2380.opt.trace", "index.tsv", "loop1.noopt.trace", "loop1.opt.trace"]);
+    let index = std::fs::read_to_string(dir.join("index.tsv")).unwrap();
+    assert!(index.lines().nth(1).unwrap().starts_with("0\tloop1.noopt\tnoopt\tloop\t1\t213\t"), "{index}");
+    // Every written file is a valid, canonical trace file on its own.
+    for f in files.iter().filter(|f| f.ends_with(".trace")) {
+        let p = dir.join(f);
+        let o = tracelab(&["fmt", "--check", p.to_str().unwrap()]);
+        assert_eq!(code(&o), 0, "{f}: {}", stderr(&o));
+        assert_eq!(code(&tracelab(&["verify", p.to_str().unwrap()])), 0);
+    }
+}
+
+#[test]
+fn commands_take_a_log_or_one_trace_of_it() {
+    let log = format!("{FIXTURES}/objects.log");
+    assert_eq!(code(&tracelab(&["verify", &log])), 0);
+    let o = tracelab(&["stats", &format!("{log}#loop1.opt")]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).starts_with("trace loop1.opt: 173 ops"), "{}", stdout(&o));
+    let o = tracelab(&["fmt", &format!("{log}#2")]);
+    assert!(stdout(&o).contains("bridge bridge_7f1f766f2380.noopt from Guard0x7f1f766f2380"), "{}", stdout(&o));
+    assert_eq!(code(&tracelab(&["dot", &format!("{log}#3")])), 0);
+    let o = tracelab(&["stats", &format!("{log}#loop9")]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("no trace `loop9`"));
+}
+
+#[test]
+fn broken_logs_are_located_and_the_rest_imports() {
+    let o = tracelab(&["import-pypy", &format!("{FIXTURES}/broken/corrupted.log"), "--summary"]);
+    assert_eq!(code(&o), 1);
+    insta::assert_snapshot!("corrupted_stdout", stdout(&o));
+    insta::assert_snapshot!("corrupted_stderr", stderr(&o));
+    let o = tracelab(&["import-pypy", &format!("{FIXTURES}/broken/truncated.log")]);
+    assert_eq!(code(&o), 1);
+    insta::assert_snapshot!("truncated_stderr", stderr(&o));
+    // A single good trace of a broken log is still usable.
+    assert_eq!(code(&tracelab(&["verify", &format!("{FIXTURES}/broken/corrupted.log#3")])), 0);
+    assert_eq!(code(&tracelab(&["verify", &format!("{FIXTURES}/broken/corrupted.log#0")])), 1);
+}

@@ -359,7 +359,7 @@ impl<'a> Lower<'a> {
             return;
         }
         let Some(d) = d else {
-            let needs = !matches!(opcode.descr_kind(), DescrKind::None | DescrKind::Opaque);
+            let needs = !matches!(opcode.descr_kind(), DescrKind::None | DescrKind::Opaque | DescrKind::OptArray);
             if needs {
                 self.err(Diagnostic::new(span, format!("`{opcode}` needs a descr"))
                     .label(format!("add descr=... ({} descr)", opcode.descr_kind())));
@@ -734,7 +734,7 @@ fn mem_kind(lit: &DescrLit<'_>, letter: &str) -> Result<MemKind, Diagnostic> {
     match (chars.next().and_then(MemKind::from_letter), chars.next()) {
         (Some(k), None) => Ok(k),
         _ => Err(Diagnostic::new(lit.head.span, format!("unknown descr kind `{}`", lit.head.text))
-            .label("expected a kind letter S, U, P, F or V")),
+            .label("expected a kind letter S, U, P, F, X or V")),
     }
 }
 

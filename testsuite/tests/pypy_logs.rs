@@ -1,0 +1,96 @@
+//! Every trace of every PyPy log fixture is one test: it imports, verifies, has the op count
+//! PyPy's header states, prints canonically and re-parses to the same IR. The logs are the
+//! committed fixtures (`testsuite/fixtures/pypy/`) and, when present beside the repository,
+//! the shared samples (`../shared/pypy-samples/`), and any logs named in `TRACELAB_EXTRA_LOGS`
+//! (paths separated by `:`), to check your own. Broken logs must fail where they are broken
+//! and still import the rest.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::path::PathBuf;
+use tracelab_frontends::pypy_log::{counts, PypyLog};
+use tracelab_testsuite::{check_round_trip, repo_root};
+
+fn logs() -> Vec<PathBuf> {
+    let root = repo_root();
+    let mut out = Vec::new();
+    for dir in [root.join("testsuite/fixtures/pypy"), root.join("../shared/pypy-samples")] {
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let mut v: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "log")).collect();
+        v.sort();
+        out.extend(v);
+    }
+    let extra = std::env::var("TRACELAB_EXTRA_LOGS").unwrap_or_default();
+    out.extend(extra.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
+    out
+}
+
+fn trace_trials(path: &PathBuf) -> Vec<Trial> {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(path).expect("fixture is readable");
+    let log = std::sync::Arc::new(PypyLog::import(&text));
+    let mut trials = vec![{
+        let log = log.clone();
+        Trial::test(format!("{name}: structure and combined module"), move || {
+            if !log.problems.is_empty() {
+                return Err(format!("{:?}", log.problems).into());
+            }
+            if log.traces.is_empty() {
+                return Err("no traces".into());
+            }
+            tracelab_ir::verify(&log.combined()).map_err(|e| Failed::from(format!("{e:?}")))
+        })
+    }];
+    for i in 0..log.traces.len() {
+        let log = log.clone();
+        let tname = format!("{name}#{}", log.traces[i].name);
+        trials.push(Trial::test(tname.clone(), move || {
+            let t = &log.traces[i];
+            let m = t.module.as_ref().ok_or_else(|| format!("did not import: {:?}", t.errors))?;
+            let (ops, _) = counts(m);
+            if t.header_ops.is_some_and(|h| h != ops) {
+                return Err(format!("PyPy's header says {:?} ops, imported {ops}", t.header_ops).into());
+            }
+            check_round_trip(&tname, m).map_err(Failed::from)
+        }));
+    }
+    trials
+}
+
+fn broken_trials() -> Vec<Trial> {
+    let dir = repo_root().join("testsuite/fixtures/pypy/broken");
+    let read = move |f: &str| std::fs::read_to_string(dir.join(f)).expect("fixture is readable");
+    let truncated = read("truncated.log");
+    let corrupted = read("corrupted.log");
+    vec![
+        Trial::test("broken/truncated.log: the cut section fails, located; the rest imports", move || {
+            let log = PypyLog::import(&truncated);
+            let problem = log.problems.first().ok_or("no structural problem reported")?;
+            if !problem.message.contains("never closed") {
+                return Err(format!("unexpected problem: {}", problem.message).into());
+            }
+            let (ok, bad): (Vec<_>, Vec<_>) = log.traces.iter().partition(|t| t.ok());
+            if ok.is_empty() || bad.len() != 1 || bad[0].errors.is_empty() {
+                return Err(format!("{} imported, {} failed", ok.len(), bad.len()).into());
+            }
+            Ok(())
+        }),
+        Trial::test("broken/corrupted.log: each corruption is located; clean sections import", move || {
+            let log = PypyLog::import(&corrupted);
+            let at = |t: usize| log.traces[t].errors.first().map(|d| &corrupted[d.span.range()]);
+            if at(0) != Some("getfield_gc_int") || at(1) != Some("FieldQ") {
+                return Err(format!("errors at {:?} and {:?}", at(0), at(1)).into());
+            }
+            if log.problems.len() != 1 || !log.traces[2..].iter().all(|t| t.ok()) {
+                return Err("the stray closer or the clean bridge is mishandled".into());
+            }
+            Ok(())
+        }),
+    ]
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials: Vec<Trial> = logs().iter().flat_map(trace_trials).collect();
+    trials.extend(broken_trials());
+    libtest_mimic::run(&args, trials).exit();
+}
