@@ -1,8 +1,9 @@
 //! Fuzzing the parser, verifier and printer: nothing may panic on any input, and any input
 //! that parses and verifies must round-trip through the printer.
 //!
-//! Three generators: random bytes, random token soup from the trace vocabulary, and random
-//! edits of every valid trace in the testsuite. `TRACELAB_FUZZ_CASES` sets the number of cases
+//! Generators: random bytes, random token soup from the trace vocabulary, random edits of
+//! every valid trace in the testsuite, and random edits of the PyPy-log fixtures (the importer
+//! must never panic either, and everything it imports must verify). `TRACELAB_FUZZ_CASES` sets the number of cases
 //! per generator (default 2000 here; the note on the issue gives the count of a longer run).
 
 use proptest::prelude::*;
@@ -124,4 +125,32 @@ fn mutated_traces_never_panic() {
     let strategy = (proptest::sample::select(corpus), proptest::collection::vec(edit(), 1..4))
         .prop_map(|(text, edits)| apply(&text, &edits));
     run(strategy);
+}
+
+#[test]
+fn mutated_pypy_logs_never_panic() {
+    let dir = tracelab_testsuite::repo_root().join("testsuite/fixtures/pypy");
+    let mut corpus: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect();
+    corpus.sort();
+    // Whole logs are large; fewer cases keep the time in line with the other generators.
+    let strategy = (proptest::sample::select(corpus), proptest::collection::vec(edit(), 1..6))
+        .prop_map(|(text, edits)| apply(&text, &edits));
+    let cases = (cases_per_generator() / 20).max(50);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    runner
+        .run(&strategy, |text| {
+            let log = tracelab_frontends::pypy_log::PypyLog::import(&text);
+            for m in log.traces.iter().filter_map(|t| t.module.as_ref()) {
+                assert!(tracelab_ir::verify(m).is_ok());
+            }
+            let _ = tracelab_ir::verify(&log.combined());
+            Ok(())
+        })
+        .unwrap();
 }

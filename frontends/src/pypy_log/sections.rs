@@ -109,7 +109,11 @@ pub fn body_text(log: &str, s: &Section) -> String {
         if a >= b {
             continue;
         }
-        let blank: String = body[a..b].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
+        // One space per byte (not per char), so that every offset after the blank stays put.
+        let blank: String = body[a..b].chars().flat_map(|c| {
+            let keep = if c == '\n' { "\n" } else { " " };
+            std::iter::repeat_n(keep, if c == '\n' { 1 } else { c.len_utf8() })
+        }).collect();
         body.replace_range(a..b, &blank);
     }
     body
@@ -129,6 +133,15 @@ mod tests {
         assert_eq!(&log[s[1].body.clone()], "[p0]\njump(p0)\n");
         assert_eq!(s[0].nested.len(), 1);
         assert!(!body_text(log, &s[0]).contains("jump"));
+    }
+
+    #[test]
+    fn blanking_keeps_offsets_with_multibyte_text() {
+        let log = "[1] {jit-log-noopt\n[2] {x\n\u{e9}\u{e9}\n[3] x}\n[p0]\n[4] jit-log-noopt}\n";
+        let (s, _) = split(log);
+        let body = body_text(log, &s[0]);
+        assert_eq!(body.len(), s[0].body.len());
+        assert!(body.ends_with("[p0]\n"));
     }
 
     #[test]
