@@ -16,6 +16,7 @@ pub mod opcode;
 pub mod parse;
 pub mod printer;
 pub mod resume;
+pub mod rewrite;
 pub mod trace;
 pub mod types;
 pub mod verify;

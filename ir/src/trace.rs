@@ -4,7 +4,7 @@
 //! Values are indices into the trace's value table. A value is a trace input, the result of an
 //! op, a parameter of a `label`, or a constant (constants are interned values, so every operand
 //! is just a `Value` and "is this a constant" is one lookup). Ops sit in execution order; a
-//! rewritten trace is built fresh with a [`TraceBuilder`](crate::builder::TraceBuilder) rather
+//! rewritten trace is built fresh with a [`Rewriter`](crate::rewrite::Rewriter) rather
 //! than edited in place.
 //!
 //! Loops: `label` defines block parameters (one per argument); a `jump` to a label's token

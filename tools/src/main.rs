@@ -3,6 +3,7 @@
 mod dot;
 mod import;
 mod input;
+mod opt;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +41,42 @@ enum Command {
     Dot { file: String },
     /// Print op counts by opcode and by kind (guards, heap ops, allocations, calls...).
     Stats { file: String },
+    /// Run a pipeline of optimizer passes over a trace file and print the result.
+    Opt {
+        file: String,
+        /// Passes to run, comma-separated (see `tracelab passes`).
+        #[arg(short = 'p', long = "passes")]
+        passes: Option<String>,
+        /// Run the default pipeline (before any -p passes).
+        #[arg(short = 'O')]
+        default_pipeline: bool,
+        /// Do not verify after each pass.
+        #[arg(long)]
+        no_verify: bool,
+        /// Print the IR after every pass (to stderr).
+        #[arg(long)]
+        print_after_all: bool,
+        /// Print the IR after the named pass (repeatable).
+        #[arg(long, value_name = "PASS")]
+        print_after: Vec<String>,
+        /// Print a unified diff after each pass that changed something.
+        #[arg(long)]
+        print_changed: bool,
+        /// Print the time each pass took, and the total.
+        #[arg(long)]
+        time_passes: bool,
+        /// Print ops and guards in and out of each pass, and each pass's counters.
+        #[arg(long)]
+        stats: bool,
+        /// Print what each pass did, or why it did not.
+        #[arg(long)]
+        remarks: bool,
+        /// Write the result here instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<String>,
+    },
+    /// List the passes and the default pipeline.
+    Passes,
     /// Import a PyPy JIT log: one .trace file per loop and bridge, recorded (noopt) and
     /// optimized (opt), named so that pairs are obvious, plus index.tsv.
     ImportPypy {
@@ -75,6 +112,13 @@ fn run(cmd: Command) -> Result<ExitCode, InputError> {
         }
         Command::Stats { file } => {
             print!("{}", stats::report(&input::load(&file)?));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Opt { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output } => {
+            opt::run(opt::OptArgs { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output })
+        }
+        Command::Passes => {
+            print!("{}", opt::list());
             Ok(ExitCode::SUCCESS)
         }
         Command::ImportPypy { log, out_dir, summary } => {

@@ -1,0 +1,63 @@
+//! `dce`: dead-code elimination.
+//!
+//! Removes ops whose result nobody uses and whose removal no one can observe: pure ops
+//! (arithmetic, comparisons, casts) and reads of memory that cannot fail or write (field, array
+//! and length reads). A use is an operand of a kept op, a fail arg, or a value in resume data,
+//! so a value a guard hands back to the interpreter stays.
+//!
+//! Kept whatever their use: guards, writes, calls, allocations (the escape pass removes those),
+//! ops that set the overflow flag or may raise (a following guard reads the flag), labels,
+//! jumps, finishes and markers.
+//!
+//! Algorithm: one backward walk marks what is live, one forward walk copies it; linear in the
+//! trace length. Loops need nothing special: a label keeps all its parameters and a jump's
+//! arguments are uses.
+
+use crate::{map_traces, Pass, PassContext};
+use tracelab_ir::entity::EntityRef;
+use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::{Module, Op, Trace};
+
+pub struct Dce;
+
+/// True if removing the op (when its result is unused) cannot change behaviour.
+pub fn removable(op: &Op) -> bool {
+    let o = op.opcode;
+    if o.is_guard() || o.is_call() || o.writes_heap() || o.allocates() || o.is_ovf() || o.can_raise() {
+        return false;
+    }
+    o.is_pure() || (o.reads_heap() && !o.has_side_effects())
+}
+
+impl Pass for Dce {
+    fn run(&self, m: &mut Module, cx: &mut PassContext) {
+        map_traces(m, |_, t| {
+            let (new, removed) = dce(t);
+            cx.stats.add("ops removed", removed as i64);
+            new
+        });
+    }
+}
+
+/// The trace without its dead ops, and how many were removed.
+pub fn dce(t: &Trace) -> (Trace, usize) {
+    let mut live_value = vec![false; t.values.len()];
+    let mut keep = vec![false; t.ops.len()];
+    for (id, op) in t.ops.iter().rev() {
+        let used = op.result.is_some_and(|r| live_value[r.index()]);
+        if used || !removable(op) {
+            keep[id.index()] = true;
+            for v in op.uses() {
+                live_value[v.index()] = true;
+            }
+        }
+    }
+    let mut rw = Rewriter::new(t);
+    for id in t.ops.keys() {
+        if keep[id.index()] {
+            rw.copy(id);
+        }
+    }
+    let removed = keep.iter().filter(|k| !**k).count();
+    (rw.finish(), removed)
+}

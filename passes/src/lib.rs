@@ -1,0 +1,63 @@
+//! tracelab's optimizer: a registry of passes by name, and the [`manager`] that runs a pipeline
+//! of them with verification, printing, timing and statistics between passes.
+//!
+//! Each pass is one module with a `//!` doc stating what it does, what it assumes and what it
+//! guarantees, and one entry point over a module ([`Pass::run`]).
+
+pub mod dce;
+pub mod manager;
+pub mod strip_debug;
+
+use std::collections::BTreeMap;
+use tracelab_ir::Module;
+
+/// Counters a pass reports (`--stats`): name → amount, e.g. `"ops removed" → 12`.
+#[derive(Default, Debug, Clone, PartialEq)]
+pub struct Stats(pub BTreeMap<&'static str, i64>);
+
+impl Stats {
+    pub fn add(&mut self, what: &'static str, n: i64) {
+        *self.0.entry(what).or_default() += n;
+    }
+}
+
+/// What a pass may report besides the module it rewrote.
+#[derive(Default)]
+pub struct PassContext {
+    pub stats: Stats,
+    /// Optimization remarks: what was done, or why not (`--remarks`).
+    pub remarks: Vec<String>,
+}
+
+/// An optimization or cleanup over a module.
+pub trait Pass {
+    fn run(&self, m: &mut Module, cx: &mut PassContext);
+}
+
+/// A registry entry.
+pub struct PassInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub make: fn() -> Box<dyn Pass>,
+}
+
+/// Every pass, by name.
+pub static REGISTRY: &[PassInfo] = &[
+    PassInfo { name: "dce", description: "remove pure ops and side-effect-free reads whose results nobody uses", make: || Box::new(dce::Dce) },
+    PassInfo { name: "strip-debug", description: "remove debug_merge_point, jit_debug and portal-frame markers", make: || Box::new(strip_debug::StripDebug) },
+];
+
+/// The default pipeline (`-O`), in order. Defined here and nowhere else.
+pub const DEFAULT_PIPELINE: &[&str] = &["dce"];
+
+pub fn find(name: &str) -> Option<&'static PassInfo> {
+    REGISTRY.iter().find(|p| p.name == name)
+}
+
+/// Runs `f` on every trace, replacing each with the trace `f` builds.
+pub fn map_traces(m: &mut Module, mut f: impl FnMut(&Module, &tracelab_ir::Trace) -> tracelab_ir::Trace) {
+    for id in m.traces.keys().collect::<Vec<_>>() {
+        let new = f(m, &m.traces[id]);
+        m.traces[id] = new;
+    }
+}

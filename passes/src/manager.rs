@@ -1,0 +1,152 @@
+//! The pass manager: runs a pipeline of registered passes over a module, verifying after each
+//! pass (an invalid result names the pass that made it), and records what each pass did: op
+//! and guard counts before and after, time, the pass's own counters and remarks, and the module
+//! text after it when asked to print.
+
+use crate::{find, PassContext, Stats, REGISTRY};
+use std::time::{Duration, Instant};
+use tracelab_ir::{print_module, verify, Diagnostic, Module};
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Verify after every pass (on by default in the CLI).
+    pub verify_each: bool,
+    pub print_after_all: bool,
+    /// Print after the passes with these names.
+    pub print_after: Vec<String>,
+    /// Print a unified diff after each pass that changed the module.
+    pub print_changed: bool,
+}
+
+/// What one pass did.
+#[derive(Debug)]
+pub struct PassReport {
+    pub pass: &'static str,
+    pub ops_before: usize,
+    pub ops_after: usize,
+    pub guards_before: usize,
+    pub guards_after: usize,
+    pub time: Duration,
+    pub stats: Stats,
+    pub remarks: Vec<String>,
+    /// Text printed after the pass (`--print-after*`, `--print-changed`), if asked for.
+    pub dump: Option<String>,
+    pub changed: bool,
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// A pipeline names a pass that does not exist.
+    UnknownPass(String),
+    /// A pass produced IR that does not verify.
+    Invalid { pass: &'static str, diagnostics: Vec<Diagnostic>, text: String },
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::UnknownPass(p) => {
+                let names: Vec<&str> = REGISTRY.iter().map(|p| p.name).collect();
+                write!(f, "unknown pass `{p}` (passes: {})", names.join(", "))
+            }
+            Error::Invalid { pass, diagnostics, .. } => {
+                writeln!(f, "pass `{pass}` produced invalid IR:")?;
+                for d in diagnostics {
+                    writeln!(f, "  error: {}", d.message)?;
+                    for n in &d.notes {
+                        writeln!(f, "    = {n}")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Splits `a,b,c` into pass names, checking each exists.
+pub fn parse_pipeline(text: &str) -> Result<Vec<&'static str>, Error> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|n| find(n).map(|p| p.name).ok_or_else(|| Error::UnknownPass(n.to_string())))
+        .collect()
+}
+
+fn counts(m: &Module) -> (usize, usize) {
+    let ops = m.traces.values().map(|t| t.ops.len()).sum();
+    let guards = m.traces.values().flat_map(|t| t.ops.values()).filter(|o| o.opcode.is_guard()).count();
+    (ops, guards)
+}
+
+/// Runs `pipeline` over `m` in order.
+pub fn run(m: &mut Module, pipeline: &[&str], opts: &Options) -> Result<Vec<PassReport>, Error> {
+    let mut reports = Vec::new();
+    for &name in pipeline {
+        let info = find(name).ok_or_else(|| Error::UnknownPass(name.to_string()))?;
+        let before_text = (opts.print_changed).then(|| print_module(m));
+        let before = m.clone();
+        let (ops_before, guards_before) = counts(m);
+        let mut cx = PassContext::default();
+        let start = Instant::now();
+        (info.make)().run(m, &mut cx);
+        let time = start.elapsed();
+        if opts.verify_each {
+            if let Err(diagnostics) = verify(m) {
+                return Err(Error::Invalid { pass: info.name, diagnostics, text: print_module(m) });
+            }
+        }
+        let changed = *m != before;
+        let (ops_after, guards_after) = counts(m);
+        let dump = dump_after(info.name, m, opts, before_text.as_deref(), changed);
+        reports.push(PassReport {
+            pass: info.name,
+            ops_before,
+            ops_after,
+            guards_before,
+            guards_after,
+            time,
+            stats: cx.stats,
+            remarks: cx.remarks,
+            dump,
+            changed,
+        });
+    }
+    Ok(reports)
+}
+
+fn dump_after(pass: &str, m: &Module, opts: &Options, before: Option<&str>, changed: bool) -> Option<String> {
+    if opts.print_after_all || opts.print_after.iter().any(|p| p == pass) {
+        return Some(format!("; *** IR after {pass} ***\n{}", print_module(m)));
+    }
+    let before = before?;
+    if !changed {
+        return None;
+    }
+    let after = print_module(m);
+    let diff = similar::TextDiff::from_lines(before, &after);
+    Some(format!("; *** IR changed by {pass} ***\n{}", diff.unified_diff().context_radius(3).header("before", "after")))
+}
+
+/// `--time-passes`: time per pass and the total.
+pub fn time_report(reports: &[PassReport]) -> String {
+    let total: Duration = reports.iter().map(|r| r.time).sum();
+    let mut s = String::from("pass                     time (ms)      %\n");
+    for r in reports {
+        let pct = if total.is_zero() { 0.0 } else { 100.0 * r.time.as_secs_f64() / total.as_secs_f64() };
+        s.push_str(&format!("{:<24} {:>9.3} {:>6.1}\n", r.pass, r.time.as_secs_f64() * 1e3, pct));
+    }
+    s.push_str(&format!("{:<24} {:>9.3} {:>6.1}\n", "total", total.as_secs_f64() * 1e3, 100.0));
+    s
+}
+
+/// `--stats`: ops and guards in and out of each pass, and each pass's own counters.
+pub fn stats_report(reports: &[PassReport]) -> String {
+    let mut s = String::new();
+    for r in reports {
+        s.push_str(&format!("{}: ops {} -> {}, guards {} -> {}\n", r.pass, r.ops_before, r.ops_after, r.guards_before, r.guards_after));
+        for (k, v) in &r.stats.0 {
+            s.push_str(&format!("    {k}: {v}\n"));
+        }
+    }
+    s
+}

@@ -1,0 +1,91 @@
+//! `tracelab opt` and `tracelab passes`: run a pipeline of passes, like LLVM's `opt`.
+
+use crate::input::{self, InputError};
+use std::process::ExitCode;
+use tracelab_passes::manager::{self, Options};
+use tracelab_passes::{DEFAULT_PIPELINE, REGISTRY};
+
+pub struct OptArgs {
+    pub file: String,
+    pub passes: Option<String>,
+    pub default_pipeline: bool,
+    pub no_verify: bool,
+    pub print_after_all: bool,
+    pub print_after: Vec<String>,
+    pub print_changed: bool,
+    pub time_passes: bool,
+    pub stats: bool,
+    pub remarks: bool,
+    pub output: Option<String>,
+}
+
+pub fn run(a: OptArgs) -> Result<ExitCode, InputError> {
+    let mut pipeline: Vec<&'static str> = Vec::new();
+    if a.default_pipeline {
+        pipeline.extend(DEFAULT_PIPELINE);
+    }
+    if let Some(p) = &a.passes {
+        match manager::parse_pipeline(p) {
+            Ok(ps) => pipeline.extend(ps),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    for p in &a.print_after {
+        if tracelab_passes::find(p).is_none() {
+            eprintln!("error: --print-after: {}", manager::Error::UnknownPass(p.clone()));
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let mut m = input::load(&a.file)?;
+    let opts = Options {
+        verify_each: !a.no_verify,
+        print_after_all: a.print_after_all,
+        print_after: a.print_after.clone(),
+        print_changed: a.print_changed,
+    };
+    let reports = match manager::run(&mut m, &pipeline, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprint!("error: {e}");
+            if let manager::Error::Invalid { text, .. } = &e {
+                eprintln!("; the invalid IR:\n{text}");
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    for r in &reports {
+        if let Some(d) = &r.dump {
+            eprint!("{d}");
+        }
+        if a.remarks {
+            for rem in &r.remarks {
+                eprintln!("remark: {}: {rem}", r.pass);
+            }
+        }
+    }
+    if a.stats {
+        eprint!("{}", manager::stats_report(&reports));
+    }
+    if a.time_passes {
+        eprint!("{}", manager::time_report(&reports));
+    }
+    let text = tracelab_ir::print_module(&m);
+    match &a.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| InputError(format!("error: {path}: {e}")))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tracelab passes`: every pass with its description, and the default pipeline.
+pub fn list() -> String {
+    let mut s = String::from("passes:\n");
+    for p in REGISTRY {
+        s.push_str(&format!("  {:<16} {}\n", p.name, p.description));
+    }
+    s.push_str(&format!("default pipeline (-O): {}\n", DEFAULT_PIPELINE.join(",")));
+    s
+}
