@@ -2,6 +2,7 @@
 //! an index, and a summary table.
 
 use crate::input::{Input, InputError};
+use crate::Io;
 use std::fmt::Write;
 use std::path::Path;
 use tracelab_frontends::pypy_log::{counts, LogTrace, Origin, PypyLog, Stage};
@@ -13,28 +14,28 @@ pub struct Options<'a> {
 }
 
 /// Imports; returns true if everything imported cleanly.
-pub fn run(path: &str, opts: Options<'_>) -> Result<bool, InputError> {
+pub fn run(io: &mut Io, path: &str, opts: Options<'_>) -> Result<bool, InputError> {
     let input = Input::read(path)?;
     let log = PypyLog::import(&input.text);
-    report_failures(&input, &log);
+    report_failures(io, &input, &log);
     if let Some(dir) = opts.out_dir {
         write_dir(&log, Path::new(dir)).map_err(|e| InputError(format!("error: {dir}: {e}")))?;
         let ok = log.traces.iter().filter(|t| t.ok()).count();
-        eprintln!("wrote {ok} of {} traces to {dir} (index: {dir}/index.tsv)", log.traces.len());
+        io_errln!(io, "wrote {ok} of {} traces to {dir} (index: {dir}/index.tsv)", log.traces.len());
     }
     if opts.summary || opts.out_dir.is_none() {
-        print!("{}", summary(&log));
+        io_out!(io, "{}", summary(&log));
     }
     Ok(log.all_ok())
 }
 
-fn report_failures(input: &Input, log: &PypyLog) {
+fn report_failures(io: &mut Io, input: &Input, log: &PypyLog) {
     if !log.problems.is_empty() {
-        eprint!("{}", input.render(&log.problems));
+        io_err!(io, "{}", input.render(&log.problems));
     }
     for t in log.traces.iter().filter(|t| !t.ok()) {
-        eprintln!("skipped {} (section at line {}):", t.name, t.line);
-        eprint!("{}", input.render(&t.errors));
+        io_errln!(io, "skipped {} (section at line {}):", t.name, t.line);
+        io_err!(io, "{}", input.render(&t.errors));
     }
 }
 

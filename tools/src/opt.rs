@@ -1,7 +1,7 @@
 //! `tracelab opt` and `tracelab passes`: run a pipeline of passes, like LLVM's `opt`.
 
 use crate::input::{self, InputError};
-use std::process::ExitCode;
+use crate::Io;
 use tracelab_passes::manager::{self, Options};
 use tracelab_passes::{DEFAULT_PIPELINE, REGISTRY};
 
@@ -19,7 +19,7 @@ pub struct OptArgs {
     pub output: Option<String>,
 }
 
-pub fn run(a: OptArgs) -> Result<ExitCode, InputError> {
+pub fn run(io: &mut Io, a: OptArgs) -> Result<u8, InputError> {
     let mut pipeline: Vec<&'static str> = Vec::new();
     if a.default_pipeline {
         pipeline.extend(DEFAULT_PIPELINE);
@@ -28,15 +28,15 @@ pub fn run(a: OptArgs) -> Result<ExitCode, InputError> {
         match manager::parse_pipeline(p) {
             Ok(ps) => pipeline.extend(ps),
             Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(ExitCode::from(2));
+                io_errln!(io, "error: {e}");
+                return Ok(2);
             }
         }
     }
     for p in &a.print_after {
         if tracelab_passes::find(p).is_none() {
-            eprintln!("error: --print-after: {}", manager::Error::UnknownPass(p.clone()));
-            return Ok(ExitCode::from(2));
+            io_errln!(io, "error: --print-after: {}", manager::Error::UnknownPass(p.clone()));
+            return Ok(2);
         }
     }
     let mut m = input::load(&a.file)?;
@@ -49,35 +49,35 @@ pub fn run(a: OptArgs) -> Result<ExitCode, InputError> {
     let reports = match manager::run(&mut m, &pipeline, &opts) {
         Ok(r) => r,
         Err(e) => {
-            eprint!("error: {e}");
+            io_err!(io, "error: {e}");
             if let manager::Error::Invalid { text, .. } = &e {
-                eprintln!("; the invalid IR:\n{text}");
+                io_errln!(io, "; the invalid IR:\n{text}");
             }
-            return Ok(ExitCode::from(1));
+            return Ok(1);
         }
     };
     for r in &reports {
         if let Some(d) = &r.dump {
-            eprint!("{d}");
+            io_err!(io, "{d}");
         }
         if a.remarks {
             for rem in &r.remarks {
-                eprintln!("remark: {}: {rem}", r.pass);
+                io_errln!(io, "remark: {}: {rem}", r.pass);
             }
         }
     }
     if a.stats {
-        eprint!("{}", manager::stats_report(&reports));
+        io_err!(io, "{}", manager::stats_report(&reports));
     }
     if a.time_passes {
-        eprint!("{}", manager::time_report(&reports));
+        io_err!(io, "{}", manager::time_report(&reports));
     }
     let text = tracelab_ir::print_module(&m);
     match &a.output {
         Some(path) => std::fs::write(path, text).map_err(|e| InputError(format!("error: {path}: {e}")))?,
-        None => print!("{text}"),
+        None => io_out!(io, "{text}"),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// `tracelab passes`: every pass with its description, and the default pipeline.
