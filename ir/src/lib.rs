@@ -8,6 +8,7 @@
 //! - [`print_module`] turns a module back into canonical text;
 //! - [`verify`] checks a module's invariants and reports every violation.
 
+pub mod alpha;
 pub mod descr;
 pub mod diag;
 pub mod entity;

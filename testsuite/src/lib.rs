@@ -5,6 +5,10 @@
 //! - A file under `invalid/` must be rejected; its rendered diagnostics are a snapshot.
 //! - Any other trace must parse and verify, and must round-trip: printing it, parsing the
 //!   print and printing again gives the same text, and the two parses are the same IR.
+//!   (A file may instead be rejected on purpose when one of its RUN lines says
+//!   `not tracelab verify`.)
+//! - Its `; RUN:` lines run, and their output is checked with FileCheck directives or compared
+//!   with an `; EXPECT:` trace up to renaming ([`run`]).
 
 use std::path::{Path, PathBuf};
 use tracelab_ir::{parse, print_module, verify, Module, SourceFile};
@@ -17,6 +21,8 @@ pub fn repo_root() -> PathBuf {
 /// One test case: a name (path relative to the root, plus a block number for docs) and text.
 pub struct Case {
     pub name: String,
+    /// The file holding the case (for `%s` in RUN lines).
+    pub path: PathBuf,
     pub text: String,
     pub expect_invalid: bool,
 }
@@ -48,7 +54,7 @@ pub fn cases() -> Vec<Case> {
         let name = p.strip_prefix(&root).unwrap_or(&p).to_string_lossy().replace('\\', "/");
         let text = std::fs::read_to_string(&p).unwrap_or_default();
         let expect_invalid = name.contains("/invalid/");
-        out.push(Case { name, text, expect_invalid });
+        out.push(Case { name, path: p.clone(), text, expect_invalid });
     }
     let docs = root.join("docs");
     let mut doc_files: Vec<PathBuf> = std::fs::read_dir(&docs)
@@ -60,7 +66,7 @@ pub fn cases() -> Vec<Case> {
         let text = std::fs::read_to_string(&p).unwrap_or_default();
         let rel = p.strip_prefix(&root).unwrap_or(&p).to_string_lossy().replace('\\', "/");
         for (i, block) in trace_blocks(&text).into_iter().enumerate() {
-            out.push(Case { name: format!("{rel}#{}", i + 1), text: block, expect_invalid: false });
+            out.push(Case { name: format!("{rel}#{}", i + 1), path: p.clone(), text: block, expect_invalid: false });
         }
     }
     out
@@ -110,10 +116,20 @@ pub fn check_round_trip(name: &str, m: &Module) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs a valid case: loads and round-trips.
+/// Runs a valid case: loads and round-trips it, then runs its RUN lines.
 pub fn run_valid(case: &Case) -> Result<(), String> {
-    let m = load(&case.name, &case.text)?;
-    check_round_trip(&case.name, &m)
+    let runs = run::run_lines(&case.text)?;
+    let rejected_on_purpose = runs.iter().any(|r| r.expect_failure && r.args.first().is_some_and(|a| a == "verify"));
+    match load(&case.name, &case.text) {
+        Ok(m) => check_round_trip(&case.name, &m)?,
+        Err(e) if !rejected_on_purpose => return Err(e),
+        Err(_) => {}
+    }
+    let path = case.path.to_string_lossy();
+    for r in &runs {
+        run::execute(r, &path, &case.text)?;
+    }
+    Ok(())
 }
 
 /// Runs an invalid case: the diagnostics it must produce (an error if it loads).
@@ -124,4 +140,6 @@ pub fn invalid_diagnostics(case: &Case) -> Result<String, String> {
     }
 }
 
+pub mod filecheck;
+pub mod run;
 pub mod synthetic;
