@@ -12,6 +12,7 @@ macro_rules! io_err { ($io:expr, $($t:tt)*) => {{ use std::fmt::Write as _; let 
 macro_rules! io_errln { ($io:expr, $($t:tt)*) => {{ use std::fmt::Write as _; let _ = writeln!($io.err, $($t)*); }} }
 
 pub mod dot;
+pub mod exec;
 pub mod import;
 pub mod input;
 pub mod opt;
@@ -84,9 +85,41 @@ enum Command {
         /// Write the result here instead of stdout.
         #[arg(short = 'o', long = "output")]
         output: Option<String>,
+        /// Check that the result behaves like the input (see `tracelab equiv`).
+        #[arg(long)]
+        check: bool,
+        /// Seeds for --check.
+        #[arg(long, default_value_t = 100)]
+        seeds: u64,
+        #[command(flatten)]
+        run: exec::RunOptions,
     },
     /// List the passes and the default pipeline.
     Passes,
+    /// Execute a trace with the reference interpreter and print how it ended, the calls it
+    /// made and the heap it left.
+    Run {
+        file: String,
+        /// Values of the first inputs, comma-separated (ints, floats, null); the rest are
+        /// invented from the seed.
+        #[arg(long)]
+        args: Option<String>,
+        /// Do not learn inputs that get past guards.
+        #[arg(long)]
+        no_learn: bool,
+        #[command(flatten)]
+        opts: exec::RunOptions,
+    },
+    /// Check that two trace files behave the same on seeded inputs.
+    Equiv {
+        a: String,
+        b: String,
+        /// How many seeds to try.
+        #[arg(long, default_value_t = 100)]
+        seeds: u64,
+        #[command(flatten)]
+        opts: exec::RunOptions,
+    },
     /// Import a PyPy JIT log: one .trace file per loop and bridge, recorded (noopt) and
     /// optimized (opt), named so that pairs are obvious, plus index.tsv.
     ImportPypy {
@@ -148,9 +181,12 @@ fn run(io: &mut Io, cmd: Command) -> Result<u8, InputError> {
             io_out!(io, "{}", stats::report(&input::load(&file)?));
             Ok(0)
         }
-        Command::Opt { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output } => {
-            opt::run(io, opt::OptArgs { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output })
+        Command::Opt { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output, check, seeds, run } => {
+            let check = check.then_some((seeds, run));
+            opt::run(io, opt::OptArgs { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output, check })
         }
+        Command::Run { file, args, no_learn, opts } => exec::run(io, &file, args.as_deref(), !no_learn, &opts),
+        Command::Equiv { a, b, seeds, opts } => exec::equiv(io, &a, &b, seeds, &opts),
         Command::Passes => {
             io_out!(io, "{}", opt::list());
             Ok(0)

@@ -17,6 +17,8 @@ pub struct OptArgs {
     pub stats: bool,
     pub remarks: bool,
     pub output: Option<String>,
+    /// `--check`: seeds and run options for the equivalence check.
+    pub check: Option<(u64, crate::exec::RunOptions)>,
 }
 
 pub fn run(io: &mut Io, a: OptArgs) -> Result<u8, InputError> {
@@ -40,6 +42,7 @@ pub fn run(io: &mut Io, a: OptArgs) -> Result<u8, InputError> {
         }
     }
     let mut m = input::load(&a.file)?;
+    let original = a.check.as_ref().map(|_| m.clone());
     let opts = Options {
         verify_each: !a.no_verify,
         print_after_all: a.print_after_all,
@@ -71,6 +74,15 @@ pub fn run(io: &mut Io, a: OptArgs) -> Result<u8, InputError> {
     }
     if a.time_passes {
         io_err!(io, "{}", manager::time_report(&reports));
+    }
+    if let (Some(orig), Some((seeds, run))) = (&original, &a.check) {
+        let mut check_io = Io::default();
+        let code = crate::exec::equiv_modules(&mut check_io, orig, &m, *seeds, run);
+        io.err.push_str(&check_io.out);
+        io.err.push_str(&check_io.err);
+        if code != 0 {
+            return Ok(1);
+        }
     }
     let text = tracelab_ir::print_module(&m);
     match &a.output {

@@ -1,0 +1,86 @@
+//! Equivalence checking: run an original and a transformed module on the same seeded inputs
+//! and compare what can be observed (the calls that are not elidable with their arguments, the
+//! exit with its values or resumed state, and the heap reachable from the inputs and the exit).
+//!
+//! Inputs are learned on the original (see [`crate::learn`]) and the transformed module runs
+//! with exactly the same constraints, so both start from the same state.
+
+use crate::interp::{Config, Exit, Interp};
+use crate::learn::run_learning;
+use crate::render::observable;
+use tracelab_ir::{Module, TraceId, TraceKind};
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub runs: u64,
+    /// Loop iterations the original executed over all runs (0 means the loop was never entered).
+    pub iterations: u64,
+    pub finished: u64,
+    pub guard_exits: u64,
+    pub out_of_fuel: u64,
+    pub traps: u64,
+}
+
+#[derive(Debug)]
+pub struct Mismatch {
+    pub seed: u64,
+    pub inputs: String,
+    pub original: String,
+    pub transformed: String,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "behaviour differs with seed {} ({})", self.seed, self.inputs)?;
+        let (a, b): (Vec<&str>, Vec<&str>) = (self.original.lines().collect(), self.transformed.lines().collect());
+        let first = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+        writeln!(f, "first difference, line {}:", first + 1)?;
+        writeln!(f, "  original:    {}", a.get(first).unwrap_or(&"(nothing)"))?;
+        writeln!(f, "  transformed: {}", b.get(first).unwrap_or(&"(nothing)"))?;
+        writeln!(f, "--- original\n{}--- transformed\n{}", self.original, self.transformed)
+    }
+}
+
+/// The trace a module runs from: `name` if given, else its first loop.
+pub fn entry(m: &Module, name: Option<&str>) -> Option<TraceId> {
+    match name {
+        Some(n) => m.trace_by_name(n),
+        None => m.traces.iter().find(|(_, t)| t.kind == TraceKind::Loop).map(|(id, _)| id).or_else(|| m.traces.keys().next()),
+    }
+}
+
+/// Compares `a` and `b` on `seeds` seeds starting at `first_seed`.
+pub fn check(a: &Module, b: &Module, name: Option<&str>, first_seed: u64, seeds: u64, cfg: &Config) -> Result<Report, Mismatch> {
+    let (Some(ta), Some(tb)) = (entry(a, name), entry(b, name)) else {
+        return Err(Mismatch { seed: 0, inputs: String::new(), original: "no entry trace\n".into(), transformed: String::new() });
+    };
+    let mut report = Report::default();
+    for seed in first_seed..first_seed + seeds {
+        let cfg = Config { seed, ..cfg.clone() };
+        let (ra, constraints) = run_learning(a, ta, &cfg);
+        let rb = Interp::new(b, Config { constraints, ..cfg.clone() }).run(tb);
+        let (oa, ob) = (observable(&ra), observable(&rb));
+        report.runs += 1;
+        report.iterations += ra.iterations;
+        match ra.exit {
+            Exit::Finish(_) => report.finished += 1,
+            Exit::GuardFailed { .. } => report.guard_exits += 1,
+            Exit::OutOfFuel => report.out_of_fuel += 1,
+            Exit::Trap(_) => report.traps += 1,
+        }
+        // A run that ran out of fuel stopped at an arbitrary point: only what happened before
+        // (its calls) must agree, as a prefix.
+        let comparable = if matches!(ra.exit, Exit::OutOfFuel) || matches!(rb.exit, Exit::OutOfFuel) {
+            let ea = oa.split("exit:").next().unwrap_or("");
+            let eb = ob.split("exit:").next().unwrap_or("");
+            ea.starts_with(eb) || eb.starts_with(ea)
+        } else {
+            oa == ob
+        };
+        if !comparable {
+            let inputs = oa.lines().next().unwrap_or("").to_string();
+            return Err(Mismatch { seed, inputs, original: oa, transformed: ob });
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,976 @@
+//! The reference interpreter: runs a trace op by op on the [`Heap`], the definition of what
+//! every op means. Passes are checked against it (`equiv`) and compiled code is compared with it.
+//!
+//! - Integers wrap at 64 bits; `*_ovf` ops set an overflow flag that `guard_no_overflow` and
+//!   `guard_overflow` read. Floats are IEEE doubles.
+//! - Guards that fail end the run with the resumed state: each frame's values, virtuals
+//!   allocated and filled, the virtualizable written back. If the module has a bridge for the
+//!   guard, execution goes on in the bridge instead.
+//! - `label`/`jump` loop; a jump into another trace's label continues there.
+//! - Calls to `@functions` run them; external calls are modelled by their effect class
+//!   ([`crate::model`]): elidable ones are pure functions of their arguments; the others are
+//!   observable events, and those that can raise or force (EF >= 5) *clobber* memory: every
+//!   word the trace did not write itself, and every word of the objects they are passed, reads
+//!   as a fresh invented value afterwards. So an optimization that forwards a load across such
+//!   a call shows up as a different result.
+//! - Inputs not given, `ConstPtr` objects and whatever they point to are invented lazily from
+//!   the seed; [`Constraints`] learned from failing guards override the invention.
+
+use crate::heap::{sign_extend, Heap, HeapError, HEADER, ITEMS_OFFSET, LAZY_SIZE, LENGTH_OFFSET};
+use crate::model::{call_result, class_id, invent_float, invent_int, mix, Forced, Origin};
+use std::collections::{BTreeMap, HashMap};
+use tracelab_ir::descr::{ArrayDescr, DescrData, FieldDescr, MemKind};
+use tracelab_ir::entity::EntityRef;
+use tracelab_ir::resume::{FieldKey, ResumeValue, VableSlot};
+use tracelab_ir::trace::ValueDef;
+use tracelab_ir::{Const, Module, Op, OpId, Opcode, Target, Trace, TraceId, TraceKind, Type, Value};
+
+/// A runtime value: its type and 64 bits (ints, float bits, or an address; null is 0).
+#[derive(Copy, Clone, PartialEq, Eq, Debug, Hash)]
+pub struct RtValue {
+    pub ty: Type,
+    pub bits: u64,
+}
+
+/// Input constraints learned from failing guards: origin → what it must be.
+pub type Constraints = BTreeMap<Origin, Forced>;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub seed: u64,
+    /// Ops executed before the run stops.
+    pub fuel: u64,
+    pub heap_bytes: usize,
+    /// Values for the first inputs (ints and floats as bits); the rest are invented.
+    pub args: Vec<u64>,
+    pub constraints: Constraints,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config { seed: 0, fuel: 1_000_000, heap_bytes: 64 << 20, args: Vec::new(), constraints: Constraints::new() }
+    }
+}
+
+/// An observable event: an external call that is not elidable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub target: String,
+    pub args: Vec<RtValue>,
+    pub result: Option<RtValue>,
+}
+
+/// One interpreter frame of the resumed state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameState {
+    pub code: String,
+    pub pc: u32,
+    pub slots: Vec<Option<RtValue>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Exit {
+    Finish(Option<RtValue>),
+    GuardFailed {
+        trace: String,
+        op: usize,
+        guard_id: Option<u64>,
+        fail_args: Vec<Option<RtValue>>,
+        /// Present when the guard has resume data.
+        frames: Option<Vec<FrameState>>,
+    },
+    OutOfFuel,
+    /// The trace did something undefined (out-of-bounds index, division by zero, a jump
+    /// out of the module...).
+    Trap(String),
+}
+
+/// What a run did.
+pub struct Run {
+    pub exit: Exit,
+    pub inputs: Vec<RtValue>,
+    pub events: Vec<Event>,
+    pub ops: u64,
+    /// Back edges taken (jumps).
+    pub iterations: u64,
+    /// The guard that failed, with its operands' values and origins (for learning).
+    pub failed_guard: Option<FailedGuard>,
+    pub machine: Machine,
+}
+
+/// Per-object bookkeeping: what it is, how big, and (for lazy objects) which words exist.
+#[derive(Clone, Debug)]
+pub struct ObjInfo {
+    pub size: u64,
+    pub kind: ObjKind,
+    /// Offsets the trace wrote (what the heap comparison shows for lazy objects).
+    pub written: BTreeMap<u64, u64>,
+    /// Offsets whose value is known (written, or invented and remembered) → origin if invented.
+    pub known: HashMap<u64, Option<Origin>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ObjKind {
+    /// Allocated by the trace (or a resumed virtual): `what` says by which op and descr.
+    Fresh { what: String, item: Option<(MemKind, u64)> },
+    /// Invented: an input or `ConstPtr` object of unknown layout.
+    Lazy(Origin),
+}
+
+/// The heap and everything known about its objects.
+pub struct Machine {
+    pub heap: Heap,
+    pub objects: BTreeMap<u64, ObjInfo>,
+    lazy_by_origin: HashMap<Origin, u64>,
+    /// `ConstPtr` names by the key `Forced::Alias` uses.
+    pub alias_names: HashMap<u64, String>,
+    seed: u64,
+    constraints: Constraints,
+    /// Calls so far that may write memory.
+    epoch: u32,
+    calls: u32,
+}
+
+struct Frame<'m> {
+    tid: TraceId,
+    t: &'m Trace,
+    vals: Vec<u64>,
+    prov: Vec<Option<Origin>>,
+}
+
+pub struct Interp<'m> {
+    m: &'m Module,
+    pub machine: Machine,
+    cfg: Config,
+    events: Vec<Event>,
+    ops: u64,
+    iterations: u64,
+    ovf: bool,
+    bridges: HashMap<u64, TraceId>,
+    failed: Option<FailedGuard>,
+}
+
+/// A failed guard as the input learner needs it: where, and for its operands (and, when its
+/// condition was computed by a comparison, that comparison's operands) the value and origin.
+#[derive(Clone, Debug)]
+pub struct FailedGuard {
+    pub trace: TraceId,
+    pub op: OpId,
+    pub operands: Vec<(u64, Option<Origin>)>,
+    pub condition: Vec<(u64, Option<Origin>)>,
+}
+
+type Step<T> = Result<T, Exit>;
+
+fn trap(e: HeapError) -> Exit {
+    match e {
+        HeapError::OutOfMemory => Exit::Trap("out of heap memory".into()),
+        HeapError::BadAddress(a) => Exit::Trap(format!("access to {a:#x}, outside every object")),
+    }
+}
+
+impl Machine {
+    fn new(cfg: &Config) -> Machine {
+        Machine {
+            heap: Heap::new(cfg.heap_bytes),
+            objects: BTreeMap::new(),
+            lazy_by_origin: HashMap::new(),
+            alias_names: HashMap::new(),
+            seed: cfg.seed,
+            constraints: cfg.constraints.clone(),
+            epoch: 0,
+            calls: 0,
+        }
+    }
+
+    /// Allocates a fresh zeroed object. The one allocation function of the runtime.
+    pub fn alloc(&mut self, size: u64, what: String, item: Option<(MemKind, u64)>) -> Step<u64> {
+        let addr = self.heap.alloc(size).map_err(trap)?;
+        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new() };
+        self.objects.insert(addr, info);
+        Ok(addr)
+    }
+
+    /// The lazy object for an origin (the same one every time).
+    fn lazy(&mut self, origin: Origin) -> Step<u64> {
+        if let Some(&a) = self.lazy_by_origin.get(&origin) {
+            return Ok(a);
+        }
+        let addr = self.heap.alloc(LAZY_SIZE).map_err(trap)?;
+        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new() };
+        self.objects.insert(addr, info);
+        self.lazy_by_origin.insert(origin, addr);
+        Ok(addr)
+    }
+
+    /// The object containing `addr`, if any.
+    pub fn object_at(&self, addr: u64) -> Option<(u64, &ObjInfo)> {
+        let (&start, info) = self.objects.range(..=addr).next_back()?;
+        (addr < start + info.size).then_some((start, info))
+    }
+
+    /// An invented value of type `ty` for `origin` (or what a constraint forces).
+    fn invent(&mut self, ty: Type, origin: Origin) -> Step<u64> {
+        match (self.constraints.get(&origin).copied(), ty) {
+            (Some(Forced::Int(v)), _) => Ok(v),
+            (Some(Forced::Null), _) => Ok(0),
+            (Some(Forced::Alias(key)), _) => {
+                let name = self.alias_names.get(&key).cloned().unwrap_or_default();
+                self.lazy(Origin::Const(name))
+            }
+            (_, Type::Ref) => self.lazy(origin),
+            (_, Type::Float) => Ok(invent_float(self.seed, &origin)),
+            _ => Ok(invent_int(self.seed, &origin)),
+        }
+    }
+
+    /// Loads `size` bytes at `addr` as a value of type `ty`; invents words of lazy objects and
+    /// clobbered words on first read. Returns the value and, if invented, its origin.
+    fn load(&mut self, addr: u64, size: u64, signed: bool, ty: Type) -> Step<(u64, Option<Origin>)> {
+        let Some((start, info)) = self.object_at(addr) else {
+            return Err(trap(HeapError::BadAddress(addr)));
+        };
+        let off = addr - start;
+        if let Some(origin) = info.known.get(&off) {
+            let origin = origin.clone();
+            let raw = self.heap.read(addr, size).map_err(trap)?;
+            return Ok((if signed { sign_extend(raw, size) } else { raw }, origin));
+        }
+        let origin = match &info.kind {
+            ObjKind::Lazy(o) => Some(Origin::Word(Box::new(o.clone()), off, self.epoch)),
+            ObjKind::Fresh { .. } => None,
+        };
+        let Some(origin) = origin else {
+            let raw = self.heap.read(addr, size).map_err(trap)?;
+            return Ok((if signed { sign_extend(raw, size) } else { raw }, None));
+        };
+        let v = self.invent(ty, origin.clone())?;
+        let v = if size < 8 && ty == Type::Int { v & ((1u64 << (8 * size)) - 1) } else { v };
+        self.heap.write(addr, size, v).map_err(trap)?;
+        let info = self.objects.get_mut(&start).expect("found above");
+        info.known.insert(off, Some(origin.clone()));
+        Ok((if signed { sign_extend(v, size) } else { v }, Some(origin)))
+    }
+
+    fn store(&mut self, addr: u64, size: u64, v: u64) -> Step<()> {
+        let Some((start, _)) = self.object_at(addr) else {
+            return Err(trap(HeapError::BadAddress(addr)));
+        };
+        self.heap.write(addr, size, v).map_err(trap)?;
+        let info = self.objects.get_mut(&start).expect("found above");
+        let off = addr - start;
+        info.known.insert(off, None);
+        info.written.insert(off, v);
+        Ok(())
+    }
+
+    /// A call that may write memory: lazy words not written by the trace are forgotten (the
+    /// epoch changes their origin), and so is every word of the objects passed to it.
+    fn clobber(&mut self, ref_args: &[(u32, u64)]) {
+        self.epoch += 1;
+        let call = self.calls;
+        for info in self.objects.values_mut() {
+            if matches!(info.kind, ObjKind::Lazy(_)) {
+                info.known.retain(|_, o| o.is_none());
+            }
+        }
+        for &(arg, addr) in ref_args {
+            let Some((start, _)) = self.object_at(addr) else { continue };
+            let info = self.objects.get_mut(&start).expect("found above");
+            if let ObjKind::Fresh { .. } = info.kind {
+                // Fresh objects have no origin of their own: name the words by the call.
+                info.kind = ObjKind::Lazy(Origin::Clobbered(call, arg));
+            }
+            info.known.clear();
+            info.written.clear();
+        }
+    }
+}
+
+impl<'m> Interp<'m> {
+    pub fn new(m: &'m Module, cfg: Config) -> Interp<'m> {
+        let mut bridges = HashMap::new();
+        for (tid, t) in m.traces.iter() {
+            if let TraceKind::Bridge { guard } = t.kind {
+                bridges.insert(guard, tid);
+            }
+        }
+        let mut machine = Machine::new(&cfg);
+        for t in m.traces.values() {
+            for d in t.values.values() {
+                if let ValueDef::Const(Const::Ptr(name)) = &d.def {
+                    machine.alias_names.insert(mix(("alias", name)), name.clone());
+                }
+            }
+        }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None }
+    }
+
+    /// Runs trace `tid` from its start.
+    pub fn run(mut self, tid: TraceId) -> Run {
+        let t = &self.m.traces[tid];
+        let mut frame = Frame { tid, t, vals: vec![0; t.values.len()], prov: vec![None; t.values.len()] };
+        let mut inputs = Vec::new();
+        let exit = match self.bind_inputs(&mut frame) {
+            Ok(ins) => {
+                inputs = ins;
+                match self.exec(frame, 0) {
+                    Ok(e) | Err(e) => e,
+                }
+            }
+            Err(e) => e,
+        };
+        Run {
+            exit,
+            inputs,
+            events: self.events,
+            ops: self.ops,
+            iterations: self.iterations,
+            failed_guard: self.failed,
+            machine: self.machine,
+        }
+    }
+
+    fn bind_inputs(&mut self, f: &mut Frame<'m>) -> Step<Vec<RtValue>> {
+        let mut out = Vec::new();
+        for (k, &v) in f.t.inputs.iter().enumerate() {
+            let ty = f.t.ty(v);
+            let origin = Origin::Input(k as u32);
+            let bits = match self.cfg.args.get(k) {
+                Some(&b) => b,
+                None => self.machine.invent(ty, origin.clone())?,
+            };
+            f.vals[v.index()] = bits;
+            f.prov[v.index()] = Some(origin);
+            out.push(RtValue { ty, bits });
+        }
+        Ok(out)
+    }
+
+    fn get(&mut self, f: &mut Frame<'m>, v: Value) -> Step<u64> {
+        match &f.t.values[v].def {
+            ValueDef::Const(c) => self.constant(c),
+            _ => Ok(f.vals[v.index()]),
+        }
+    }
+
+    fn constant(&mut self, c: &Const) -> Step<u64> {
+        Ok(match c {
+            Const::Int(i) => *i as u64,
+            Const::Float(b) => *b,
+            Const::Null => 0,
+            Const::Ptr(name) => {
+                self.machine.alias_names.insert(mix(("alias", name)), name.clone());
+                self.machine.lazy(Origin::Const(name.clone()))?
+            }
+            Const::Class(name) | Const::Func(name) => class_id(name),
+        })
+    }
+
+    /// Executes from op index `start` until the trace ends or leaves.
+    fn exec(&mut self, mut f: Frame<'m>, mut pc: usize) -> Step<Exit> {
+        loop {
+            let Some(op) = f.t.ops.get(OpId::new(pc)) else {
+                return Err(Exit::Trap(format!("trace `{}` ran off its end", f.t.name)));
+            };
+            self.ops += 1;
+            if self.ops > self.cfg.fuel {
+                return Err(Exit::OutOfFuel);
+            }
+            match self.step(&mut f, pc, op)? {
+                Flow::Next => pc += 1,
+                Flow::Goto(next) => pc = next,
+                Flow::Enter(frame, at) => {
+                    f = frame;
+                    pc = at;
+                }
+                Flow::Exit(e) => return Ok(e),
+            }
+        }
+    }
+
+    fn set(&mut self, f: &mut Frame<'m>, op: &Op, bits: u64, origin: Option<Origin>) {
+        if let Some(r) = op.result {
+            f.vals[r.index()] = bits;
+            f.prov[r.index()] = origin;
+        }
+    }
+
+    fn step(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<Flow<'m>> {
+        use Opcode::*;
+        let mut a = [0u64; 6];
+        for (i, &v) in op.args.iter().take(6).enumerate() {
+            a[i] = self.get(f, v)?;
+        }
+        let (x, y) = (a[0], a[1]);
+        let (xi, yi) = (x as i64, y as i64);
+        let (xf, yf) = (f64::from_bits(x), f64::from_bits(y));
+        let b = |c: bool| c as u64;
+        let r: u64 = match op.opcode {
+            Label => {
+                let l = op.label().expect("label data");
+                for (k, &p) in l.params.iter().enumerate() {
+                    let src = op.args[k];
+                    f.vals[p.index()] = self.get(f, src)?;
+                    f.prov[p.index()] = f.prov[src.index()].clone();
+                }
+                return Ok(Flow::Next);
+            }
+            Jump => return self.jump(f, op),
+            Finish => {
+                let v = match op.args.first() {
+                    Some(&v) => Some(RtValue { ty: f.t.ty(v), bits: self.get(f, v)? }),
+                    None => None,
+                };
+                return Ok(Flow::Exit(Exit::Finish(v)));
+            }
+            IntAdd => xi.wrapping_add(yi) as u64,
+            IntSub => xi.wrapping_sub(yi) as u64,
+            IntMul => xi.wrapping_mul(yi) as u64,
+            IntAnd => x & y,
+            IntOr => x | y,
+            IntXor => x ^ y,
+            IntLshift => x.wrapping_shl(y as u32),
+            IntRshift => xi.wrapping_shr(y as u32) as u64,
+            UintRshift => x.wrapping_shr(y as u32),
+            UintMulHigh => ((x as u128 * y as u128) >> 64) as u64,
+            IntSignext => sign_extend(x, y.clamp(1, 8)),
+            IntFloordiv | UintFloordiv | IntMod => return self.division(f, op, x, y),
+            IntAddOvf | IntSubOvf | IntMulOvf => {
+                let (v, o) = match op.opcode {
+                    IntAddOvf => xi.overflowing_add(yi),
+                    IntSubOvf => xi.overflowing_sub(yi),
+                    _ => xi.overflowing_mul(yi),
+                };
+                self.ovf = o;
+                v as u64
+            }
+            IntLt => b(xi < yi),
+            IntLe => b(xi <= yi),
+            IntEq => b(x == y),
+            IntNe => b(x != y),
+            IntGt => b(xi > yi),
+            IntGe => b(xi >= yi),
+            UintLt => b(x < y),
+            UintLe => b(x <= y),
+            UintGt => b(x > y),
+            UintGe => b(x >= y),
+            IntIsZero => b(x == 0),
+            IntIsTrue => b(x != 0),
+            IntNeg => xi.wrapping_neg() as u64,
+            IntInvert => !x,
+            IntForceGeZero => xi.max(0) as u64,
+            FloatAdd => (xf + yf).to_bits(),
+            FloatSub => (xf - yf).to_bits(),
+            FloatMul => (xf * yf).to_bits(),
+            FloatTruediv => (xf / yf).to_bits(),
+            FloatNeg => (-xf).to_bits(),
+            FloatAbs => xf.abs().to_bits(),
+            FloatLt => b(xf < yf),
+            FloatLe => b(xf <= yf),
+            FloatEq => b(xf == yf),
+            FloatNe => b(xf != yf),
+            FloatGt => b(xf > yf),
+            FloatGe => b(xf >= yf),
+            CastFloatToInt => (xf as i64) as u64,
+            CastIntToFloat => (xi as f64).to_bits(),
+            CastFloatToSinglefloat => (xf as f32).to_bits() as u64,
+            CastSinglefloatToFloat => (f32::from_bits(x as u32) as f64).to_bits(),
+            ConvertFloatBytesToLonglong | ConvertLonglongBytesToFloat => x,
+            SameAsI | SameAsR | SameAsF | CastPtrToInt | CastIntToPtr => {
+                let prov = f.prov[op.args[0].index()].clone();
+                self.set(f, op, x, prov);
+                return Ok(Flow::Next);
+            }
+            PtrEq | InstancePtrEq => b(x == y),
+            PtrNe | InstancePtrNe => b(x != y),
+            NurseryPtrIncrement => x.wrapping_add(y),
+            LoadEffectiveAddress => x.wrapping_add(y << (a[2] & 63)).wrapping_add(a[3]),
+            op_ if op_.is_guard() => return self.guard(f, pc, op, &a),
+            _ => return self.memory_or_call(f, op, &a),
+        };
+        self.set(f, op, r, None);
+        Ok(Flow::Next)
+    }
+
+    fn division(&mut self, f: &mut Frame<'m>, op: &Op, x: u64, y: u64) -> Step<Flow<'m>> {
+        if y == 0 {
+            return Err(Exit::Trap(format!("`{}` by zero", op.opcode)));
+        }
+        let r = match op.opcode {
+            Opcode::IntFloordiv => (x as i64).wrapping_div(y as i64) as u64,
+            Opcode::UintFloordiv => x / y,
+            _ => (x as i64).wrapping_rem(y as i64) as u64,
+        };
+        self.set(f, op, r, None);
+        Ok(Flow::Next)
+    }
+
+    fn jump(&mut self, f: &mut Frame<'m>, op: &Op) -> Step<Flow<'m>> {
+        self.iterations += 1;
+        let mut vals = Vec::with_capacity(op.args.len());
+        for &v in &op.args {
+            vals.push((self.get(f, v)?, f.prov[v.index()].clone()));
+        }
+        let target = op.jump_target().unwrap_or(Target::SELF_START);
+        let (tid, at, params): (TraceId, usize, Vec<Value>) = match target {
+            Target::Loop(-1) => (f.tid, 0, f.t.inputs.clone()),
+            Target::Loop(n) => return Err(Exit::Trap(format!("jump to loop {n}, which is not in this module"))),
+            Target::Token(_) => match self.m.find_label(target) {
+                Some((tid, oid)) => {
+                    let l = self.m.traces[tid].ops[oid].label().expect("a label");
+                    (tid, oid.index() + 1, l.params.clone())
+                }
+                None => return Err(Exit::Trap(format!("jump to {target:?}, which is not in this module"))),
+            },
+        };
+        let t = &self.m.traces[tid];
+        let mut next = if tid == f.tid {
+            Frame { tid, t, vals: std::mem::take(&mut f.vals), prov: std::mem::take(&mut f.prov) }
+        } else {
+            Frame { tid, t, vals: vec![0; t.values.len()], prov: vec![None; t.values.len()] }
+        };
+        for (p, (bits, prov)) in params.iter().zip(vals) {
+            next.vals[p.index()] = bits;
+            next.prov[p.index()] = prov;
+        }
+        Ok(Flow::Enter(next, at))
+    }
+
+    fn guard(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op, a: &[u64; 6]) -> Step<Flow<'m>> {
+        use Opcode::*;
+        let header = |me: &mut Self, p: u64| -> Step<u64> {
+            if p == 0 {
+                return Ok(0);
+            }
+            Ok(me.machine.load(p + HEADER, 8, false, Type::Int)?.0)
+        };
+        let pass = match op.opcode {
+            GuardTrue | VecGuardTrue => a[0] != 0,
+            GuardFalse | VecGuardFalse => a[0] == 0,
+            GuardValue => a[0] == a[1],
+            GuardNonnull | GuardIsObject => a[0] != 0,
+            GuardIsnull => a[0] == 0,
+            GuardClass | GuardGcType | GuardSubclass => header(self, a[0])? == a[1],
+            GuardNonnullClass => a[0] != 0 && header(self, a[0])? == a[1],
+            GuardNoOverflow => !self.ovf,
+            GuardOverflow => self.ovf,
+            GuardNoException | GuardNotForced | GuardNotForced2 | GuardNotInvalidated | GuardFutureCondition => true,
+            GuardException | GuardAlwaysFails => false,
+            other => unreachable!("{other} is not a guard"),
+        };
+        if pass {
+            if let Some(r) = op.result {
+                f.vals[r.index()] = 0;
+            }
+            return Ok(Flow::Next);
+        }
+        self.guard_failed(f, pc, op)
+    }
+
+    fn guard_failed(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<Flow<'m>> {
+        let g = op.guard().cloned().unwrap_or_default();
+        let mut operands = Vec::new();
+        for &v in &op.args {
+            operands.push((self.get(f, v)?, f.prov[v.index()].clone()));
+        }
+        // For a condition computed by a comparison, the comparison's operands matter too.
+        let mut condition = Vec::new();
+        if let Some(&v) = op.args.first() {
+            if let ValueDef::Op(def) = f.t.values[v].def {
+                for &a in &f.t.ops[def].args {
+                    condition.push((self.get(f, a)?, f.prov[a.index()].clone()));
+                }
+            }
+        }
+        self.failed = Some(FailedGuard { trace: f.tid, op: OpId::new(pc), operands, condition });
+        let mut fail_args = Vec::new();
+        for v in &g.fail_args {
+            fail_args.push(match v {
+                Some(v) => Some(RtValue { ty: f.t.ty(*v), bits: self.get(f, *v)? }),
+                None => None,
+            });
+        }
+        if let Some(bridge) = g.id.and_then(|id| self.bridges.get(&id).copied()) {
+            let t = &self.m.traces[bridge];
+            if t.inputs.len() == fail_args.len() {
+                self.failed = None;
+                let mut next = Frame { tid: bridge, t, vals: vec![0; t.values.len()], prov: vec![None; t.values.len()] };
+                for (k, &inp) in t.inputs.iter().enumerate() {
+                    next.vals[inp.index()] = fail_args[k].map_or(0, |v| v.bits);
+                    next.prov[inp.index()] = g.fail_args[k].and_then(|v| f.prov[v.index()].clone());
+                }
+                return Ok(Flow::Enter(next, 0));
+            }
+        }
+        let frames = match &g.resume {
+            Some(r) => Some(self.resume(f, r)?),
+            None => None,
+        };
+        Ok(Flow::Exit(Exit::GuardFailed { trace: f.t.name.clone(), op: pc, guard_id: g.id, fail_args, frames }))
+    }
+
+    /// Rebuilds the interpreter's state from resume data: virtuals allocated and filled
+    /// (sharing and cycles kept), the virtualizable written back.
+    fn resume(&mut self, f: &mut Frame<'m>, r: &tracelab_ir::resume::Resume) -> Step<Vec<FrameState>> {
+        let mut addrs = Vec::with_capacity(r.virtuals.len());
+        for v in &r.virtuals {
+            let descr = &self.m.descrs[v.descr];
+            let (size, item) = match &descr.data {
+                DescrData::Size(s) => (s.size as u64, None),
+                DescrData::Array(ad) => (ITEMS_OFFSET + ad.item_size as u64 * v.length.unwrap_or(0) as u64, Some((ad.kind, ad.item_size as u64))),
+                _ => (8, None),
+            };
+            let addr = self.machine.alloc(size, format!("{} {}", v.alloc, descr.data), item)?;
+            if let (DescrData::Size(s), Opcode::NewWithVtable) = (&descr.data, v.alloc) {
+                let cls = s.class.as_deref().map_or(0, class_id);
+                self.machine.store(addr + HEADER, 8, cls)?;
+            }
+            if item.is_some() {
+                self.machine.store(addr + LENGTH_OFFSET, 8, v.length.unwrap_or(0) as u64)?;
+            }
+            addrs.push(addr);
+        }
+        let value = |me: &mut Self, f: &mut Frame<'m>, rv: &ResumeValue| -> Step<Option<RtValue>> {
+            Ok(match rv {
+                ResumeValue::Value(v) => Some(RtValue { ty: f.t.ty(*v), bits: me.get(f, *v)? }),
+                ResumeValue::Virtual(id) => Some(RtValue { ty: Type::Ref, bits: addrs[id.index()] }),
+                ResumeValue::Dead => None,
+            })
+        };
+        for (v, &addr) in r.virtuals.iter().zip(&addrs) {
+            for (key, rv) in &v.fields {
+                let Some(val) = value(self, f, rv)? else { continue };
+                let (off, size) = match key {
+                    FieldKey::Field(d) => match &self.m.descrs[*d].data {
+                        DescrData::Field(fd) => (fd.offset as u64, field_size(fd)),
+                        _ => continue,
+                    },
+                    FieldKey::Item(i) => match &self.m.descrs[v.descr].data {
+                        DescrData::Array(ad) => (ITEMS_OFFSET + *i as u64 * ad.item_size as u64, ad.item_size as u64),
+                        _ => continue,
+                    },
+                };
+                self.machine.store(addr + off, size, val.bits)?;
+            }
+        }
+        if let Some(vable) = &f.t.vable {
+            let frame_obj = f.vals[vable.frame.index()];
+            for e in &r.vable {
+                let Some(val) = value(self, f, &e.value)? else { continue };
+                match e.slot {
+                    VableSlot::Field(d) => {
+                        if let DescrData::Field(fd) = &self.m.descrs[d].data {
+                            self.machine.store(frame_obj + fd.offset as u64, field_size(fd), val.bits)?;
+                        }
+                    }
+                    VableSlot::Item(d, i) => {
+                        let Some(&(_, items)) = vable.arrays.iter().find(|(fld, _)| *fld == d) else { continue };
+                        let (DescrData::Field(fd), DescrData::Array(ad)) = (&self.m.descrs[d].data, &self.m.descrs[items].data) else { continue };
+                        let arr = self.machine.load(frame_obj + fd.offset as u64, 8, false, Type::Ref)?.0;
+                        self.array_store(arr, i as u64, ad, val.bits)?;
+                    }
+                }
+            }
+        }
+        let mut frames = Vec::new();
+        for fr in &r.frames {
+            let mut slots = Vec::new();
+            for s in &fr.slots {
+                slots.push(value(self, f, s)?);
+            }
+            frames.push(FrameState { code: fr.code.clone(), pc: fr.pc, slots });
+        }
+        Ok(frames)
+    }
+
+    fn array_len(&mut self, arr: u64) -> Step<u64> {
+        if arr == 0 {
+            return Err(Exit::Trap("array access through null".into()));
+        }
+        Ok(self.machine.load(arr + LENGTH_OFFSET, 8, false, Type::Int)?.0 % (LAZY_SIZE / 8))
+    }
+
+    fn item_addr(&mut self, arr: u64, i: u64, item_size: u64) -> Step<u64> {
+        let len = self.array_len(arr)?;
+        if i >= len {
+            return Err(Exit::Trap(format!("index {} out of bounds (length {len})", i as i64)));
+        }
+        Ok(arr + ITEMS_OFFSET + i * item_size)
+    }
+
+    fn array_store(&mut self, arr: u64, i: u64, ad: &ArrayDescr, v: u64) -> Step<()> {
+        let addr = self.item_addr(arr, i, ad.item_size as u64)?;
+        self.machine.store(addr, ad.item_size as u64, v)
+    }
+
+    fn memory_or_call(&mut self, f: &mut Frame<'m>, op: &'m Op, a: &[u64; 6]) -> Step<Flow<'m>> {
+        use Opcode::*;
+        let descr = op.descr.map(|d| &self.m.descrs[d].data);
+        let rty = op.opcode.result_type();
+        let (x, y) = (a[0], a[1]);
+        let nonnull = |p: u64| if p == 0 { Err(Exit::Trap(format!("`{}` through a null reference", op.opcode))) } else { Ok(p) };
+        match (op.opcode, descr) {
+            (GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldRawI | GetfieldRawR | GetfieldRawF | GetfieldGcPureI
+            | GetfieldGcPureR | GetfieldGcPureF | GetfieldRawPureI | GetfieldRawPureF, Some(DescrData::Field(fd))) => {
+                let base = self.raw_base(nonnull(x)?)?;
+                let (v, o) = self.machine.load(base + fd.offset as u64, field_size(fd), fd.kind == MemKind::Signed, rty)?;
+                self.set(f, op, v, o);
+            }
+            (SetfieldGc | SetfieldRaw, Some(DescrData::Field(fd))) => {
+                let base = self.raw_base(nonnull(x)?)?;
+                self.machine.store(base + fd.offset as u64, field_size(fd), y)?;
+            }
+            (GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR
+            | GetarrayitemGcPureF, Some(DescrData::Array(ad))) => {
+                let addr = self.item_addr(x, y, ad.item_size as u64)?;
+                let (v, o) = self.machine.load(addr, ad.item_size as u64, ad.kind == MemKind::Signed, rty)?;
+                self.set(f, op, v, o);
+            }
+            (SetarrayitemGc, Some(DescrData::Array(ad))) => self.array_store(x, y, ad, a[2])?,
+            (GetarrayitemRawI | GetarrayitemRawF | GetarrayitemRawPureI | GetarrayitemRawPureF | RawLoadI | RawLoadF, Some(DescrData::Array(ad))) => {
+                let scale = if matches!(op.opcode, RawLoadI | RawLoadF) { 1 } else { ad.item_size as u64 };
+                let base = self.raw_base(x)?;
+                let (v, o) = self.machine.load(base + y * scale, ad.item_size as u64, ad.kind == MemKind::Signed, rty)?;
+                self.set(f, op, v, o);
+            }
+            (SetarrayitemRaw | RawStore, Some(DescrData::Array(ad))) => {
+                let scale = if op.opcode == RawStore { 1 } else { ad.item_size as u64 };
+                let base = self.raw_base(x)?;
+                self.machine.store(base + y * scale, ad.item_size as u64, a[2])?;
+            }
+            (GetinteriorfieldGcI | GetinteriorfieldGcR | GetinteriorfieldGcF, Some(DescrData::Interior(idd))) => {
+                let stride = idd.array.as_ref().map_or(64, |ad| ad.item_size as u64);
+                let addr = self.item_addr(x, y, stride)? + idd.field.offset as u64;
+                let (v, o) = self.machine.load(addr, field_size(&idd.field), idd.field.kind == MemKind::Signed, rty)?;
+                self.set(f, op, v, o);
+            }
+            (SetinteriorfieldGc | SetinteriorfieldRaw, Some(DescrData::Interior(idd))) => {
+                let stride = idd.array.as_ref().map_or(64, |ad| ad.item_size as u64);
+                let addr = self.item_addr(x, y, stride)? + idd.field.offset as u64;
+                self.machine.store(addr, field_size(&idd.field), a[2])?;
+            }
+            (ArraylenGc, _) | (Strlen, _) | (Unicodelen, _) => {
+                let n = self.array_len(x)?;
+                self.set(f, op, n, None);
+            }
+            (New | NewWithVtable, Some(DescrData::Size(sd))) => {
+                let addr = self.machine.alloc(sd.size as u64, format!("{} {}", op.opcode, descr.map(|d| d.to_string()).unwrap_or_default()), None)?;
+                if op.opcode == NewWithVtable {
+                    self.machine.store(addr + HEADER, 8, sd.class.as_deref().map_or(0, class_id))?;
+                }
+                self.set(f, op, addr, None);
+            }
+            (NewArray | NewArrayClear, Some(DescrData::Array(ad))) => {
+                let len = x;
+                if len > LAZY_SIZE {
+                    return Err(Exit::Trap(format!("array of {} items", len as i64)));
+                }
+                let addr = self.machine.alloc(ITEMS_OFFSET + len * ad.item_size as u64, format!("{} {}", op.opcode, descr.map(|d| d.to_string()).unwrap_or_default()), Some((ad.kind, ad.item_size as u64)))?;
+                self.machine.store(addr + LENGTH_OFFSET, 8, len)?;
+                self.set(f, op, addr, None);
+            }
+            (Newstr | Newunicode, _) => {
+                let width = if op.opcode == Newstr { 1 } else { 4 };
+                if x > LAZY_SIZE {
+                    return Err(Exit::Trap(format!("string of {} chars", x as i64)));
+                }
+                let addr = self.machine.alloc(ITEMS_OFFSET + x * width, op.opcode.to_string(), Some((MemKind::Unsigned, width)))?;
+                self.machine.store(addr + LENGTH_OFFSET, 8, x)?;
+                self.set(f, op, addr, None);
+            }
+            (Strgetitem | Unicodegetitem, _) => {
+                let width = if op.opcode == Strgetitem { 1 } else { 4 };
+                let addr = self.item_addr(x, y, width)?;
+                let (v, o) = self.machine.load(addr, width, false, Type::Int)?;
+                self.set(f, op, v, o);
+            }
+            (Strsetitem | Unicodesetitem, _) => {
+                let width = if op.opcode == Strsetitem { 1 } else { 4 };
+                let addr = self.item_addr(x, y, width)?;
+                self.machine.store(addr, width, a[2])?;
+            }
+            (Copystrcontent | Copyunicodecontent, _) => {
+                let width = if op.opcode == Copystrcontent { 1 } else { 4 };
+                for k in 0..a[4] {
+                    let src = self.item_addr(x, a[2] + k, width)?;
+                    let v = self.machine.load(src, width, false, Type::Int)?.0;
+                    let dst = self.item_addr(y, a[3] + k, width)?;
+                    self.machine.store(dst, width, v)?;
+                }
+            }
+            (Strhash | Unicodehash, _) => {
+                let n = self.array_len(x)?;
+                let width = if op.opcode == Strhash { 1 } else { 4 };
+                let mut chars = Vec::new();
+                for k in 0..n {
+                    let addr = self.item_addr(x, k, width)?;
+                    chars.push(self.machine.load(addr, width, false, Type::Int)?.0);
+                }
+                self.set(f, op, mix(("strhash", chars)) >> 1, None);
+            }
+            (ZeroArray, Some(DescrData::Array(_))) => {
+                let start = ITEMS_OFFSET + a[1] * a[3];
+                let len = a[2] * a[4];
+                for k in 0..len {
+                    self.machine.store(x + start + k, 1, 0)?;
+                }
+            }
+            (GcLoadI | GcLoadR | GcLoadF, _) => {
+                let size = (a[2] as i64).unsigned_abs();
+                let (v, o) = self.machine.load(x.wrapping_add(y), size, (a[2] as i64) < 0, rty)?;
+                self.set(f, op, v, o);
+            }
+            (GcLoadIndexedI | GcLoadIndexedR | GcLoadIndexedF, _) => {
+                let size = (a[4] as i64).unsigned_abs();
+                let addr = x.wrapping_add(y.wrapping_mul(a[2])).wrapping_add(a[3]);
+                let (v, o) = self.machine.load(addr, size, (a[4] as i64) < 0, rty)?;
+                self.set(f, op, v, o);
+            }
+            (GcStore, _) => self.machine.store(x.wrapping_add(y), a[3], a[2])?,
+            (GcStoreIndexed, _) => {
+                let addr = x.wrapping_add(y.wrapping_mul(a[3])).wrapping_add(a[4]);
+                self.machine.store(addr, a[5], a[2])?;
+            }
+            (ForceToken, _) => {
+                let addr = self.machine.alloc(8, "force_token".into(), None)?;
+                self.set(f, op, addr, None);
+            }
+            (VirtualRef, _) => {
+                let addr = self.machine.alloc(16, "virtual_ref".into(), None)?;
+                self.machine.store(addr + 8, 8, x)?;
+                self.set(f, op, addr, None);
+            }
+            (CallMallocNursery | CallMallocNurseryVarsizeFrame, _) => {
+                let addr = self.machine.alloc(x, op.opcode.to_string(), None)?;
+                self.set(f, op, addr, None);
+            }
+            (CallMallocNurseryVarsize, Some(DescrData::Array(ad))) => {
+                let addr = self.machine.alloc(ITEMS_OFFSET + y * ad.item_size as u64, op.opcode.to_string(), Some((ad.kind, ad.item_size as u64)))?;
+                self.machine.store(addr + LENGTH_OFFSET, 8, y)?;
+                self.set(f, op, addr, None);
+            }
+            (IncrementDebugCounter, _) => {
+                let base = self.raw_base(x)?;
+                let v = self.machine.load(base, 8, false, Type::Int)?.0;
+                self.machine.store(base, 8, v.wrapping_add(1))?;
+            }
+            (SaveException | SaveExcClass | LoadFromGcTable, _) => self.set(f, op, 0, None),
+            (ZeroPtrField, _) => self.machine.store(x + y, 8, 0)?,
+            (o, _) if o.is_call() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => return self.call(f, op),
+            (o, _) if o.is_marker() || matches!(o, RestoreException | VirtualRefFinish | CondCallGcWb | CondCallGcWbArray | ForceSpill | CheckMemoryError) => {}
+            (o, d) => {
+                return Err(Exit::Trap(format!("`{o}` is not interpreted{}", if d.is_none() && o.descr_kind() != tracelab_ir::opcode::DescrKind::None { " without its descr" } else { "" })))
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    /// A raw address (an int) or a ref: both are addresses; unknown raw addresses get a lazy
+    /// block of their own.
+    fn raw_base(&mut self, addr: u64) -> Step<u64> {
+        if self.machine.object_at(addr).is_some() {
+            return Ok(addr);
+        }
+        self.machine.lazy(Origin::Const(format!("raw{addr:#x}")))
+    }
+
+    fn call(&mut self, f: &mut Frame<'m>, op: &'m Op) -> Step<Flow<'m>> {
+        use Opcode::*;
+        let mut vals = Vec::with_capacity(op.args.len());
+        for &v in &op.args {
+            vals.push(RtValue { ty: f.t.ty(v), bits: self.get(f, v)? });
+        }
+        // Conditional calls: cond_call calls if its condition holds; cond_call_value calls if
+        // its value is 0 (and otherwise gives the value).
+        match op.opcode {
+            CondCallN if vals[0].bits == 0 => return Ok(Flow::Next),
+            CondCallValueI | CondCallValueR if vals[0].bits != 0 => {
+                self.set(f, op, vals[0].bits, None);
+                return Ok(Flow::Next);
+            }
+            _ => {}
+        }
+        let ti = op.opcode.call_target_index();
+        let (target_name, args) = match ti {
+            Some(i) => (self.target_name(f, op.args[i]), vals[i + 1..].to_vec()),
+            None => (format!("{}", op.opcode), vals.clone()),
+        };
+        if let Some(i) = ti {
+            if let Some(Const::Func(name)) = f.t.as_const(op.args[i]) {
+                return self.call_function(f, op, name, &args);
+            }
+        }
+        let effect = match op.descr.map(|d| &self.m.descrs[d].data) {
+            Some(DescrData::Call(c)) => c.effect.0,
+            _ => 7,
+        };
+        let elidable = matches!(effect, 0 | 3 | 4) || matches!(op.opcode, CallPureI | CallPureR | CallPureF | CallPureN | RecordKnownResult);
+        let bits: Vec<u64> = args.iter().map(|v| v.bits).collect();
+        let index = (!elidable).then_some(self.machine.calls);
+        let key = mix((self.cfg.seed, &target_name, &bits, index));
+        let rty = op.opcode.result_type();
+        let result = match rty {
+            Type::Void => None,
+            Type::Ref => Some(self.machine.lazy(Origin::Result(key))?),
+            Type::Float => Some(((call_result(self.cfg.seed, &target_name, &bits, index) as f64) / 8.0).to_bits()),
+            _ => Some(call_result(self.cfg.seed, &target_name, &bits, index)),
+        };
+        if !elidable {
+            self.events.push(Event { target: target_name, args: args.clone(), result: result.map(|b| RtValue { ty: rty, bits: b }) });
+            if effect >= 5 {
+                let refs: Vec<(u32, u64)> = args.iter().enumerate().filter(|(_, v)| v.ty == Type::Ref && v.bits != 0).map(|(k, v)| (k as u32, v.bits)).collect();
+                self.machine.clobber(&refs);
+            }
+            self.machine.calls += 1;
+        }
+        if let Some(r) = result {
+            self.set(f, op, r, None);
+        }
+        Ok(Flow::Next)
+    }
+
+    fn target_name(&mut self, f: &Frame<'m>, v: Value) -> String {
+        match f.t.as_const(v) {
+            Some(Const::Class(n)) | Some(Const::Func(n)) => n.clone(),
+            Some(Const::Int(i)) => format!("{i:#x}"),
+            _ => format!("<computed {:#x}>", f.vals[v.index()]),
+        }
+    }
+
+    fn call_function(&mut self, f: &mut Frame<'m>, op: &'m Op, name: &str, args: &[RtValue]) -> Step<Flow<'m>> {
+        let Some(tid) = self.m.trace_by_name(name) else {
+            return Err(Exit::Trap(format!("call to unknown function @{name}")));
+        };
+        let t = &self.m.traces[tid];
+        let mut callee = Frame { tid, t, vals: vec![0; t.values.len()], prov: vec![None; t.values.len()] };
+        for (&inp, a) in t.inputs.iter().zip(args) {
+            callee.vals[inp.index()] = a.bits;
+        }
+        match self.exec(callee, 0)? {
+            Exit::Finish(v) => {
+                self.set(f, op, v.map_or(0, |v| v.bits), None);
+                Ok(Flow::Next)
+            }
+            other => Ok(Flow::Exit(other)),
+        }
+    }
+}
+
+enum Flow<'m> {
+    Next,
+    #[allow(dead_code)]
+    Goto(usize),
+    Enter(Frame<'m>, usize),
+    Exit(Exit),
+}
+
+/// A field's width: its declared size, else a word (or a byte at an odd offset, where PyPy
+/// keeps bools and chars).
+pub fn field_size(fd: &FieldDescr) -> u64 {
+    match fd.size {
+        Some(s) => s as u64,
+        None if fd.offset % 8 != 0 => 1,
+        None => 8,
+    }
+}

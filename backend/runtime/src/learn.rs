@@ -1,0 +1,115 @@
+//! Learning inputs that get past guards.
+//!
+//! Invented inputs rarely satisfy a trace's guards (`guard_value(i5, 3)`, `guard_class(p7,
+//! W_IntObject)`, `guard_true(int_lt(i0, 100))`), so a run would stop at the first guard and
+//! never reach the loop. When a run stops at a guard whose operand came from an invented value
+//! (an input, or a word of an object of unknown layout), the learner records what that origin
+//! must be for the guard to pass and runs again with the same seed: up to [`MAX_ROUNDS`] times,
+//! or until a guard fails that no invented value decides (a real exit).
+
+use crate::interp::{Config, Constraints, Exit, FailedGuard, Interp, Run};
+use crate::model::{class_id, Forced, Origin};
+use tracelab_ir::trace::ValueDef;
+use tracelab_ir::{Const, Module, Opcode, TraceId};
+
+pub const MAX_ROUNDS: usize = 64;
+
+/// Runs `tid` with input learning; returns the last run and the constraints it used.
+pub fn run_learning(m: &Module, tid: TraceId, cfg: &Config) -> (Run, Constraints) {
+    let mut cfg = cfg.clone();
+    for _ in 0..MAX_ROUNDS {
+        let run = Interp::new(m, cfg.clone()).run(tid);
+        let Exit::GuardFailed { .. } = run.exit else { return (run, cfg.constraints) };
+        let Some(fg) = &run.failed_guard else { return (run, cfg.constraints) };
+        match learn(m, &run, fg) {
+            Some((origin, forced)) if cfg.constraints.get(&origin) != Some(&forced) => {
+                cfg.constraints.insert(origin, forced);
+            }
+            _ => return (run, cfg.constraints),
+        }
+    }
+    let run = Interp::new(m, cfg.clone()).run(tid);
+    (run, cfg.constraints)
+}
+
+fn const_bits(c: &Const) -> Option<u64> {
+    match c {
+        Const::Int(i) => Some(*i as u64),
+        Const::Float(b) => Some(*b),
+        Const::Null => Some(0),
+        Const::Class(n) | Const::Func(n) => Some(class_id(n)),
+        Const::Ptr(_) => None,
+    }
+}
+
+/// What would make the failed guard pass, if an invented value decides it.
+fn learn(m: &Module, run: &Run, fg: &FailedGuard) -> Option<(Origin, Forced)> {
+    let t = &m.traces[fg.trace];
+    let op = &t.ops[fg.op];
+    let operand = |i: usize| fg.operands.get(i).cloned();
+    let constant = |i: usize| op.args.get(i).and_then(|&v| t.as_const(v)).and_then(const_bits);
+    match op.opcode {
+        Opcode::GuardValue => {
+            let (_, origin) = operand(0)?;
+            if let Some(Const::Ptr(name)) = op.args.get(1).and_then(|&v| t.as_const(v)) {
+                return Some((origin?, Forced::Alias(crate::model::mix(("alias", name.as_str())))));
+            }
+            let c = constant(1)?;
+            let forced = if t.ty(op.args[0]) == tracelab_ir::Type::Ref && c == 0 { Forced::Null } else { Forced::Int(c) };
+            Some((origin?, forced))
+        }
+        Opcode::GuardNonnull | Opcode::GuardIsObject => Some((operand(0)?.1?, Forced::Object)),
+        Opcode::GuardIsnull => Some((operand(0)?.1?, Forced::Null)),
+        Opcode::GuardClass | Opcode::GuardNonnullClass | Opcode::GuardGcType | Opcode::GuardSubclass => {
+            let (p, origin) = operand(0)?;
+            if p == 0 {
+                return Some((origin?, Forced::Object));
+            }
+            let (start, info) = run.machine.object_at(p)?;
+            let header_origin = info.known.get(&(p - start))?.clone()?;
+            Some((header_origin, Forced::Int(constant(1)?)))
+        }
+        Opcode::GuardTrue | Opcode::GuardFalse => {
+            let want = op.opcode == Opcode::GuardTrue;
+            if let Some(origin) = operand(0)?.1 {
+                return Some((origin, Forced::Int(want as u64)));
+            }
+            let ValueDef::Op(def) = t.values[op.args[0]].def else { return None };
+            solve_comparison(t.ops[def].opcode, &fg.condition, want)
+        }
+        _ => None,
+    }
+}
+
+/// For `cmp(a, b)` where one operand is invented and the other known: a value for the invented
+/// one that makes the comparison give `want`.
+fn solve_comparison(cmp: Opcode, operands: &[(u64, Option<crate::model::Origin>)], want: bool) -> Option<(Origin, Forced)> {
+    let eval = |a: u64, b: u64| -> Option<bool> {
+        let (x, y) = (a as i64, b as i64);
+        Some(match cmp {
+            Opcode::IntLt => x < y,
+            Opcode::IntLe => x <= y,
+            Opcode::IntGt => x > y,
+            Opcode::IntGe => x >= y,
+            Opcode::IntEq | Opcode::PtrEq | Opcode::InstancePtrEq => a == b,
+            Opcode::IntNe | Opcode::PtrNe | Opcode::InstancePtrNe => a != b,
+            Opcode::UintLt => a < b,
+            Opcode::UintLe => a <= b,
+            Opcode::UintGt => a > b,
+            Opcode::UintGe => a >= b,
+            Opcode::IntIsTrue => a != 0,
+            Opcode::IntIsZero => a == 0,
+            _ => return None,
+        })
+    };
+    let (a, oa) = operands.first()?.clone();
+    let (b, ob) = operands.get(1).cloned().unwrap_or((0, None));
+    let candidates = |k: u64| [k.wrapping_sub(1), k, k.wrapping_add(1), 0, 1];
+    if let Some(origin) = oa {
+        let v = candidates(b).into_iter().find(|&c| eval(c, b) == Some(want))?;
+        return Some((origin, Forced::Int(v)));
+    }
+    let origin = ob?;
+    let v = candidates(a).into_iter().find(|&c| eval(a, c) == Some(want))?;
+    Some((origin, Forced::Int(v)))
+}

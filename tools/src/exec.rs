@@ -1,0 +1,84 @@
+//! `tracelab run` and `tracelab equiv`: executing traces with the reference interpreter.
+
+use crate::input::{self, InputError};
+use crate::Io;
+use tracelab_ir::Module;
+use tracelab_runtime::equiv::{self, entry};
+use tracelab_runtime::interp::{Config, Interp};
+use tracelab_runtime::learn::run_learning;
+use tracelab_runtime::render::report;
+
+/// Options shared by `run`, `equiv` and `opt --check`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RunOptions {
+    /// The trace to start in (default: the first loop).
+    #[arg(long)]
+    pub trace: Option<String>,
+    /// Seed of the generator that invents inputs and unknown memory.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Ops to execute before stopping.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub fuel: u64,
+}
+
+impl RunOptions {
+    fn config(&self, args: Vec<u64>) -> Config {
+        Config { seed: self.seed, fuel: self.fuel, args, ..Config::default() }
+    }
+}
+
+/// `--args 1,2.5,null`: ints, floats (as their bits), null.
+fn parse_args(text: &str) -> Result<Vec<u64>, String> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+        if s == "null" {
+            Ok(0)
+        } else if let Ok(i) = s.parse::<i64>() {
+            Ok(i as u64)
+        } else if let Ok(f) = s.parse::<f64>() {
+            Ok(f.to_bits())
+        } else {
+            Err(format!("--args: `{s}` is not an int, a float or null"))
+        }
+    }).collect()
+}
+
+fn entry_or_err(m: &Module, name: Option<&str>) -> Result<tracelab_ir::TraceId, InputError> {
+    entry(m, name).ok_or_else(|| InputError(format!("error: no trace `{}` to run", name.unwrap_or("(loop)"))))
+}
+
+pub fn run(io: &mut Io, file: &str, args: Option<&str>, learn: bool, opts: &RunOptions) -> Result<u8, InputError> {
+    let m = input::load(file)?;
+    let tid = entry_or_err(&m, opts.trace.as_deref())?;
+    let args = match args.map(parse_args).transpose() {
+        Ok(a) => a.unwrap_or_default(),
+        Err(e) => {
+            io_errln!(io, "error: {e}");
+            return Ok(2);
+        }
+    };
+    let cfg = opts.config(args);
+    let run = if learn { run_learning(&m, tid, &cfg).0 } else { Interp::new(&m, cfg).run(tid) };
+    io_out!(io, "{}", report(&run));
+    Ok(0)
+}
+
+/// Compares two modules; prints the report (or the first difference).
+pub fn equiv_modules(io: &mut Io, a: &Module, b: &Module, seeds: u64, opts: &RunOptions) -> u8 {
+    match equiv::check(a, b, opts.trace.as_deref(), opts.seed, seeds, &opts.config(Vec::new())) {
+        Ok(r) => {
+            io_outln!(io, "equivalent on {} runs ({} finished, {} left by a guard, {} out of fuel, {} trapped); the original iterated its loop {} times",
+                r.runs, r.finished, r.guard_exits, r.out_of_fuel, r.traps, r.iterations);
+            0
+        }
+        Err(mismatch) => {
+            io_errln!(io, "error: {mismatch}");
+            1
+        }
+    }
+}
+
+pub fn equiv(io: &mut Io, a: &str, b: &str, seeds: u64, opts: &RunOptions) -> Result<u8, InputError> {
+    let (ma, mb) = (input::load(a)?, input::load(b)?);
+    Ok(equiv_modules(io, &ma, &mb, seeds, opts))
+}
