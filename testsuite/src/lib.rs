@@ -116,18 +116,40 @@ pub fn check_round_trip(name: &str, m: &Module) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs a valid case: loads and round-trips it, then runs its RUN lines.
+/// Runs a valid case: loads and round-trips it, runs it in the interpreter, checks that every
+/// registered pass keeps its meaning, then runs its RUN lines.
 pub fn run_valid(case: &Case) -> Result<(), String> {
     let runs = run::run_lines(&case.text)?;
     let rejected_on_purpose = runs.iter().any(|r| r.expect_failure && r.args.first().is_some_and(|a| a == "verify"));
     match load(&case.name, &case.text) {
-        Ok(m) => check_round_trip(&case.name, &m)?,
+        Ok(m) => {
+            check_round_trip(&case.name, &m)?;
+            check_passes_keep_meaning(&m)?;
+        }
         Err(e) if !rejected_on_purpose => return Err(e),
         Err(_) => {}
     }
     let path = case.path.to_string_lossy();
     for r in &runs {
         run::execute(r, &path, &case.text)?;
+    }
+    Ok(())
+}
+
+/// Seeds per trace and pass for the built-in equivalence check of every test trace.
+pub const EQUIV_SEEDS: u64 = 20;
+
+/// Every registered pass, run alone on `m`, must give a module that verifies and behaves the
+/// same (this also runs the original in the interpreter, so a trace that crashes it fails).
+pub fn check_passes_keep_meaning(m: &Module) -> Result<(), String> {
+    use tracelab_runtime::{equiv, interp::Config};
+    let cfg = Config { fuel: 100_000, heap_bytes: 8 << 20, ..Config::default() };
+    for p in tracelab_passes::REGISTRY {
+        let mut out = m.clone();
+        let mut cx = tracelab_passes::PassContext::default();
+        (p.make)().run(&mut out, &mut cx);
+        verify(&out).map_err(|d| format!("pass {} made invalid IR: {d:?}", p.name))?;
+        equiv::check(m, &out, None, 0, EQUIV_SEEDS, &cfg).map_err(|e| format!("pass {} changed behaviour: {e}", p.name))?;
     }
     Ok(())
 }

@@ -95,6 +95,8 @@ pub struct Run {
     pub iterations: u64,
     /// The guard that failed, with its operands' values and origins (for learning).
     pub failed_guard: Option<FailedGuard>,
+    /// An index out of bounds of an array whose length was invented: (index, length origin).
+    pub failed_bounds: Option<(u64, Origin)>,
     pub machine: Machine,
 }
 
@@ -148,6 +150,7 @@ pub struct Interp<'m> {
     ovf: bool,
     bridges: HashMap<u64, TraceId>,
     failed: Option<FailedGuard>,
+    failed_bounds: Option<(u64, Origin)>,
 }
 
 /// A failed guard as the input learner needs it: where, and for its operands (and, when its
@@ -303,7 +306,7 @@ impl<'m> Interp<'m> {
                 }
             }
         }
-        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None }
     }
 
     /// Runs trace `tid` from its start.
@@ -327,6 +330,7 @@ impl<'m> Interp<'m> {
             ops: self.ops,
             iterations: self.iterations,
             failed_guard: self.failed,
+            failed_bounds: self.failed_bounds,
             machine: self.machine,
         }
     }
@@ -685,16 +689,29 @@ impl<'m> Interp<'m> {
     }
 
     fn array_len(&mut self, arr: u64) -> Step<u64> {
+        Ok(self.array_len_origin(arr)?.0)
+    }
+
+    /// An array's length, and its origin if it was invented. Invented lengths are kept small
+    /// enough for the items to fit in an object of unknown layout.
+    fn array_len_origin(&mut self, arr: u64) -> Step<(u64, Option<Origin>)> {
         if arr == 0 {
             return Err(Exit::Trap("array access through null".into()));
         }
-        Ok(self.machine.load(arr + LENGTH_OFFSET, 8, false, Type::Int)?.0 % (LAZY_SIZE / 8))
+        let (len, origin) = self.machine.load(arr + LENGTH_OFFSET, 8, false, Type::Int)?;
+        Ok(if origin.is_some() { (len % (LAZY_SIZE / 16), origin) } else { (len, None) })
     }
 
     fn item_addr(&mut self, arr: u64, i: u64, item_size: u64) -> Step<u64> {
-        let len = self.array_len(arr)?;
+        let (len, origin) = self.array_len_origin(arr)?;
         if i >= len {
+            if let Some(o) = origin {
+                self.failed_bounds = Some((i, o));
+            }
             return Err(Exit::Trap(format!("index {} out of bounds (length {len})", i as i64)));
+        }
+        if ITEMS_OFFSET + (i + 1) * item_size > self.machine.object_at(arr).map_or(0, |(_, info)| info.size) {
+            return Err(Exit::Trap(format!("index {} is past the end of the object", i as i64)));
         }
         Ok(arr + ITEMS_OFFSET + i * item_size)
     }
@@ -906,7 +923,9 @@ impl<'m> Interp<'m> {
             _ => 7,
         };
         let elidable = matches!(effect, 0 | 3 | 4) || matches!(op.opcode, CallPureI | CallPureR | CallPureF | CallPureN | RecordKnownResult);
-        let bits: Vec<u64> = args.iter().map(|v| v.bits).collect();
+        // Results depend on scalar arguments, not on where objects happen to sit (an optimized
+        // trace allocates fewer objects, so addresses differ between equivalent runs).
+        let bits: Vec<u64> = args.iter().map(|v| if v.ty == Type::Ref { u64::from(v.bits != 0) } else { v.bits }).collect();
         let index = (!elidable).then_some(self.machine.calls);
         let key = mix((self.cfg.seed, &target_name, &bits, index));
         let rty = op.opcode.result_type();

@@ -19,10 +19,18 @@ pub fn run_learning(m: &Module, tid: TraceId, cfg: &Config) -> (Run, Constraints
     let mut cfg = cfg.clone();
     for _ in 0..MAX_ROUNDS {
         let run = Interp::new(m, cfg.clone()).run(tid);
-        let Exit::GuardFailed { .. } = run.exit else { return (run, cfg.constraints) };
-        let Some(fg) = &run.failed_guard else { return (run, cfg.constraints) };
-        match learn(m, &run, fg) {
-            Some((origin, forced)) if cfg.constraints.get(&origin) != Some(&forced) => {
+        let lesson = match (&run.exit, &run.failed_guard, &run.failed_bounds) {
+            (Exit::GuardFailed { .. }, Some(fg), _) => learn(m, &run, fg),
+            // An index past an invented length: make the array long enough (if it can be).
+            (Exit::Trap(_), _, Some((index, origin))) if *index < crate::heap::LAZY_SIZE / 16 => {
+                Some((origin.clone(), Forced::Int(index + 1)))
+            }
+            _ => None,
+        };
+        // An origin already constrained is not flipped: two guards that want different values
+        // of one input cannot both pass, and the run that reached further is kept.
+        match lesson {
+            Some((origin, forced)) if !cfg.constraints.contains_key(&origin) => {
                 cfg.constraints.insert(origin, forced);
             }
             _ => return (run, cfg.constraints),
