@@ -1,5 +1,6 @@
 //! Every trace of every PyPy log fixture is one test: it imports, verifies, has the op count
-//! PyPy's header states, prints canonically and re-parses to the same IR. The logs are the
+//! PyPy's header states, prints canonically and re-parses to the same IR, runs in the
+//! interpreter, and every pass keeps its meaning on it. The logs are the
 //! committed fixtures (`testsuite/fixtures/pypy/`) and, when present beside the repository,
 //! the shared samples (`../shared/pypy-samples/`), and any logs named in `TRACELAB_EXTRA_LOGS`
 //! (paths separated by `:`), to check your own. Broken logs must fail where they are broken
@@ -8,7 +9,7 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::PathBuf;
 use tracelab_frontends::pypy_log::{counts, PypyLog};
-use tracelab_testsuite::{check_round_trip, repo_root};
+use tracelab_testsuite::{check_passes_keep_meaning, check_round_trip, repo_root};
 
 fn logs() -> Vec<PathBuf> {
     let root = repo_root();
@@ -50,7 +51,9 @@ fn trace_trials(path: &PathBuf) -> Vec<Trial> {
             if t.header_ops.is_some_and(|h| h != ops) {
                 return Err(format!("PyPy's header says {:?} ops, imported {ops}", t.header_ops).into());
             }
-            check_round_trip(&tname, m).map_err(Failed::from)
+            check_round_trip(&tname, m).map_err(Failed::from)?;
+            // It runs in the interpreter (no crash), and every pass keeps its meaning.
+            check_passes_keep_meaning(m).map_err(Failed::from)
         }));
     }
     trials

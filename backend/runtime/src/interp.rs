@@ -124,8 +124,6 @@ pub struct Machine {
     pub heap: Heap,
     pub objects: BTreeMap<u64, ObjInfo>,
     lazy_by_origin: HashMap<Origin, u64>,
-    /// `ConstPtr` names by the key `Forced::Alias` uses.
-    pub alias_names: HashMap<u64, String>,
     seed: u64,
     constraints: Constraints,
     /// Calls so far that may write memory.
@@ -178,7 +176,6 @@ impl Machine {
             heap: Heap::new(cfg.heap_bytes),
             objects: BTreeMap::new(),
             lazy_by_origin: HashMap::new(),
-            alias_names: HashMap::new(),
             seed: cfg.seed,
             constraints: cfg.constraints.clone(),
             epoch: 0,
@@ -214,13 +211,11 @@ impl Machine {
 
     /// An invented value of type `ty` for `origin` (or what a constraint forces).
     fn invent(&mut self, ty: Type, origin: Origin) -> Step<u64> {
-        match (self.constraints.get(&origin).copied(), ty) {
+        match (self.constraints.get(&origin).cloned(), ty) {
             (Some(Forced::Int(v)), _) => Ok(v),
             (Some(Forced::Null), _) => Ok(0),
-            (Some(Forced::Alias(key)), _) => {
-                let name = self.alias_names.get(&key).cloned().unwrap_or_default();
-                self.lazy(Origin::Const(name))
-            }
+            (Some(Forced::Alias(other)), _) if other != origin => self.invent(Type::Ref, other),
+            (Some(Forced::Alias(_)), _) => self.lazy(origin),
             (_, Type::Ref) => self.lazy(origin),
             (_, Type::Float) => Ok(invent_float(self.seed, &origin)),
             _ => Ok(invent_int(self.seed, &origin)),
@@ -298,14 +293,7 @@ impl<'m> Interp<'m> {
                 bridges.insert(guard, tid);
             }
         }
-        let mut machine = Machine::new(&cfg);
-        for t in m.traces.values() {
-            for d in t.values.values() {
-                if let ValueDef::Const(Const::Ptr(name)) = &d.def {
-                    machine.alias_names.insert(mix(("alias", name)), name.clone());
-                }
-            }
-        }
+        let machine = Machine::new(&cfg);
         Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None }
     }
 
@@ -363,10 +351,7 @@ impl<'m> Interp<'m> {
             Const::Int(i) => *i as u64,
             Const::Float(b) => *b,
             Const::Null => 0,
-            Const::Ptr(name) => {
-                self.machine.alias_names.insert(mix(("alias", name)), name.clone());
-                self.machine.lazy(Origin::Const(name.clone()))?
-            }
+            Const::Ptr(name) => self.machine.lazy(Origin::Const(name.clone()))?,
             Const::Class(name) | Const::Func(name) => class_id(name),
         })
     }

@@ -60,7 +60,7 @@ fn learn(m: &Module, run: &Run, fg: &FailedGuard) -> Option<(Origin, Forced)> {
         Opcode::GuardValue => {
             let (_, origin) = operand(0)?;
             if let Some(Const::Ptr(name)) = op.args.get(1).and_then(|&v| t.as_const(v)) {
-                return Some((origin?, Forced::Alias(crate::model::mix(("alias", name.as_str())))));
+                return Some((origin?, Forced::Alias(Origin::Const(name.clone()))));
             }
             let c = constant(1)?;
             let forced = if t.ty(op.args[0]) == tracelab_ir::Type::Ref && c == 0 { Forced::Null } else { Forced::Int(c) };
@@ -83,10 +83,36 @@ fn learn(m: &Module, run: &Run, fg: &FailedGuard) -> Option<(Origin, Forced)> {
                 return Some((origin, Forced::Int(want as u64)));
             }
             let ValueDef::Op(def) = t.values[op.args[0]].def else { return None };
-            solve_comparison(t.ops[def].opcode, &fg.condition, want)
+            let cmp = t.ops[def].opcode;
+            if matches!(cmp, Opcode::PtrEq | Opcode::PtrNe | Opcode::InstancePtrEq | Opcode::InstancePtrNe) {
+                let equal = want == matches!(cmp, Opcode::PtrEq | Opcode::InstancePtrEq);
+                return solve_identity(&fg.condition, equal);
+            }
+            solve_comparison(cmp, &fg.condition, want)
         }
         _ => None,
     }
+}
+
+/// For `ptr_eq(a, b)`-like guards: make an invented reference the same object as (or a
+/// different object from) the other operand. Addresses are never learned: they differ
+/// between runs.
+fn solve_identity(operands: &[(u64, Option<Origin>)], equal: bool) -> Option<(Origin, Forced)> {
+    let (a, oa) = operands.first()?.clone();
+    let (b, ob) = operands.get(1)?.clone();
+    let (mine, (other_bits, other_origin)) = match (oa, ob.clone()) {
+        (Some(o), _) => (o, (b, ob)),
+        (None, Some(o)) => (o, (a, None)),
+        (None, None) => return None,
+    };
+    let forced = match (equal, other_bits, other_origin) {
+        (true, 0, _) => Forced::Null,
+        (true, _, Some(o)) => Forced::Alias(o),
+        (false, 0, _) => Forced::Object,
+        (false, _, _) => Forced::Null,
+        (true, _, None) => return None,
+    };
+    Some((mine, forced))
 }
 
 /// For `cmp(a, b)` where one operand is invented and the other known: a value for the invented

@@ -25,13 +25,13 @@ pub enum Origin {
 }
 
 /// A learned input constraint: what an origin must be for a guard to pass.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Forced {
     Int(u64),
     Null,
     Object,
-    /// The same object as the one `ConstPtr(name)` names.
-    Alias(u64),
+    /// The same object as the one invented for another origin (`ConstPtr(name)`'s, an input's).
+    Alias(Origin),
 }
 
 /// 64 well-mixed bits from anything hashable (FNV-1a, then a splitmix finalizer).
