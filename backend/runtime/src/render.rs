@@ -1,15 +1,18 @@
 //! Printing a run: what `tracelab run` shows, and the *observable* part that equivalence
 //! checking compares.
 //!
-//! Objects are named `obj1`, `obj2`... in the order they are first mentioned (inputs, events,
-//! exit, then the heap reachable from them), so two runs that behave alike print alike even
-//! though their objects sit at different addresses. The heap shows every object reachable from
-//! the inputs and the exit: for objects the trace allocated, all their words; for objects of
-//! unknown layout (inputs, `ConstPtr`s), the words the trace wrote.
+//! Objects of unknown layout (inputs, `ConstPtr`s, what they point to) are named by where they
+//! come from (`in0`, `in0.56`, `ptr13`); objects the trace allocated are named `obj1`, `obj2`...
+//! in the order they are first mentioned (inputs, events, exit, then the heap). So two runs that
+//! behave alike print alike, though their objects sit at different addresses and though one may
+//! have read memory the other did not. The heap shows the objects of unknown layout the trace
+//! wrote into (the words written), and every allocated object reachable from what was shown (all
+//! its words).
 
 use crate::heap::{ITEMS_OFFSET, LENGTH_OFFSET};
 use crate::interp::{Exit, Machine, ObjKind, RtValue, Run};
-use std::collections::{HashMap, VecDeque};
+use crate::model::Origin;
+use std::collections::HashMap;
 use std::fmt::Write;
 use tracelab_ir::Type;
 
@@ -33,9 +36,12 @@ impl Namer<'_> {
             return "null".into();
         }
         match self.machine.object_at(addr) {
-            Some((start, _)) => {
-                let n = self.name(start);
-                if start == addr { format!("obj{n}") } else { format!("obj{n}+{}", addr - start) }
+            Some((start, info)) => {
+                let name = match &info.kind {
+                    ObjKind::Lazy(origin) => origin_name(origin),
+                    ObjKind::Fresh { .. } => format!("obj{}", self.name(start)),
+                };
+                if start == addr { name } else { format!("{name}+{}", addr - start) }
             }
             None => format!("raw {addr:#x}"),
         }
@@ -58,63 +64,61 @@ impl Namer<'_> {
     }
 
     fn heap(&mut self, out: &mut String) {
-        let mut queue: VecDeque<u64> = self.order.iter().copied().collect();
-        let mut done = std::collections::HashSet::new();
-        while let Some(start) = queue.pop_front() {
-            if !done.insert(start) {
-                continue;
-            }
+        // Objects of unknown layout that the trace wrote into, by name.
+        let mut lazy: Vec<(String, u64)> = self
+            .machine
+            .objects
+            .iter()
+            .filter_map(|(&start, info)| match &info.kind {
+                ObjKind::Lazy(o) if !info.written.is_empty() => Some((origin_name(o), start)),
+                _ => None,
+            })
+            .collect();
+        lazy.sort();
+        for (name, start) in lazy {
+            let info = &self.machine.objects[&start];
+            let fields: Vec<String> = info.written.iter().map(|(&off, &v)| format!("+{off}: {}", self.word(v))).collect();
+            let _ = writeln!(out, "  {name} = object of unknown layout {{{}}}", fields.join(", "));
+        }
+        // Allocated objects, in the order they were first mentioned (printing one may mention more).
+        let mut i = 0;
+        while i < self.order.len() {
+            let start = self.order[i];
+            i += 1;
             let Some(info) = self.machine.objects.get(&start) else { continue };
-            let n = self.name(start);
+            let ObjKind::Fresh { what, item } = &info.kind else { continue };
             let mut fields = Vec::new();
-            let desc = match &info.kind {
-                ObjKind::Lazy(_) => {
-                    for (&off, &v) in &info.written {
+            match item {
+                Some((_, size)) => {
+                    let len = self.machine.heap.read(start + LENGTH_OFFSET, 8).unwrap_or(0);
+                    fields.push(format!("length: {len}"));
+                    for k in 0..len {
+                        let v = self.machine.heap.read(start + ITEMS_OFFSET + k * size, *size).unwrap_or(0);
+                        fields.push(format!("[{k}]: {}", self.word(v)));
+                    }
+                }
+                None => {
+                    for off in (0..info.size).step_by(8) {
+                        let v = self.machine.heap.read(start + off, 8).unwrap_or(0);
                         fields.push(format!("+{off}: {}", self.word(v)));
                     }
-                    "object of unknown layout".to_string()
-                }
-                ObjKind::Fresh { what, item } => {
-                    match item {
-                        Some((_, size)) => {
-                            let len = self.machine.heap.read(start + LENGTH_OFFSET, 8).unwrap_or(0);
-                            fields.push(format!("length: {len}"));
-                            for i in 0..len {
-                                let v = self.machine.heap.read(start + ITEMS_OFFSET + i * size, *size).unwrap_or(0);
-                                fields.push(format!("[{i}]: {}", self.word(v)));
-                            }
-                        }
-                        None => {
-                            for off in (0..info.size).step_by(8) {
-                                let v = self.machine.heap.read(start + off, 8).unwrap_or(0);
-                                fields.push(format!("+{off}: {}", self.word(v)));
-                            }
-                        }
-                    }
-                    what.clone()
-                }
-            };
-            let _ = writeln!(out, "  obj{n} = {desc} {{{}}}", fields.join(", "));
-            // Objects reached through pointers the trace only read (invented ones) count too:
-            // the trace may have written into them.
-            if let ObjKind::Lazy(_) = info.kind {
-                let mut offs: Vec<u64> = info.known.keys().copied().filter(|o| o % 8 == 0).collect();
-                offs.sort();
-                for off in offs {
-                    let w = self.machine.heap.read(start + off, 8).unwrap_or(0);
-                    if let Some((s, _)) = self.machine.object_at(w) {
-                        if s == w && w != 0 {
-                            self.name(s);
-                        }
-                    }
                 }
             }
-            for s in self.order.clone() {
-                if !done.contains(&s) {
-                    queue.push_back(s);
-                }
-            }
+            let n = self.names[&start];
+            let _ = writeln!(out, "  obj{n} = {what} {{{}}}", fields.join(", "));
         }
+    }
+}
+
+/// A stable name for an object of unknown layout: where it came from.
+fn origin_name(o: &Origin) -> String {
+    match o {
+        Origin::Input(k) => format!("in{k}"),
+        Origin::Const(name) => name.clone(),
+        Origin::Word(parent, off, 0) => format!("{}.{off}", origin_name(parent)),
+        Origin::Word(parent, off, epoch) => format!("{}.{off}'{epoch}", origin_name(parent)),
+        Origin::Clobbered(call, arg) => format!("call{call}.arg{arg}"),
+        Origin::Result(key) => format!("result{:x}", key & 0xffff_ffff),
     }
 }
 
