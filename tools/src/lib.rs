@@ -13,6 +13,7 @@ macro_rules! io_errln { ($io:expr, $($t:tt)*) => {{ use std::fmt::Write as _; le
 
 pub mod dot;
 pub mod exec;
+pub mod harness;
 pub mod import;
 pub mod input;
 pub mod opt;
@@ -110,6 +111,15 @@ enum Command {
         #[command(flatten)]
         opts: exec::RunOptions,
     },
+    /// Run `.trace` tests (RUN lines, CHECK directives, EXPECT blocks, round trip, equivalence),
+    /// like LLVM's lit. Ends with a line `N passed, N failed`.
+    Test {
+        /// Files or directories (default: testsuite/traces).
+        paths: Vec<String>,
+        /// Print every test, not only failures.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// Check that two trace files behave the same on seeded inputs.
     Equiv {
         a: String,
@@ -185,6 +195,7 @@ fn run(io: &mut Io, cmd: Command) -> Result<u8, InputError> {
             let check = check.then_some((seeds, run));
             opt::run(io, opt::OptArgs { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output, check })
         }
+        Command::Test { paths, verbose } => Ok(test(io, &paths, verbose)),
         Command::Run { file, args, no_learn, opts } => exec::run(io, &file, args.as_deref(), !no_learn, &opts),
         Command::Equiv { a, b, seeds, opts } => exec::equiv(io, &a, &b, seeds, &opts),
         Command::Passes => {
@@ -196,6 +207,37 @@ fn run(io: &mut Io, cmd: Command) -> Result<u8, InputError> {
             Ok(if clean { 0 } else { 1 })
         }
     }
+}
+
+fn test(io: &mut Io, paths: &[String], verbose: bool) -> u8 {
+    let default = ["testsuite/traces".to_string()];
+    let paths = if paths.is_empty() { &default[..] } else { paths };
+    let (mut passed, mut failed) = (0, 0);
+    for root in paths {
+        let files = harness::trace_files(std::path::Path::new(root));
+        if files.is_empty() {
+            io_errln!(io, "error: {root}: no .trace files");
+            failed += 1;
+        }
+        for f in files {
+            let name = f.to_string_lossy().replace('\\', "/");
+            let case = harness::case_for(&f, name.clone());
+            match harness::run_case(&case) {
+                Ok(()) => {
+                    passed += 1;
+                    if verbose {
+                        io_outln!(io, "PASS {name}");
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    io_outln!(io, "FAIL {name}\n{}", e.trim_end());
+                }
+            }
+        }
+    }
+    io_outln!(io, "{passed} passed, {failed} failed");
+    u8::from(failed > 0)
 }
 
 fn fmt(io: &mut Io, files: &[String], check: bool) -> Result<u8, InputError> {

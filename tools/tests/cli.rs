@@ -177,3 +177,46 @@ fn broken_logs_are_located_and_the_rest_imports() {
     assert_eq!(code(&tracelab(&["verify", &format!("{FIXTURES}/broken/corrupted.log#3")])), 0);
     assert_eq!(code(&tracelab(&["verify", &format!("{FIXTURES}/broken/corrupted.log#0")])), 1);
 }
+
+#[test]
+fn run_prints_how_a_trace_ended() {
+    let o = tracelab(&["run", "testsuite/traces/run/bridge_continues.trace", "--args", "0,0"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("stopped at guard <Guard0xa1>"), "{out}");
+    assert!(out.contains("fail args: [11, 17]"), "{out}");
+    assert_eq!(code(&tracelab(&["run", LOOP, "--args", "x"])), 2);
+}
+
+#[test]
+fn equiv_accepts_a_pass_result_and_rejects_a_different_trace() {
+    let dir = std::env::temp_dir();
+    let out = dir.join("tracelab-cli-dce.trace");
+    let src = "testsuite/traces/passes/dce/removes_unused_pure_ops.trace";
+    let o = tracelab(&["opt", src, "-p", "dce", "--check", "-o", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("equivalent on 100 runs"), "{}", stderr(&o));
+    let o = tracelab(&["equiv", src, out.to_str().unwrap(), "--seeds", "10"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("iterated its loop"), "{}", stdout(&o));
+    // A trace that stops one step later is not equivalent.
+    let text = std::fs::read_to_string(root().join(src)).unwrap().replace("int_lt(i2, 100)", "int_lt(i2, 101)");
+    let other = dir.join("tracelab-cli-other.trace");
+    std::fs::write(&other, text).unwrap();
+    let o = tracelab(&["equiv", src, other.to_str().unwrap(), "--seeds", "10"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("behaviour differs with seed"), "{}", stderr(&o));
+}
+
+#[test]
+fn test_command_runs_trace_tests_like_lit() {
+    let o = tracelab(&["test", "testsuite/traces"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).trim_end().ends_with(" passed, 0 failed"), "{}", stdout(&o));
+    let bad = std::env::temp_dir().join("tracelab-cli-failing.trace");
+    std::fs::write(&bad, "; RUN: tracelab fmt %s | filecheck\nloop l [i0] {\n    jump(i0)\n}\n; CHECK: int_add\n").unwrap();
+    let o = tracelab(&["test", bad.to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(out.contains("FAIL ") && out.contains("CHECK: int_add") && out.trim_end().ends_with("0 passed, 1 failed"), "{out}");
+}

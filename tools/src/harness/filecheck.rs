@@ -360,8 +360,14 @@ mod tests {
     }
 
     #[test]
+    fn regexes_can_fail() {
+        bad("; CHECK: int_add({{[0-9]+}}, 1)", "i2 = int_add(i0, 1)");
+    }
+
+    #[test]
     fn other_prefixes_and_words() {
         assert!(check("; OPT: x", "x", "OPT").is_ok());
+        assert!(check("; OPT: x\n; CHECK: y", "y", "OPT").is_err(), "an OPT directive must match for --check-prefix=OPT");
         assert!(check("; XCHECK: x", "y", "CHECK").is_err(), "XCHECK is not CHECK, so there are no directives");
     }
 }

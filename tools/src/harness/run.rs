@@ -8,13 +8,13 @@
 //! ; RUN: tracelab run %s
 //! ```
 //!
-//! `%s` is the test file. The command runs in-process (the `tracelab` library); it must exit 0,
+//! `%s` is the test file, `%S` its directory. The command runs in-process (the `tracelab` library); it must exit 0,
 //! or non-zero after `not`. `2>&1` appends stderr to the checked output. `| filecheck` checks
 //! the output against the file's `CHECK` directives (or `--check-prefix`'s); `| expect` parses
 //! the output and compares it, up to renaming of values, with the trace written after
 //! `; EXPECT:` (or `--prefix=NAME`, i.e. after `; NAME:`), each of its lines behind `; `.
 
-use crate::filecheck;
+use super::filecheck;
 use tracelab_ir::alpha::alpha_equivalent;
 
 #[derive(Debug, PartialEq)]
@@ -103,11 +103,37 @@ pub fn expect_block(text: &str, prefix: &str) -> Option<String> {
     Some(out)
 }
 
+fn substitute(run: &RunLine, path: &str) -> Vec<String> {
+    let dir = std::path::Path::new(path).parent().map_or(".".to_string(), |d| d.to_string_lossy().into_owned());
+    run.args.iter().map(|a| a.replace("%s", path).replace("%S", &dir)).collect()
+}
+
+/// The reason after `; NO-EQUIV:`, if the file opts out of the equivalence check of its pipelines.
+pub fn no_equiv_reason(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.trim_start().strip_prefix(';')?.trim().strip_prefix("NO-EQUIV:")).map(str::trim)
+}
+
+/// For a RUN line that runs `opt`: the IR after each pass of its pipeline, as text.
+pub fn pipeline_snapshot(run: &RunLine, path: &str, _text: &str) -> Result<String, String> {
+    if run.expect_failure || run.args.first().map(String::as_str) != Some("opt") {
+        return Ok(String::new());
+    }
+    let mut args = substitute(run, path);
+    args.retain(|a| !a.starts_with("--print") && a != "--stats" && a != "--time-passes" && a != "--remarks");
+    args.push("--print-after-all".into());
+    let mut io = crate::Io::default();
+    crate::run_cli(&args, &mut io);
+    let shown: Vec<&str> = run.args.iter().map(String::as_str).collect();
+    // Paths differ between machines: show the command as written.
+    Ok(format!("; RUN: tracelab {}
+{}", shown.join(" "), io.err.replace(path, "%s")))
+}
+
 /// Runs one RUN line for the test file at `path` whose text is `text`.
 pub fn execute(run: &RunLine, path: &str, text: &str) -> Result<(), String> {
-    let args: Vec<String> = run.args.iter().map(|a| a.replace("%s", path)).collect();
-    let mut io = tracelab::Io::default();
-    let code = tracelab::run_cli(&args, &mut io);
+    let args = substitute(run, path);
+    let mut io = crate::Io::default();
+    let code = crate::run_cli(&args, &mut io);
     let shown = || format!("`tracelab {}` exited {code}\n--- stdout\n{}--- stderr\n{}", args.join(" "), io.out, io.err);
     if (code != 0) != run.expect_failure {
         return Err(format!("unexpected exit status: {}", shown()));
@@ -115,6 +141,9 @@ pub fn execute(run: &RunLine, path: &str, text: &str) -> Result<(), String> {
     let mut output = io.out.clone();
     if run.merge_stderr {
         output.push_str(&io.err);
+    }
+    if args.first().map(String::as_str) == Some("opt") && code == 0 && !args.iter().any(|a| a == "-o" || a == "--output") {
+        check_pipeline_equivalence(&args, &io.out, text)?;
     }
     match &run.check {
         None => Ok(()),
@@ -128,6 +157,18 @@ pub fn execute(run: &RunLine, path: &str, text: &str) -> Result<(), String> {
             alpha_equivalent(&got, &want).map_err(|e| format!("output differs from {prefix} (up to renaming): {e}\n{}", shown()))
         }
     }
+}
+
+/// A pipeline's output must behave like its input, unless the file opts out with a reason.
+fn check_pipeline_equivalence(args: &[String], output: &str, text: &str) -> Result<(), String> {
+    match no_equiv_reason(text) {
+        Some("") => return Err("`; NO-EQUIV:` needs a reason".into()),
+        Some(_) => return Ok(()),
+        None => {}
+    }
+    let input = crate::input::load(&args[1]).map_err(|e| e.to_string())?;
+    let out = tracelab_ir::parse(output).map_err(|d| format!("the output of `tracelab {}` does not parse: {d:?}", args.join(" ")))?;
+    super::check_equivalent(&input, &out).map_err(|e| format!("`tracelab {}` changed behaviour: {e}", args.join(" ")))
 }
 
 #[cfg(test)]
