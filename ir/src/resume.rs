@@ -71,7 +71,7 @@ pub struct VirtualObject {
     pub fields: Vec<(FieldKey, ResumeValue)>,
 }
 
-#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub enum FieldKey {
     /// A field of a struct, by its field descr.
     Field(DescrId),

@@ -5,6 +5,7 @@
 //! guarantees, and one entry point over a module ([`Pass::run`]).
 
 pub mod dce;
+pub mod escape;
 pub mod manager;
 pub mod strip_debug;
 
@@ -44,6 +45,7 @@ pub struct PassInfo {
 /// Every pass, by name.
 pub static REGISTRY: &[PassInfo] = &[
     PassInfo { name: "dce", description: "remove pure ops and side-effect-free reads whose results nobody uses", make: || Box::new(dce::Dce) },
+    PassInfo { name: "escape", description: "escape analysis: allocations that do not escape become virtual; guards describe them", make: || Box::new(escape::EscapePass) },
     PassInfo { name: "strip-debug", description: "remove debug_merge_point, jit_debug and portal-frame markers", make: || Box::new(strip_debug::StripDebug) },
 ];
 

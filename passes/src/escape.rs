@@ -1,0 +1,456 @@
+//! `escape`: escape analysis and allocation removal (PyPy's `virtualize` optimization, LuaJIT's
+//! allocation sinking).
+//!
+//! One forward walk. An allocation (`new`, `new_with_vtable`, `new_array`/`new_array_clear` with
+//! a constant length) is not emitted: it becomes a *virtual*, whose field and item writes are
+//! recorded and whose reads are forwarded. `arraylen_gc`, `guard_nonnull`, `guard_class` /
+//! `guard_nonnull_class` against its known class, and `ptr_eq`-style comparisons with another
+//! virtual or with null fold away; `same_as_r`, `keepalive` and write barriers on it vanish.
+//!
+//! A virtual *escapes* when it reaches anything else: stored into an object that is not
+//! virtual, passed to a call, returned by `finish`, carried by `label`/`jump` (this pass does not
+//! peel loops), compared with an object it might be, read at a non-constant index, or used by
+//! any op the pass does not understand. It is then *materialized* right there: allocated, its
+//! known fields written (virtuals it points to first, recursively; sharing and cycles kept),
+//! and from then on it is an ordinary object.
+//!
+//! A virtual that only appears in a guard's resume data is not allocated: the resume data
+//! describes it (descr, length, fields, nested virtuals), and it is built only if the guard
+//! fails. A guard without resume data cannot describe one, so a virtual in its fail args is
+//! materialized before it.
+//!
+//! Assumes: a verified trace; fields of a fresh object that were never written read as zero
+//! (the runtime zeroes allocations). Guarantees: the same observable behaviour, no new op
+//! except the allocations and writes of materialization.
+//!
+//! Stats: allocations removed, allocations materialized; remarks say where and why each
+//! materialization happened. The state is per trace; the unroll pass (a later issue) will ask
+//! [`Escape::fields`] for a virtual's fields to carry them around the back edge.
+
+use crate::{map_traces, Pass, PassContext};
+use std::collections::{BTreeMap, HashMap};
+use tracelab_ir::descr::{DescrData, DescrId};
+use tracelab_ir::entity::EntityRef;
+use tracelab_ir::resume::{FieldKey, GuardInfo, Resume, ResumeValue, VirtualId, VirtualObject};
+use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::{Const, Module, Op, OpExtra, OpId, Opcode, Trace, Type, Value};
+
+pub struct EscapePass;
+
+impl Pass for EscapePass {
+    fn run(&self, m: &mut Module, cx: &mut PassContext) {
+        map_traces(m, |m, t| {
+            let mut e = Escape::new(m, t);
+            e.run();
+            cx.stats.add("allocations removed", e.removed() as i64);
+            cx.stats.add("allocations materialized", e.materialized as i64);
+            cx.remarks.append(&mut e.remarks);
+            e.rw.finish()
+        });
+    }
+}
+
+/// A field value of a virtual: an old-trace value (maybe itself virtual), or the zero an
+/// unwritten field holds.
+#[derive(Copy, Clone, Debug)]
+enum FieldVal {
+    Old(Value),
+    Zero(Type),
+}
+
+struct Virtual {
+    alloc: Opcode,
+    descr: DescrId,
+    length: Option<u32>,
+    /// Class id name, for `new_with_vtable` whose size descr says it.
+    class: Option<String>,
+    fields: BTreeMap<FieldKey, FieldVal>,
+    /// Old values that denote this virtual (the allocation and its aliases).
+    names: Vec<Value>,
+    /// Set once materialized: the new-trace value of the real object.
+    real: Option<Value>,
+}
+
+type Vid = usize;
+
+pub struct Escape<'a> {
+    m: &'a Module,
+    old: &'a Trace,
+    pub rw: Rewriter<'a>,
+    virtuals: Vec<Virtual>,
+    of: HashMap<Value, Vid>,
+    materialized: usize,
+    pub remarks: Vec<String>,
+}
+
+impl<'a> Escape<'a> {
+    pub fn new(m: &'a Module, old: &'a Trace) -> Escape<'a> {
+        Escape { m, old, rw: Rewriter::new(old), virtuals: Vec::new(), of: HashMap::new(), materialized: 0, remarks: Vec::new() }
+    }
+
+    /// Allocations that were never materialized.
+    pub fn removed(&self) -> usize {
+        self.virtuals.iter().filter(|v| v.real.is_none()).count()
+    }
+
+    /// The virtual an old value denotes, if it is (still) virtual.
+    fn virt(&self, v: Value) -> Option<Vid> {
+        self.of.get(&v).copied().filter(|&id| self.virtuals[id].real.is_none())
+    }
+
+    /// The known fields of the virtual `v` denotes, as new-trace values where they are not
+    /// virtual (`None` for a nested virtual): what the unroll pass carries around a loop.
+    pub fn fields(&mut self, v: Value) -> Option<Vec<(FieldKey, Option<Value>)>> {
+        let id = self.virt(v)?;
+        let fields: Vec<(FieldKey, FieldVal)> = self.virtuals[id].fields.iter().map(|(k, f)| (*k, *f)).collect();
+        Some(fields.into_iter().map(|(k, f)| (k, self.field_value(f))).collect())
+    }
+
+    fn field_value(&mut self, f: FieldVal) -> Option<Value> {
+        match f {
+            FieldVal::Old(x) if self.virt(x).is_some() => None,
+            FieldVal::Old(x) => Some(self.rw.map(x)),
+            FieldVal::Zero(ty) => Some(zero(&mut self.rw.new, ty)),
+        }
+    }
+
+    pub fn run(&mut self) {
+        for (id, op) in self.old.ops.iter() {
+            self.op(id, op);
+        }
+    }
+
+    fn remark(&mut self, v: Value, id: OpId, why: &str) {
+        let name = self.old.values[v].name.as_deref().unwrap_or("?").to_string();
+        self.remarks.push(format!("trace {}: {name} materialized at op {} (`{}`): {why}", self.old.name, id.index(), self.old.ops[id].opcode));
+    }
+
+    /// Makes the virtual `v` denotes a real object (emitting its allocation and writes).
+    fn materialize(&mut self, v: Value, at: OpId, why: &str) {
+        let Some(id) = self.virt(v) else { return };
+        self.remark(v, at, why);
+        self.materialize_id(id);
+    }
+
+    fn materialize_id(&mut self, id: Vid) {
+        if self.virtuals[id].real.is_some() {
+            return;
+        }
+        self.materialized += 1;
+        let (alloc, descr, length) = (self.virtuals[id].alloc, self.virtuals[id].descr, self.virtuals[id].length);
+        let args: Vec<Value> = length.map(|n| self.rw.new.int(n as i64)).into_iter().collect();
+        let new_id = self.rw.push(Op::new(alloc, &args).with_descr(descr));
+        let real = self.rw.new.ops[new_id].result.expect("allocations produce a ref");
+        self.virtuals[id].real = Some(real);
+        for &name in &self.virtuals[id].names.clone() {
+            self.rw.replace(name, real);
+        }
+        let fields: Vec<(FieldKey, FieldVal)> = self.virtuals[id].fields.iter().map(|(k, f)| (*k, *f)).collect();
+        for (key, f) in fields {
+            let value = match f {
+                FieldVal::Zero(_) => continue, // allocations are zeroed
+                FieldVal::Old(x) => {
+                    if let Some(inner) = self.virt(x) {
+                        self.materialize_id(inner);
+                    }
+                    self.rw.map(x)
+                }
+            };
+            let op = match key {
+                FieldKey::Field(d) => Op::new(Opcode::SetfieldGc, &[real, value]).with_descr(d),
+                FieldKey::Item(i) => {
+                    let idx = self.rw.new.int(i as i64);
+                    Op::new(Opcode::SetarrayitemGc, &[real, idx, value]).with_descr(descr)
+                }
+            };
+            self.rw.push(op);
+        }
+    }
+
+    /// Materializes every virtual operand of `op`, then copies it.
+    fn escape_all(&mut self, id: OpId, op: &Op, why: &str) {
+        for &a in &op.args {
+            self.materialize(a, id, why);
+        }
+        self.rw.copy(id);
+    }
+
+    fn op(&mut self, id: OpId, op: &'a Op) {
+        use Opcode::*;
+        let arg = |i: usize| op.args.get(i).copied();
+        let virt_arg = |s: &Self, i: usize| arg(i).and_then(|v| s.virt(v));
+        match op.opcode {
+            New | NewWithVtable => return self.new_virtual(op, None),
+            NewArray | NewArrayClear => {
+                if let Some(Const::Int(n)) = arg(0).and_then(|v| self.old.as_const(v)) {
+                    if (0..=4096).contains(n) {
+                        return self.new_virtual(op, Some(*n as u32));
+                    }
+                }
+            }
+            SetfieldGc => {
+                if let (Some(vid), Some(d)) = (virt_arg(self, 0), op.descr) {
+                    self.virtuals[vid].fields.insert(FieldKey::Field(d), FieldVal::Old(op.args[1]));
+                    return;
+                }
+                if let Some(x) = arg(1) {
+                    self.materialize(x, id, "stored into an object that is not virtual");
+                }
+            }
+            GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF => {
+                if let (Some(vid), Some(d)) = (virt_arg(self, 0), op.descr) {
+                    let ty = op.opcode.result_type();
+                    let f = self.virtuals[vid].fields.get(&FieldKey::Field(d)).copied().unwrap_or(FieldVal::Zero(ty));
+                    return self.forward(op, f);
+                }
+            }
+            SetarrayitemGc => {
+                if let (Some(vid), Some(i)) = (virt_arg(self, 0), self.const_index(op, 1)) {
+                    if self.in_bounds(vid, i) {
+                        self.virtuals[vid].fields.insert(FieldKey::Item(i), FieldVal::Old(op.args[2]));
+                        return;
+                    }
+                }
+                if let Some(x) = arg(2) {
+                    self.materialize(x, id, "stored into an object that is not virtual");
+                }
+                if let Some(a) = arg(0) {
+                    self.materialize(a, id, "written at an index that is not a known constant in bounds");
+                }
+            }
+            GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR
+            | GetarrayitemGcPureF => {
+                if let (Some(vid), Some(i)) = (virt_arg(self, 0), self.const_index(op, 1)) {
+                    if self.in_bounds(vid, i) {
+                        let ty = op.opcode.result_type();
+                        let f = self.virtuals[vid].fields.get(&FieldKey::Item(i)).copied().unwrap_or(FieldVal::Zero(ty));
+                        return self.forward(op, f);
+                    }
+                }
+                if let Some(a) = arg(0) {
+                    self.materialize(a, id, "read at an index that is not a known constant in bounds");
+                }
+            }
+            ArraylenGc => {
+                if let Some(vid) = virt_arg(self, 0) {
+                    let n = self.rw.new.int(self.virtuals[vid].length.unwrap_or(0) as i64);
+                    self.rw.replace(op.result.expect("arraylen_gc has a result"), n);
+                    return;
+                }
+            }
+            SameAsR => {
+                if let Some(vid) = virt_arg(self, 0) {
+                    let r = op.result.expect("same_as_r has a result");
+                    self.of.insert(r, vid);
+                    self.virtuals[vid].names.push(r);
+                    return;
+                }
+            }
+            Keepalive | CondCallGcWb | CondCallGcWbArray | AssertNotNone => {
+                if virt_arg(self, 0).is_some() {
+                    return;
+                }
+            }
+            PtrEq | PtrNe | InstancePtrEq | InstancePtrNe => {
+                if let Some(same) = self.identity(op) {
+                    let eq = matches!(op.opcode, PtrEq | InstancePtrEq);
+                    let c = self.rw.new.int(i64::from(same == eq));
+                    self.rw.replace(op.result.expect("comparisons have a result"), c);
+                    return;
+                }
+                return self.escape_all(id, op, "compared by identity with an object it might be");
+            }
+            o if o.is_guard() => return self.guard(id, op),
+            Label | Jump => return self.escape_all(id, op, "carried around the loop (the loop is not peeled)"),
+            Finish => return self.escape_all(id, op, "returned by finish"),
+            o if o.is_call() => return self.escape_all(id, op, "passed to a call"),
+            _ => {}
+        }
+        self.escape_all(id, op, "used by an op the pass does not look into")
+    }
+
+    fn new_virtual(&mut self, op: &Op, length: Option<u32>) {
+        let Some(descr) = op.descr else { return };
+        let class = match (&self.m.descrs[descr].data, op.opcode) {
+            (DescrData::Size(s), Opcode::NewWithVtable) => s.class.clone(),
+            _ => None,
+        };
+        let r = op.result.expect("allocations produce a ref");
+        let id = self.virtuals.len();
+        self.virtuals.push(Virtual { alloc: op.opcode, descr, length, class, fields: BTreeMap::new(), names: vec![r], real: None });
+        self.of.insert(r, id);
+    }
+
+    /// The result of a read from a virtual is the field's value.
+    fn forward(&mut self, op: &Op, f: FieldVal) {
+        let r = op.result.expect("reads produce a value");
+        match f {
+            FieldVal::Old(x) => match self.virt(x) {
+                Some(vid) => {
+                    self.of.insert(r, vid);
+                    self.virtuals[vid].names.push(r);
+                }
+                None => {
+                    let v = self.rw.map(x);
+                    self.rw.replace(r, v);
+                }
+            },
+            FieldVal::Zero(ty) => {
+                let z = zero(&mut self.rw.new, ty);
+                self.rw.replace(r, z);
+            }
+        }
+    }
+
+    fn const_index(&self, op: &Op, i: usize) -> Option<u32> {
+        match op.args.get(i).and_then(|&v| self.old.as_const(v)) {
+            Some(Const::Int(n)) if *n >= 0 && *n <= u32::MAX as i64 => Some(*n as u32),
+            _ => None,
+        }
+    }
+
+    fn in_bounds(&self, vid: Vid, i: u32) -> bool {
+        self.virtuals[vid].length.is_some_and(|n| i < n)
+    }
+
+    /// For a comparison of references: `Some(true)` if surely the same object, `Some(false)` if
+    /// surely not, `None` if it depends.
+    fn identity(&self, op: &Op) -> Option<bool> {
+        let (a, b) = (op.args[0], op.args[1]);
+        let (va, vb) = (self.virt(a), self.virt(b));
+        let is_null = |v: Value| matches!(self.old.as_const(v), Some(Const::Null));
+        match (va, vb) {
+            (Some(x), Some(y)) => Some(x == y),
+            (Some(_), None) if is_null(b) => Some(false),
+            (None, Some(_)) if is_null(a) => Some(false),
+            _ => None,
+        }
+    }
+
+    fn guard(&mut self, id: OpId, op: &Op) {
+        use Opcode::*;
+        // Guards that a virtual decides.
+        if let Some(vid) = op.args.first().and_then(|&v| self.virt(v)) {
+            let class_ok = |s: &Self| match (op.args.get(1).and_then(|&c| s.old.as_const(c)), &s.virtuals[vid].class) {
+                (Some(Const::Class(c)), Some(k)) => c == k,
+                _ => false,
+            };
+            let passes = match op.opcode {
+                GuardNonnull | GuardIsObject => true,
+                GuardClass | GuardNonnullClass => class_ok(self),
+                _ => false,
+            };
+            if passes {
+                return;
+            }
+        }
+        let g = op.guard().cloned().unwrap_or_default();
+        let any_virtual = op.args.iter().chain(g.fail_args.iter().flatten()).any(|&v| self.virt(v).is_some());
+        if !any_virtual && g.resume.as_ref().is_none_or(|r| !self.resume_has_virtual(r)) {
+            self.rw.copy(id);
+            return;
+        }
+        for &a in &op.args {
+            self.materialize(a, id, "tested by a guard it does not pass");
+        }
+        if g.resume.is_none() {
+            for v in g.fail_args.iter().flatten() {
+                self.materialize(*v, id, "in the fail args of a guard without resume data");
+            }
+            self.rw.copy(id);
+            return;
+        }
+        let info = self.describe(&g);
+        let mut new = Op::new(op.opcode, &[]);
+        new.args = op.args.iter().map(|&a| self.rw.map(a)).collect();
+        new.descr = op.descr;
+        new.span = op.span;
+        new.extra = OpExtra::Guard(Box::new(info));
+        let nid = self.rw.push(new);
+        if let (Some(old_r), Some(new_r)) = (op.result, self.rw.new.ops[nid].result) {
+            self.rw.replace(old_r, new_r);
+        }
+    }
+
+    fn resume_has_virtual(&self, r: &Resume) -> bool {
+        r.values().any(|rv| matches!(rv, ResumeValue::Value(v) if self.virt(v).is_some()))
+    }
+
+    /// The guard's data with virtuals described in its resume data instead of passed.
+    fn describe(&mut self, g: &GuardInfo) -> GuardInfo {
+        let r = g.resume.as_ref().expect("describe is for guards with resume data");
+        let mut out = Resume { frames: Vec::new(), virtuals: Vec::new(), vable: Vec::new() };
+        let mut ids: HashMap<Vid, VirtualId> = HashMap::new();
+        // The guard's own virtuals keep their indices; ours come after them.
+        let own = r.virtuals.len();
+        out.virtuals = r.virtuals.clone();
+        let mut rv = |s: &mut Self, out: &mut Resume, v: ResumeValue| -> ResumeValue {
+            match v {
+                ResumeValue::Value(x) => s.resume_value(x, out, &mut ids, own),
+                other => other,
+            }
+        };
+        for f in &r.frames {
+            let slots = f.slots.iter().map(|&v| rv(self, &mut out, v)).collect();
+            out.frames.push(tracelab_ir::resume::ResumeFrame { code: f.code.clone(), pc: f.pc, slots });
+        }
+        for i in 0..own {
+            let fields: Vec<(FieldKey, ResumeValue)> = out.virtuals[i].fields.clone();
+            out.virtuals[i].fields = fields.into_iter().map(|(k, v)| (k, rv(self, &mut out, v))).collect();
+        }
+        for e in &r.vable {
+            let value = rv(self, &mut out, e.value);
+            out.vable.push(tracelab_ir::resume::VableEntry { slot: e.slot, value });
+        }
+        // Fail args: the real ones, plus every value the resume data now needs.
+        let mut fail_args: Vec<Option<Value>> = Vec::new();
+        for v in g.fail_args.iter() {
+            match v {
+                Some(x) if self.virt(*x).is_some() => {}
+                Some(x) => fail_args.push(Some(self.rw.map(*x))),
+                None => fail_args.push(None),
+            }
+        }
+        for v in out.values() {
+            if let ResumeValue::Value(x) = v {
+                if !self.rw.new.is_const(x) && !fail_args.contains(&Some(x)) {
+                    fail_args.push(Some(x));
+                }
+            }
+        }
+        GuardInfo { id: g.id, fail_args, resume: Some(out) }
+    }
+
+    /// An old value in resume data: a new-trace value, or a description of its virtual.
+    fn resume_value(&mut self, x: Value, out: &mut Resume, ids: &mut HashMap<Vid, VirtualId>, own: usize) -> ResumeValue {
+        let Some(vid) = self.virt(x) else { return ResumeValue::Value(self.rw.map(x)) };
+        if let Some(&id) = ids.get(&vid) {
+            return ResumeValue::Virtual(id);
+        }
+        let id = VirtualId::new(out.virtuals.len());
+        let _ = own;
+        ids.insert(vid, id);
+        let v = &self.virtuals[vid];
+        let name = self.old.values[v.names[0]].name.as_deref().map(|n| format!("{n}_v"));
+        out.virtuals.push(VirtualObject { name, alloc: v.alloc, descr: v.descr, length: v.length, fields: Vec::new() });
+        let fields: Vec<(FieldKey, FieldVal)> = self.virtuals[vid].fields.iter().map(|(k, f)| (*k, *f)).collect();
+        let mut described = Vec::new();
+        for (k, f) in fields {
+            let value = match f {
+                FieldVal::Old(y) => self.resume_value(y, out, ids, own),
+                FieldVal::Zero(_) => continue,
+            };
+            described.push((k, value));
+        }
+        out.virtuals[id.index()].fields = described;
+        ResumeValue::Virtual(id)
+    }
+}
+
+fn zero(t: &mut Trace, ty: Type) -> Value {
+    match ty {
+        Type::Ref => t.constant(Const::Null),
+        Type::Float => t.constant(Const::float(0.0)),
+        _ => t.int(0),
+    }
+}
