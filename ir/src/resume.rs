@@ -135,3 +135,31 @@ impl GuardInfo {
         }
     }
 }
+
+/// The interpreter frames a call site belongs to: the frames of the first guard after `call`
+/// that has resume data, with every slot the call site cannot know yet (a value defined at or
+/// after the call, or a virtual) dead. A guard failing inside the called function resumes these
+/// frames under the callee's own: the interpreter does so for `@function` calls, and `inline`
+/// stacks them the same way.
+pub fn call_site_frames(t: &crate::Trace, call: crate::OpId) -> Vec<ResumeFrame> {
+    use crate::entity::EntityRef;
+    use crate::trace::ValueDef;
+    let Some(r) = t.ops.iter().skip(call.index() + 1).find_map(|(_, op)| op.guard().and_then(|g| g.resume.as_ref())) else {
+        return Vec::new();
+    };
+    let known = |v: Value| match t.values[v].def {
+        ValueDef::Op(o) | ValueDef::LabelParam(o, _) => o.index() < call.index(),
+        ValueDef::Input(_) | ValueDef::Const(_) => true,
+    };
+    r.frames
+        .iter()
+        .map(|f| ResumeFrame {
+            code: f.code.clone(),
+            pc: f.pc,
+            slots: f.slots.iter().map(|s| match s {
+                ResumeValue::Value(v) if known(*v) => ResumeValue::Value(*v),
+                _ => ResumeValue::Dead,
+            }).collect(),
+        })
+        .collect()
+}

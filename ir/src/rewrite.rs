@@ -87,6 +87,35 @@ impl<'a> Rewriter<'a> {
         new_id
     }
 
+    /// Copies op `id` of *another* trace (an inlined callee) into the new trace: its values are
+    /// mapped through `map` (indexed by the other trace's values; constants are re-interned),
+    /// and its result is recorded there. Returns the new op's id.
+    pub fn copy_from(&mut self, other: &Trace, id: OpId, map: &mut [Option<Value>]) -> OpId {
+        let old_op = &other.ops[id];
+        let lookup = |new: &mut Trace, v: Value| -> Value {
+            match (&other.values[v].def, map[v.index()]) {
+                (_, Some(n)) => n,
+                (ValueDef::Const(c), None) => new.constant(c.clone()),
+                _ => panic!("copy_from: {v:?} is used before it is defined"),
+            }
+        };
+        let mut op = Op { result: None, ..old_op.clone() };
+        for a in op.args.iter_mut() {
+            *a = lookup(&mut self.new, *a);
+        }
+        if let OpExtra::Guard(g) = &mut op.extra {
+            let mut g2 = (**g).clone();
+            g2.map_values(|v| lookup(&mut self.new, v));
+            **g = g2;
+        }
+        let name = old_op.result.and_then(|r| other.values[r].name.clone());
+        let new_id = self.new.push_op(op, name.as_deref());
+        if let (Some(old_r), Some(new_r)) = (old_op.result, self.new.ops[new_id].result) {
+            map[old_r.index()] = Some(new_r);
+        }
+        new_id
+    }
+
     /// Appends a new op (operands already new values); returns its id.
     pub fn push(&mut self, op: Op) -> OpId {
         self.new.push_op(op, None)

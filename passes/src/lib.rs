@@ -6,6 +6,7 @@
 
 pub mod dce;
 pub mod escape;
+pub mod inline;
 pub mod manager;
 pub mod strip_debug;
 
@@ -35,18 +36,30 @@ pub trait Pass {
     fn run(&self, m: &mut Module, cx: &mut PassContext);
 }
 
+/// A pass's options, from `name<key=value;key=value>` in a pipeline.
+pub type PassOptions = BTreeMap<String, String>;
+
 /// A registry entry.
 pub struct PassInfo {
     pub name: &'static str,
     pub description: &'static str,
-    pub make: fn() -> Box<dyn Pass>,
+    pub make: fn(&PassOptions) -> Result<Box<dyn Pass>, String>,
+}
+
+/// For passes without options: any option is an error.
+fn plain<P: Pass + 'static>(name: &str, opts: &PassOptions, p: P) -> Result<Box<dyn Pass>, String> {
+    match opts.keys().next() {
+        Some(k) => Err(format!("{name} takes no options (got `{k}`)")),
+        None => Ok(Box::new(p)),
+    }
 }
 
 /// Every pass, by name.
 pub static REGISTRY: &[PassInfo] = &[
-    PassInfo { name: "dce", description: "remove pure ops and side-effect-free reads whose results nobody uses", make: || Box::new(dce::Dce) },
-    PassInfo { name: "escape", description: "escape analysis: allocations that do not escape become virtual; guards describe them", make: || Box::new(escape::EscapePass) },
-    PassInfo { name: "strip-debug", description: "remove debug_merge_point, jit_debug and portal-frame markers", make: || Box::new(strip_debug::StripDebug) },
+    PassInfo { name: "dce", description: "remove pure ops and side-effect-free reads whose results nobody uses", make: |o| plain("dce", o, dce::Dce) },
+    PassInfo { name: "escape", description: "escape analysis: allocations that do not escape become virtual; guards describe them", make: |o| plain("escape", o, escape::EscapePass) },
+    PassInfo { name: "inline", description: "inline calls to loop-less trace functions (options: max-depth, budget)", make: |o| Ok(Box::new(inline::Inline::from_options(o)?)) },
+    PassInfo { name: "strip-debug", description: "remove debug_merge_point, jit_debug and portal-frame markers", make: |o| plain("strip-debug", o, strip_debug::StripDebug) },
 ];
 
 /// The default pipeline (`-O`), in order. Defined here and nowhere else.

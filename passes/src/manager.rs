@@ -3,7 +3,7 @@
 //! and guard counts before and after, time, the pass's own counters and remarks, and the module
 //! text after it when asked to print.
 
-use crate::{find, PassContext, Stats, REGISTRY};
+use crate::{find, PassContext, PassOptions, Stats, REGISTRY};
 use std::time::{Duration, Instant};
 use tracelab_ir::{print_module, verify, Diagnostic, Module};
 
@@ -34,10 +34,25 @@ pub struct PassReport {
     pub changed: bool,
 }
 
+/// One step of a pipeline: a pass and its options.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub pass: &'static str,
+    pub options: PassOptions,
+}
+
+impl Step {
+    pub fn new(pass: &'static str) -> Step {
+        Step { pass, options: PassOptions::new() }
+    }
+}
+
 #[derive(Debug)]
 pub enum Error {
     /// A pipeline names a pass that does not exist.
     UnknownPass(String),
+    /// A pass's options are not right.
+    BadOptions(String),
     /// A pass produced IR that does not verify.
     Invalid { pass: &'static str, diagnostics: Vec<Diagnostic>, text: String },
 }
@@ -49,6 +64,7 @@ impl std::fmt::Display for Error {
                 let names: Vec<&str> = REGISTRY.iter().map(|p| p.name).collect();
                 write!(f, "unknown pass `{p}` (passes: {})", names.join(", "))
             }
+            Error::BadOptions(why) => f.write_str(why),
             Error::Invalid { pass, diagnostics, .. } => {
                 writeln!(f, "pass `{pass}` produced invalid IR:")?;
                 for d in diagnostics {
@@ -63,13 +79,27 @@ impl std::fmt::Display for Error {
     }
 }
 
-/// Splits `a,b,c` into pass names, checking each exists.
-pub fn parse_pipeline(text: &str) -> Result<Vec<&'static str>, Error> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|n| find(n).map(|p| p.name).ok_or_else(|| Error::UnknownPass(n.to_string())))
-        .collect()
+/// Splits `a,b<k=v;k=v>,c` into steps, checking each pass exists and takes its options.
+pub fn parse_pipeline(text: &str) -> Result<Vec<Step>, Error> {
+    let mut out = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, opts) = match item.split_once('<') {
+            Some((n, rest)) => {
+                let body = rest.strip_suffix('>').ok_or_else(|| Error::BadOptions(format!("`{item}`: options end with `>`")))?;
+                let mut opts = PassOptions::new();
+                for kv in body.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                    let (k, v) = kv.split_once('=').ok_or_else(|| Error::BadOptions(format!("`{kv}`: options are key=value")))?;
+                    opts.insert(k.trim().to_string(), v.trim().to_string());
+                }
+                (n, opts)
+            }
+            None => (item, PassOptions::new()),
+        };
+        let info = find(name).ok_or_else(|| Error::UnknownPass(name.to_string()))?;
+        (info.make)(&opts).map_err(Error::BadOptions)?;
+        out.push(Step { pass: info.name, options: opts });
+    }
+    Ok(out)
 }
 
 fn counts(m: &Module) -> (usize, usize) {
@@ -79,16 +109,17 @@ fn counts(m: &Module) -> (usize, usize) {
 }
 
 /// Runs `pipeline` over `m` in order.
-pub fn run(m: &mut Module, pipeline: &[&str], opts: &Options) -> Result<Vec<PassReport>, Error> {
+pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<PassReport>, Error> {
     let mut reports = Vec::new();
-    for &name in pipeline {
-        let info = find(name).ok_or_else(|| Error::UnknownPass(name.to_string()))?;
+    for step in pipeline {
+        let info = find(step.pass).ok_or_else(|| Error::UnknownPass(step.pass.to_string()))?;
+        let pass = (info.make)(&step.options).map_err(Error::BadOptions)?;
         let before_text = (opts.print_changed).then(|| print_module(m));
         let before = m.clone();
         let (ops_before, guards_before) = counts(m);
         let mut cx = PassContext::default();
         let start = Instant::now();
-        (info.make)().run(m, &mut cx);
+        pass.run(m, &mut cx);
         let time = start.elapsed();
         if opts.verify_each {
             if let Err(diagnostics) = verify(m) {

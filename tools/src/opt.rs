@@ -22,9 +22,9 @@ pub struct OptArgs {
 }
 
 pub fn run(io: &mut Io, a: OptArgs) -> Result<u8, InputError> {
-    let mut pipeline: Vec<&'static str> = Vec::new();
+    let mut pipeline: Vec<manager::Step> = Vec::new();
     if a.default_pipeline {
-        pipeline.extend(DEFAULT_PIPELINE);
+        pipeline.extend(DEFAULT_PIPELINE.iter().map(|p| manager::Step::new(p)));
     }
     if let Some(p) = &a.passes {
         match manager::parse_pipeline(p) {

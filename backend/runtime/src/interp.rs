@@ -149,7 +149,12 @@ pub struct Interp<'m> {
     bridges: HashMap<u64, TraceId>,
     failed: Option<FailedGuard>,
     failed_bounds: Option<(u64, Origin)>,
+    /// Calls of trace functions in progress (bounded: recursion must not exhaust the stack).
+    depth: usize,
 }
+
+/// Nested calls of trace functions beyond this trap.
+pub const MAX_CALL_DEPTH: usize = 48;
 
 /// A failed guard as the input learner needs it: where, and for its operands (and, when its
 /// condition was computed by a comparison, that comparison's operands) the value and origin.
@@ -295,7 +300,7 @@ impl<'m> Interp<'m> {
             }
         }
         let machine = Machine::new(&cfg);
-        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0 }
     }
 
     /// Runs trace `tid` from its start.
@@ -477,7 +482,7 @@ impl<'m> Interp<'m> {
             NurseryPtrIncrement => x.wrapping_add(y),
             LoadEffectiveAddress => x.wrapping_add(y << (a[2] & 63)).wrapping_add(a[3]),
             op_ if op_.is_guard() => return self.guard(f, pc, op, &a),
-            _ => return self.memory_or_call(f, op, &a),
+            _ => return self.memory_or_call(f, pc, op, &a),
         };
         self.set(f, op, r, None);
         Ok(Flow::Next)
@@ -707,7 +712,7 @@ impl<'m> Interp<'m> {
         self.machine.store(addr, ad.item_size as u64, v)
     }
 
-    fn memory_or_call(&mut self, f: &mut Frame<'m>, op: &'m Op, a: &[u64; 6]) -> Step<Flow<'m>> {
+    fn memory_or_call(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op, a: &[u64; 6]) -> Step<Flow<'m>> {
         use Opcode::*;
         let descr = op.descr.map(|d| &self.m.descrs[d].data);
         let rty = op.opcode.result_type();
@@ -860,7 +865,7 @@ impl<'m> Interp<'m> {
             }
             (SaveException | SaveExcClass | LoadFromGcTable, _) => self.set(f, op, 0, None),
             (ZeroPtrField, _) => self.machine.store(x + y, 8, 0)?,
-            (o, _) if o.is_call() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => return self.call(f, op),
+            (o, _) if o.is_call() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => return self.call(f, pc, op),
             (o, _) if o.is_marker() || matches!(o, RestoreException | VirtualRefFinish | CondCallGcWb | CondCallGcWbArray | ForceSpill | CheckMemoryError) => {}
             (o, d) => {
                 return Err(Exit::Trap(format!("`{o}` is not interpreted{}", if d.is_none() && o.descr_kind() != tracelab_ir::opcode::DescrKind::None { " without its descr" } else { "" })))
@@ -878,7 +883,7 @@ impl<'m> Interp<'m> {
         self.machine.lazy(Origin::Const(format!("raw{addr:#x}")))
     }
 
-    fn call(&mut self, f: &mut Frame<'m>, op: &'m Op) -> Step<Flow<'m>> {
+    fn call(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<Flow<'m>> {
         use Opcode::*;
         let mut vals = Vec::with_capacity(op.args.len());
         for &v in &op.args {
@@ -901,7 +906,7 @@ impl<'m> Interp<'m> {
         };
         if let Some(i) = ti {
             if let Some(Const::Func(name)) = f.t.as_const(op.args[i]) {
-                return self.call_function(f, op, name, &args);
+                return self.call_function(f, pc, op, name, &args);
             }
         }
         let effect = match op.descr.map(|d| &self.m.descrs[d].data) {
@@ -943,19 +948,42 @@ impl<'m> Interp<'m> {
         }
     }
 
-    fn call_function(&mut self, f: &mut Frame<'m>, op: &'m Op, name: &str, args: &[RtValue]) -> Step<Flow<'m>> {
+    fn call_function(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op, name: &str, args: &[RtValue]) -> Step<Flow<'m>> {
         let Some(tid) = self.m.trace_by_name(name) else {
             return Err(Exit::Trap(format!("call to unknown function @{name}")));
         };
         let t = &self.m.traces[tid];
+        if self.depth >= MAX_CALL_DEPTH {
+            return Err(Exit::Trap(format!("calls nested deeper than {MAX_CALL_DEPTH}")));
+        }
         let mut callee = Frame { tid, t, vals: vec![0; t.values.len()], prov: vec![None; t.values.len()] };
         for (&inp, a) in t.inputs.iter().zip(args) {
             callee.vals[inp.index()] = a.bits;
         }
-        match self.exec(callee, 0)? {
+        self.depth += 1;
+        let exit = self.exec(callee, 0);
+        self.depth -= 1;
+        match exit? {
             Exit::Finish(v) => {
                 self.set(f, op, v.map_or(0, |v| v.bits), None);
                 Ok(Flow::Next)
+            }
+            // A guard failing in the callee resumes the caller's frames at this call site too
+            // (the rule `inline` follows when it stacks frames).
+            Exit::GuardFailed { trace, op: at, guard_id, fail_args, frames: Some(callee_frames) } => {
+                let mut frames = Vec::new();
+                for fr in tracelab_ir::resume::call_site_frames(f.t, OpId::new(pc)) {
+                    let mut slots = Vec::new();
+                    for s in &fr.slots {
+                        slots.push(match s {
+                            ResumeValue::Value(v) => Some(RtValue { ty: f.t.ty(*v), bits: self.get(f, *v)? }),
+                            _ => None,
+                        });
+                    }
+                    frames.push(FrameState { code: fr.code.clone(), pc: fr.pc, slots });
+                }
+                frames.extend(callee_frames);
+                Ok(Flow::Exit(Exit::GuardFailed { trace, op: at, guard_id, fail_args, frames: Some(frames) }))
             }
             other => Ok(Flow::Exit(other)),
         }
