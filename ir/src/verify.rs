@@ -350,7 +350,7 @@ impl Verifier<'_> {
             return;
         };
         let declared = match e.slot {
-            VableSlot::Field(d) => vable.fields.contains(&d),
+            VableSlot::Field(d) => vable.fields.contains(&d) || vable.arrays.iter().any(|(f, _)| *f == d),
             VableSlot::Item(d, _) => vable.arrays.iter().any(|(f, _)| *f == d),
         };
         if !declared {

@@ -9,6 +9,7 @@ pub mod escape;
 pub mod inline;
 pub mod manager;
 pub mod strip_debug;
+pub mod virtualize;
 
 use std::collections::BTreeMap;
 use tracelab_ir::Module;
@@ -59,6 +60,7 @@ pub static REGISTRY: &[PassInfo] = &[
     PassInfo { name: "dce", description: "remove pure ops and side-effect-free reads whose results nobody uses", make: |o| plain("dce", o, dce::Dce) },
     PassInfo { name: "escape", description: "escape analysis: allocations that do not escape become virtual; guards describe them", make: |o| plain("escape", o, escape::EscapePass) },
     PassInfo { name: "inline", description: "inline calls to loop-less trace functions (options: max-depth, budget)", make: |o| Ok(Box::new(inline::Inline::from_options(o)?)) },
+    PassInfo { name: "virtualize", description: "virtualizable elimination: the declared frame's fields and array items become SSA values", make: |o| plain("virtualize", o, virtualize::Virtualize) },
     PassInfo { name: "strip-debug", description: "remove debug_merge_point, jit_debug and portal-frame markers", make: |o| plain("strip-debug", o, strip_debug::StripDebug) },
 ];
 

@@ -144,7 +144,13 @@ pub fn observable(run: &Run) -> String {
                 Some(frames) => {
                     for f in frames {
                         let slots: Vec<String> = f.slots.iter().map(|s| s.map_or("None".into(), |v| n.value(&v))).collect();
-                        let _ = writeln!(out, "  frame '{}' pc={}: [{}]", f.code, f.pc, slots.join(", "));
+                        // A frame without a code is a guard's fail args kept as resume data
+                        // (`virtualize` does this for guards that had none): shown as fail args.
+                        if f.code.is_empty() {
+                            let _ = writeln!(out, "  fail args: [{}]", slots.join(", "));
+                        } else {
+                            let _ = writeln!(out, "  frame '{}' pc={}: [{}]", f.code, f.pc, slots.join(", "));
+                        }
                     }
                 }
                 None => {
