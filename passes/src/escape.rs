@@ -33,15 +33,32 @@ use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::resume::{FieldKey, GuardInfo, Resume, ResumeValue, VirtualId, VirtualObject};
 use tracelab_ir::rewrite::Rewriter;
-use tracelab_ir::{Const, Module, Op, OpExtra, OpId, Opcode, Trace, Type, Value};
+use tracelab_ir::{Const, Module, Op, OpExtra, OpId, Opcode, Target, Trace, Type, Value};
 
 pub struct EscapePass;
 
 impl Pass for EscapePass {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         map_traces(m, |m, t| {
-            let mut e = Escape::new(m, t);
-            e.run();
+            // First walk: which label parameters carry a virtual of one shape on every edge.
+            let mut probe = Escape::new(m, t);
+            probe.probing = true;
+            probe.run();
+            let mut explode = probe.explodable();
+            // The real walk may disagree with the probe (a parameter it keeps virtual can change
+            // what escapes); drop the edges it could not explode and walk again.
+            let mut e = loop {
+                let mut e = Escape::new(m, t);
+                e.explode = explode.clone();
+                e.run();
+                if e.failed_edges.is_empty() {
+                    break e;
+                }
+                for k in &e.failed_edges {
+                    explode.remove(k);
+                }
+            };
+            cx.stats.add("loop-carried virtuals exploded", e.explode.len() as i64);
             cx.stats.add("allocations removed", e.removed() as i64);
             cx.stats.add("allocations materialized", e.materialized as i64);
             cx.remarks.append(&mut e.remarks);
@@ -55,6 +72,8 @@ impl Pass for EscapePass {
 #[derive(Copy, Clone, Debug)]
 enum FieldVal {
     Old(Value),
+    /// A value of the new trace (a label parameter carrying an exploded virtual's field).
+    New(Value),
     Zero(Type),
 }
 
@@ -81,11 +100,43 @@ pub struct Escape<'a> {
     of: HashMap<Value, Vid>,
     materialized: usize,
     pub remarks: Vec<String>,
+    /// Probe walk: record the shapes label parameters get on each edge.
+    probing: bool,
+    /// (label token, parameter index) → the shape seen on every edge so far (None: not one).
+    edges: HashMap<(Target, usize), Option<Shape>>,
+    /// Label parameters to pass as their virtual's fields instead of as an object.
+    pub explode: HashMap<(Target, usize), Shape>,
+    /// Edges planned as exploded whose value turned out not to be a virtual of the shape.
+    failed_edges: Vec<(Target, usize)>,
+}
+
+/// What a loop-carried virtual looks like: enough to rebuild it from its fields.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Shape {
+    alloc: Opcode,
+    descr: DescrId,
+    length: Option<u32>,
+    class: Option<String>,
+    /// The fields carried (written on some edge), in order; an edge that did not write one
+    /// carries its zero.
+    keys: Vec<(FieldKey, Type)>,
 }
 
 impl<'a> Escape<'a> {
     pub fn new(m: &'a Module, old: &'a Trace) -> Escape<'a> {
-        Escape { m, old, rw: Rewriter::new(old), virtuals: Vec::new(), of: HashMap::new(), materialized: 0, remarks: Vec::new() }
+        Escape {
+            m,
+            old,
+            rw: Rewriter::new(old),
+            virtuals: Vec::new(),
+            of: HashMap::new(),
+            materialized: 0,
+            remarks: Vec::new(),
+            probing: false,
+            edges: HashMap::new(),
+            explode: HashMap::new(),
+            failed_edges: Vec::new(),
+        }
     }
 
     /// Allocations that were never materialized.
@@ -110,6 +161,7 @@ impl<'a> Escape<'a> {
         match f {
             FieldVal::Old(x) if self.virt(x).is_some() => None,
             FieldVal::Old(x) => Some(self.rw.map(x)),
+            FieldVal::New(v) => Some(v),
             FieldVal::Zero(ty) => Some(zero(&mut self.rw.new, ty)),
         }
     }
@@ -149,6 +201,7 @@ impl<'a> Escape<'a> {
         for (key, f) in fields {
             let value = match f {
                 FieldVal::Zero(_) => continue, // allocations are zeroed
+                FieldVal::New(v) => v,
                 FieldVal::Old(x) => {
                     if let Some(inner) = self.virt(x) {
                         self.materialize_id(inner);
@@ -261,12 +314,136 @@ impl<'a> Escape<'a> {
                 return self.escape_all(id, op, "compared by identity with an object it might be");
             }
             o if o.is_guard() => return self.guard(id, op),
-            Label | Jump => return self.escape_all(id, op, "carried around the loop (the loop is not peeled)"),
+            Label | Jump => return self.loop_edge(id, op),
             Finish => return self.escape_all(id, op, "returned by finish"),
             o if o.is_call() => return self.escape_all(id, op, "passed to a call"),
             _ => {}
         }
         self.escape_all(id, op, "used by an op the pass does not look into")
+    }
+
+    /// The shape of the virtual `v` denotes, if it is one whose fields are not virtual.
+    fn shape(&self, v: Value) -> Option<Shape> {
+        let vid = self.virt(v)?;
+        let vir = &self.virtuals[vid];
+        let mut keys = Vec::new();
+        for (k, f) in &vir.fields {
+            let ty = match f {
+                FieldVal::Old(x) if self.virt(*x).is_some() => return None,
+                FieldVal::Old(x) => self.old.ty(*x),
+                FieldVal::New(v) => self.rw.new.ty(*v),
+                FieldVal::Zero(t) => *t,
+            };
+            keys.push((*k, ty));
+        }
+        Some(Shape { alloc: vir.alloc, descr: vir.descr, length: vir.length, class: vir.class.clone(), keys })
+    }
+
+    fn record_edge(&mut self, token: Target, k: usize, shape: Option<Shape>) {
+        let merged = match (self.edges.get(&(token, k)), shape) {
+            (None, s) => s,
+            (Some(Some(a)), Some(b)) if a.alloc == b.alloc && a.descr == b.descr && a.length == b.length && a.class == b.class => {
+                let mut keys = a.keys.clone();
+                for kt in b.keys {
+                    if !keys.iter().any(|(k2, _)| *k2 == kt.0) {
+                        keys.push(kt);
+                    }
+                }
+                keys.sort_by_key(|(k, _)| *k);
+                Some(Shape { keys, ..a.clone() })
+            }
+            _ => None,
+        };
+        self.edges.insert((token, k), merged);
+    }
+
+    /// After a probe walk: the label parameters that carried one shape of virtual on every edge.
+    fn explodable(&self) -> HashMap<(Target, usize), Shape> {
+        self.edges.iter().filter_map(|(k, s)| s.clone().map(|s| (*k, s))).collect()
+    }
+
+    /// A `label` or `jump`: parameters that carry a virtual of one shape on every edge travel as
+    /// its fields (no allocation around the loop); any other virtual is built first.
+    fn loop_edge(&mut self, id: OpId, op: &Op) {
+        let token = match (op.label(), op.jump_target()) {
+            (Some(l), _) => Some(l.token),
+            (None, Some(t @ Target::Token(_))) => Some(t),
+            _ => None,
+        };
+        if self.probing {
+            if let Some(tok) = token {
+                for (k, &a) in op.args.iter().enumerate() {
+                    let s = self.shape(a);
+                    self.record_edge(tok, k, s);
+                }
+            }
+            return self.escape_all(id, op, "carried around the loop");
+        }
+        let exploded: Vec<(usize, Shape)> = match token {
+            Some(tok) => (0..op.args.len()).filter_map(|k| self.explode.get(&(tok, k)).map(|s| (k, s.clone()))).collect(),
+            None => Vec::new(),
+        };
+        if exploded.is_empty() {
+            return self.escape_all(id, op, "carried around the loop (not as one shape of virtual on every edge)");
+        }
+        // Ordinary arguments (materialized if virtual), then the exploded ones' fields.
+        let mut args = Vec::new();
+        for (k, &a) in op.args.iter().enumerate() {
+            if !exploded.iter().any(|(e, _)| *e == k) {
+                self.materialize(a, id, "carried around the loop");
+                args.push(self.rw.map(a));
+            }
+        }
+        for (k, shape) in &exploded {
+            let tok = token.expect("exploded edges have a token");
+            let Some(vid) = self.virt(op.args[*k]).filter(|_| self.shape(op.args[*k]).is_some_and(|s| fits(&s, shape))) else {
+                self.failed_edges.push((tok, *k));
+                continue;
+            };
+            for (key, ty) in &shape.keys {
+                let f = self.virtuals[vid].fields.get(key).copied().unwrap_or(FieldVal::Zero(*ty));
+                let v = self.field_value(f).expect("shapes have no virtual fields");
+                args.push(v);
+            }
+        }
+        let mut new = Op::new(op.opcode, &args);
+        new.span = op.span;
+        match &op.extra {
+            OpExtra::Label(l) => {
+                new.extra = OpExtra::Label(Box::new(tracelab_ir::trace::LabelInfo { token: l.token, params: Vec::new() }));
+                let nid = self.rw.push(new);
+                for (k, &p) in l.params.iter().enumerate() {
+                    if !exploded.iter().any(|(e, _)| *e == k) {
+                        let name = self.old.values[p].name.clone();
+                        let np = self.rw.new.add_label_param(nid, self.old.ty(p), name.as_deref());
+                        self.rw.replace(p, np);
+                    }
+                }
+                for (k, shape) in &exploded {
+                    let p = l.params[*k];
+                    let mut fields = BTreeMap::new();
+                    for (key, ty) in &shape.keys {
+                        let np = self.rw.new.add_label_param(nid, *ty, None);
+                        fields.insert(*key, FieldVal::New(np));
+                    }
+                    let vid = self.virtuals.len();
+                    self.virtuals.push(Virtual {
+                        alloc: shape.alloc,
+                        descr: shape.descr,
+                        length: shape.length,
+                        class: shape.class.clone(),
+                        fields,
+                        names: vec![p],
+                        real: None,
+                    });
+                    self.of.insert(p, vid);
+                }
+            }
+            _ => {
+                new.extra = op.extra.clone();
+                self.rw.push(new);
+            }
+        }
     }
 
     fn new_virtual(&mut self, op: &Op, length: Option<u32>) {
@@ -295,6 +472,7 @@ impl<'a> Escape<'a> {
                     self.rw.replace(r, v);
                 }
             },
+            FieldVal::New(v) => self.rw.replace(r, v),
             FieldVal::Zero(ty) => {
                 let z = zero(&mut self.rw.new, ty);
                 self.rw.replace(r, z);
@@ -438,6 +616,7 @@ impl<'a> Escape<'a> {
         for (k, f) in fields {
             let value = match f {
                 FieldVal::Old(y) => self.resume_value(y, out, ids, own),
+                FieldVal::New(v) => ResumeValue::Value(v),
                 FieldVal::Zero(_) => continue,
             };
             described.push((k, value));
@@ -453,4 +632,13 @@ fn zero(t: &mut Trace, ty: Type) -> Value {
         Type::Float => t.constant(Const::float(0.0)),
         _ => t.int(0),
     }
+}
+
+/// A virtual's shape fits a planned one: same object, and no field the plan does not carry.
+fn fits(s: &Shape, plan: &Shape) -> bool {
+    s.alloc == plan.alloc
+        && s.descr == plan.descr
+        && s.length == plan.length
+        && s.class == plan.class
+        && s.keys.iter().all(|(k, _)| plan.keys.iter().any(|(p, _)| p == k))
 }
