@@ -359,7 +359,9 @@ impl<'a> Escape<'a> {
 
     /// After a probe walk: the label parameters that carried one shape of virtual on every edge.
     fn explodable(&self) -> HashMap<(Target, usize), Shape> {
-        self.edges.iter().filter_map(|(k, s)| s.clone().map(|s| (*k, s))).collect()
+        // Only labels of this trace: a jump into another trace's label must keep its layout.
+        let own: Vec<Target> = self.old.labels().map(|(_, l)| l.token).collect();
+        self.edges.iter().filter(|((t, _), _)| own.contains(t)).filter_map(|(k, s)| s.clone().map(|s| (*k, s))).collect()
     }
 
     /// A `label` or `jump`: parameters that carry a virtual of one shape on every edge travel as
