@@ -1,4 +1,5 @@
-//! `escape`: escape analysis and allocation removal (PyPy's `virtualize` optimization, LuaJIT's
+//! `escape`: escape analysis and allocation removal (PyPy's `virtualize` optimization, after
+//! Bolz et al., "Allocation Removal by Partial Evaluation in a Tracing JIT", PEPM 2011; LuaJIT's
 //! allocation sinking).
 //!
 //! One forward walk. An allocation (`new`, `new_with_vtable`, `new_array`/`new_array_clear` with
@@ -8,8 +9,8 @@
 //! virtual or with null fold away; `same_as_r`, `keepalive` and write barriers on it vanish.
 //!
 //! A virtual *escapes* when it reaches anything else: stored into an object that is not
-//! virtual, passed to a call, returned by `finish`, carried by `label`/`jump` (this pass does not
-//! peel loops), compared with an object it might be, read at a non-constant index, or used by
+//! virtual, passed to a call, returned by `finish`, carried around a loop other than as below,
+//! compared with an object it might be, read at a non-constant index, or used by
 //! any op the pass does not understand. It is then *materialized* right there: allocated, its
 //! known fields written (virtuals it points to first, recursively; sharing and cycles kept),
 //! and from then on it is an ordinary object.
@@ -23,9 +24,17 @@
 //! (the runtime zeroes allocations). Guarantees: the same observable behaviour, no new op
 //! except the allocations and writes of materialization.
 //!
-//! Stats: allocations removed, allocations materialized; remarks say where and why each
-//! materialization happened. The state is per trace; the unroll pass (a later issue) will ask
-//! [`Escape::fields`] for a virtual's fields to carry them around the back edge.
+//! Loops: a label parameter that carries a virtual of one shape (same allocation, descr, class,
+//! no virtual fields) on every edge into the label (the entry and every jump of this trace)
+//! travels as that virtual's fields: the label gets one parameter per field, jumps pass the
+//! field values, and inside the loop the parameter is a virtual built from them. A probe walk
+//! finds those parameters first. This is what makes a peeled loop (PyPy's unroll output, or the
+//! unroll pass to come) allocate nothing for objects that live from one iteration to the next;
+//! [`Escape::fields`] gives the unroll pass a virtual's fields. Any other virtual reaching a
+//! `label` or `jump` is materialized.
+//!
+//! Stats: allocations removed, allocations materialized, loop-carried virtuals exploded;
+//! remarks say where and why each materialization happened.
 
 use crate::{map_traces, Pass, PassContext};
 use std::collections::{BTreeMap, HashMap};

@@ -1,4 +1,6 @@
-//! `inline`: inlining of loop-less callees.
+//! `inline`: inlining of loop-less callees (what a tracing JIT does by tracing through calls:
+//! Gal et al., "Trace-based Just-in-Time Type Specialization for Dynamic Languages", PLDI 2009;
+//! PyPy traces into functions without loops and keeps `call_assembler` for those with one).
 //!
 //! A call whose target is a trace function of the module (`call_*(@f, ...)`) and whose body has
 //! no loop (no `label`, no `jump`) is replaced by the body: parameters become the call's

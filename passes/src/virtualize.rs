@@ -1,4 +1,5 @@
-//! `virtualize`: virtualizable elimination (PyPy's virtualizables).
+//! `virtualize`: virtualizable elimination (PyPy's virtualizables: Bolz et al., "Tracing the
+//! Meta-Level: PyPy's Tracing JIT Compiler", ICOOOLPS 2009, section 5).
 //!
 //! The trace header names the interpreter frame and the fields and arrays the JIT owns
 //! (`virtualizable p0 (Frame.pc, Frame.locals[locals.items])`). This pass turns reads and writes
