@@ -12,6 +12,7 @@ pub mod alpha;
 pub mod descr;
 pub mod diag;
 pub mod entity;
+pub mod eval;
 pub mod link;
 pub mod opcode;
 pub mod parse;

@@ -109,14 +109,7 @@ fn as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
     unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) }
 }
 
-/// Sign-extends the low `bytes` bytes of `v`.
-pub fn sign_extend(v: u64, bytes: u64) -> u64 {
-    if bytes >= 8 {
-        return v;
-    }
-    let shift = 64 - 8 * bytes;
-    (((v << shift) as i64) >> shift) as u64
-}
+pub use tracelab_ir::eval::sign_extend;
 
 #[cfg(test)]
 mod tests {

@@ -403,9 +403,6 @@ impl<'m> Interp<'m> {
             a[i] = self.get(f, v)?;
         }
         let (x, y) = (a[0], a[1]);
-        let (xi, yi) = (x as i64, y as i64);
-        let (xf, yf) = (f64::from_bits(x), f64::from_bits(y));
-        let b = |c: bool| c as u64;
         let r: u64 = match op.opcode {
             Label => {
                 let l = op.label().expect("label data");
@@ -424,19 +421,8 @@ impl<'m> Interp<'m> {
                 };
                 return Ok(Flow::Exit(Exit::Finish(v)));
             }
-            IntAdd => xi.wrapping_add(yi) as u64,
-            IntSub => xi.wrapping_sub(yi) as u64,
-            IntMul => xi.wrapping_mul(yi) as u64,
-            IntAnd => x & y,
-            IntOr => x | y,
-            IntXor => x ^ y,
-            IntLshift => x.wrapping_shl(y as u32),
-            IntRshift => xi.wrapping_shr(y as u32) as u64,
-            UintRshift => x.wrapping_shr(y as u32),
-            UintMulHigh => ((x as u128 * y as u128) >> 64) as u64,
-            IntSignext => sign_extend(x, y.clamp(1, 8)),
-            IntFloordiv | UintFloordiv | IntMod => return self.division(f, op, x, y),
             IntAddOvf | IntSubOvf | IntMulOvf => {
+                let (xi, yi) = (x as i64, y as i64);
                 let (v, o) = match op.opcode {
                     IntAddOvf => xi.overflowing_add(yi),
                     IntSubOvf => xi.overflowing_sub(yi),
@@ -445,62 +431,17 @@ impl<'m> Interp<'m> {
                 self.ovf = o;
                 v as u64
             }
-            IntLt => b(xi < yi),
-            IntLe => b(xi <= yi),
-            IntEq => b(x == y),
-            IntNe => b(x != y),
-            IntGt => b(xi > yi),
-            IntGe => b(xi >= yi),
-            UintLt => b(x < y),
-            UintLe => b(x <= y),
-            UintGt => b(x > y),
-            UintGe => b(x >= y),
-            IntIsZero => b(x == 0),
-            IntIsTrue => b(x != 0),
-            IntNeg => xi.wrapping_neg() as u64,
-            IntInvert => !x,
-            IntForceGeZero => xi.max(0) as u64,
-            FloatAdd => (xf + yf).to_bits(),
-            FloatSub => (xf - yf).to_bits(),
-            FloatMul => (xf * yf).to_bits(),
-            FloatTruediv => (xf / yf).to_bits(),
-            FloatNeg => (-xf).to_bits(),
-            FloatAbs => xf.abs().to_bits(),
-            FloatLt => b(xf < yf),
-            FloatLe => b(xf <= yf),
-            FloatEq => b(xf == yf),
-            FloatNe => b(xf != yf),
-            FloatGt => b(xf > yf),
-            FloatGe => b(xf >= yf),
-            CastFloatToInt => (xf as i64) as u64,
-            CastIntToFloat => (xi as f64).to_bits(),
-            CastFloatToSinglefloat => (xf as f32).to_bits() as u64,
-            CastSinglefloatToFloat => (f32::from_bits(x as u32) as f64).to_bits(),
-            ConvertFloatBytesToLonglong | ConvertLonglongBytesToFloat => x,
             SameAsI | SameAsR | SameAsF | CastPtrToInt | CastIntToPtr => {
                 let prov = f.prov[op.args[0].index()].clone();
                 self.set(f, op, x, prov);
                 return Ok(Flow::Next);
             }
-            PtrEq | InstancePtrEq => b(x == y),
-            PtrNe | InstancePtrNe => b(x != y),
-            NurseryPtrIncrement => x.wrapping_add(y),
-            LoadEffectiveAddress => x.wrapping_add(y << (a[2] & 63)).wrapping_add(a[3]),
+            o if o.is_pure() || matches!(o, IntFloordiv | UintFloordiv | IntMod) => match tracelab_ir::eval::pure(o, &a) {
+                Some(r) => r,
+                None => return Err(Exit::Trap(format!("`{o}` by zero"))),
+            },
             op_ if op_.is_guard() => return self.guard(f, pc, op, &a),
             _ => return self.memory_or_call(f, pc, op, &a),
-        };
-        self.set(f, op, r, None);
-        Ok(Flow::Next)
-    }
-
-    fn division(&mut self, f: &mut Frame<'m>, op: &Op, x: u64, y: u64) -> Step<Flow<'m>> {
-        if y == 0 {
-            return Err(Exit::Trap(format!("`{}` by zero", op.opcode)));
-        }
-        let r = match op.opcode {
-            Opcode::IntFloordiv => (x as i64).wrapping_div(y as i64) as u64,
-            Opcode::UintFloordiv => x / y,
-            _ => (x as i64).wrapping_rem(y as i64) as u64,
         };
         self.set(f, op, r, None);
         Ok(Flow::Next)
