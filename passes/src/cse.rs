@@ -1,0 +1,71 @@
+//! `cse`: common subexpression elimination of pure ops and elidable calls (PyPy's `pure`
+//! optimization; LuaJIT's CSE).
+//!
+//! An op is keyed by its opcode, its operands (sorted for commutative ops) and its descr; a later
+//! op with the same key is replaced by the earlier result. Keys cover pure ops (arithmetic,
+//! comparisons, casts) and calls whose effect class says elidable (`call_pure_*`, and `call_*`
+//! with EF 0, 3 or 4: the same arguments give the same result). Traces are SSA and straight-line,
+//! so an earlier op always dominates a later one: no window is needed, the table holds every key
+//! and the pass is linear in the trace length (one hash lookup per op).
+//!
+//! Heap reads are not this pass's (they can be invalidated by writes: that is `heap`'s job).
+
+use crate::{map_traces, Pass, PassContext};
+use std::collections::HashMap;
+use tracelab_ir::descr::{DescrData, DescrId};
+use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::{Module, Op, Opcode, Trace, Value};
+
+pub struct Cse;
+
+type Key = (Opcode, Vec<Value>, Option<DescrId>);
+
+impl Pass for Cse {
+    fn run(&self, m: &mut Module, cx: &mut PassContext) {
+        map_traces(m, |m, t| {
+            let (new, n) = cse(m, t);
+            cx.stats.add("ops reused", n);
+            new
+        });
+    }
+}
+
+fn elidable(m: &Module, op: &Op) -> bool {
+    use Opcode::*;
+    if matches!(op.opcode, CallPureI | CallPureR | CallPureF) {
+        return true;
+    }
+    matches!(op.opcode, CallI | CallR | CallF)
+        && op.descr.is_some_and(|d| matches!(&m.descrs[d].data, DescrData::Call(c) if c.effect.is_elidable()))
+}
+
+pub fn cse(m: &Module, t: &Trace) -> (Trace, i64) {
+    let mut rw = Rewriter::new(t);
+    let mut seen: HashMap<Key, Value> = HashMap::new();
+    let mut reused = 0;
+    for (id, op) in t.ops.iter() {
+        let keyed = op.result.is_some() && (op.opcode.is_pure() || elidable(m, op));
+        if !keyed {
+            rw.copy(id);
+            continue;
+        }
+        let mut args: Vec<Value> = op.args.iter().map(|&a| rw.map(a)).collect();
+        if op.opcode.is_commutative() {
+            args.sort();
+        }
+        let key = (op.opcode, args, op.descr);
+        match seen.get(&key) {
+            Some(&v) => {
+                reused += 1;
+                rw.replace(op.result.expect("keyed ops have results"), v);
+            }
+            None => {
+                let nid = rw.copy(id);
+                if let Some(r) = rw.new.ops[nid].result {
+                    seen.insert(key, r);
+                }
+            }
+        }
+    }
+    (rw.finish(), reused)
+}
