@@ -82,3 +82,9 @@ pub fn equiv(io: &mut Io, a: &str, b: &str, seeds: u64, opts: &RunOptions) -> Re
     let (ma, mb) = (input::load(a)?, input::load(b)?);
     Ok(equiv_modules(io, &ma, &mb, seeds, opts))
 }
+
+/// `Ok(())` if `b` behaves like `a` on `seeds` seeds (the default run options); else why not.
+pub fn equivalent(a: &Module, b: &Module, seeds: u64) -> Result<(), String> {
+    let cfg = Config { fuel: 100_000, heap_bytes: 8 << 20, ..Config::default() };
+    equiv::check(a, b, None, 0, seeds, &cfg).map(|_| ()).map_err(|e| e.to_string())
+}

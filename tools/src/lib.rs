@@ -11,6 +11,7 @@ macro_rules! io_err { ($io:expr, $($t:tt)*) => {{ use std::fmt::Write as _; let 
 #[macro_export]
 macro_rules! io_errln { ($io:expr, $($t:tt)*) => {{ use std::fmt::Write as _; let _ = writeln!($io.err, $($t)*); }} }
 
+pub mod compare;
 pub mod dot;
 pub mod exec;
 pub mod harness;
@@ -120,6 +121,18 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// For each loop and bridge of a PyPy log: tracelab's -O on the recorded trace against
+    /// PyPy's optimized trace (ops in preamble and loop body, guards, ratio of body ops), with an
+    /// equivalence check of tracelab's result.
+    ComparePypy {
+        log: String,
+        /// One JSON object per loop or bridge instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Seeds for the equivalence checks.
+        #[arg(long, default_value_t = 20)]
+        seeds: u64,
+    },
     /// Check that two trace files behave the same on seeded inputs.
     Equiv {
         a: String,
@@ -195,6 +208,7 @@ fn run(io: &mut Io, cmd: Command) -> Result<u8, InputError> {
             let check = check.then_some((seeds, run));
             opt::run(io, opt::OptArgs { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output, check })
         }
+        Command::ComparePypy { log, json, seeds } => compare::run(io, &log, json, seeds),
         Command::Test { paths, verbose } => Ok(test(io, &paths, verbose)),
         Command::Run { file, args, no_learn, opts } => exec::run(io, &file, args.as_deref(), !no_learn, &opts),
         Command::Equiv { a, b, seeds, opts } => exec::equiv(io, &a, &b, seeds, &opts),

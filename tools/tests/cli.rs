@@ -220,3 +220,16 @@ fn test_command_runs_trace_tests_like_lit() {
     let out = stdout(&o);
     assert!(out.contains("FAIL ") && out.contains("CHECK: int_add") && out.trim_end().ends_with("0 passed, 1 failed"), "{out}");
 }
+
+#[test]
+fn compare_pypy_measures_and_checks_every_loop() {
+    let o = tracelab(&["compare-pypy", &format!("{FIXTURES}/objects.log")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    insta::assert_snapshot!("compare_pypy_objects", stdout(&o));
+    let o = tracelab(&["compare-pypy", &format!("{FIXTURES}/objects.log"), "--json"]);
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    for key in ["\"name\"", "\"noopt_ops\"", "\"tracelab_preamble_ops\"", "\"tracelab_body_ops\"", "\"pypy_preamble_ops\"", "\"pypy_body_ops\"", "\"equivalent\": true"] {
+        assert!(out.contains(key), "{key} missing:\n{out}");
+    }
+}
