@@ -210,7 +210,7 @@ fn equiv_accepts_a_pass_result_and_rejects_a_different_trace() {
 
 #[test]
 fn test_command_runs_trace_tests_like_lit() {
-    let o = tracelab(&["test", "testsuite/traces"]);
+    let o = tracelab(&["test", "testsuite/traces/run", "testsuite/traces/passes/dce"]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(stdout(&o).trim_end().ends_with(" passed, 0 failed"), "{}", stdout(&o));
     let bad = std::env::temp_dir().join("tracelab-cli-failing.trace");

@@ -231,6 +231,12 @@ impl Machine {
     /// Loads `size` bytes at `addr` as a value of type `ty`; invents words of lazy objects and
     /// clobbered words on first read. Returns the value and, if invented, its origin.
     fn load(&mut self, addr: u64, size: u64, signed: bool, ty: Type) -> Step<(u64, Option<Origin>)> {
+        self.load_as(addr, size, signed, ty, false)
+    }
+
+    /// `load`, for memory declared immutable (`pure` descrs): calls cannot have changed it, so
+    /// its invented value does not depend on how many calls came before.
+    fn load_as(&mut self, addr: u64, size: u64, signed: bool, ty: Type, immutable: bool) -> Step<(u64, Option<Origin>)> {
         let Some((start, info)) = self.object_at(addr) else {
             return Err(trap(HeapError::BadAddress(addr)));
         };
@@ -240,8 +246,9 @@ impl Machine {
             let raw = self.heap.read(addr, size).map_err(trap)?;
             return Ok((if signed { sign_extend(raw, size) } else { raw }, origin));
         }
+        let epoch = if immutable { 0 } else { self.epoch };
         let origin = match &info.kind {
-            ObjKind::Lazy(o) => Some(Origin::Word(Box::new(o.clone()), off, self.epoch)),
+            ObjKind::Lazy(o) => Some(Origin::Word(Box::new(o.clone()), off, epoch)),
             ObjKind::Fresh { .. } => None,
         };
         let Some(origin) = origin else {
@@ -668,7 +675,7 @@ impl<'m> Interp<'m> {
             (GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldRawI | GetfieldRawR | GetfieldRawF | GetfieldGcPureI
             | GetfieldGcPureR | GetfieldGcPureF | GetfieldRawPureI | GetfieldRawPureF, Some(DescrData::Field(fd))) => {
                 let base = self.raw_base(nonnull(x)?)?;
-                let (v, o) = self.machine.load(base + fd.offset as u64, field_size(fd), fd.kind == MemKind::Signed, rty)?;
+                let (v, o) = self.machine.load_as(base + fd.offset as u64, field_size(fd), fd.kind == MemKind::Signed, rty, fd.pure)?;
                 self.set(f, op, v, o);
             }
             (SetfieldGc | SetfieldRaw, Some(DescrData::Field(fd))) => {
@@ -678,7 +685,7 @@ impl<'m> Interp<'m> {
             (GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR
             | GetarrayitemGcPureF, Some(DescrData::Array(ad))) => {
                 let addr = self.item_addr(x, y, ad.item_size as u64)?;
-                let (v, o) = self.machine.load(addr, ad.item_size as u64, ad.kind == MemKind::Signed, rty)?;
+                let (v, o) = self.machine.load_as(addr, ad.item_size as u64, ad.kind == MemKind::Signed, rty, ad.pure)?;
                 self.set(f, op, v, o);
             }
             (SetarrayitemGc, Some(DescrData::Array(ad))) => self.array_store(x, y, ad, a[2])?,
