@@ -8,6 +8,7 @@ pub mod cse;
 pub mod dce;
 pub mod escape;
 pub mod fold;
+pub mod guards;
 pub mod heap;
 pub mod inline;
 pub mod manager;
@@ -64,6 +65,7 @@ pub static REGISTRY: &[PassInfo] = &[
     PassInfo { name: "dce", description: "remove pure ops and side-effect-free reads whose results nobody uses", make: |o| plain("dce", o, dce::Dce) },
     PassInfo { name: "escape", description: "escape analysis: allocations that do not escape become virtual; guards describe them", make: |o| plain("escape", o, escape::EscapePass) },
     PassInfo { name: "fold", description: "constant folding and algebraic simplification; guards on constants removed", make: |o| plain("fold", o, fold::Fold) },
+    PassInfo { name: "guards", description: "remove guards that earlier guards imply (nullness, class)", make: |o| plain("guards", o, guards::Guards) },
     PassInfo { name: "heap", description: "forward stores and earlier loads to loads, by descr, invalidated by calls that may write", make: |o| plain("heap", o, heap::Heap) },
     PassInfo { name: "inline", description: "inline calls to loop-less trace functions (options: max-depth, budget)", make: |o| Ok(Box::new(inline::Inline::from_options(o)?)) },
     PassInfo { name: "virtualize", description: "virtualizable elimination: the declared frame's fields and array items become SSA values", make: |o| plain("virtualize", o, virtualize::Virtualize) },
@@ -74,9 +76,10 @@ pub static REGISTRY: &[PassInfo] = &[
 ///
 /// Frame first (`virtualize` turns frame traffic into values the rest can see through), then
 /// `inline` (callee bodies become visible), `escape` (allocations inlining exposed), `heap`
-/// (loads of what was stored or loaded before), `fold` and
+/// (loads of what was stored or loaded before), `fold`, `guards` (after fold made values
+/// constant and heap made loads the same value) and
 /// `cse` (on the values those left), `dce` last (what all of them made dead).
-pub const DEFAULT_PIPELINE: &[&str] = &["virtualize", "inline", "escape", "heap", "fold", "cse", "dce"];
+pub const DEFAULT_PIPELINE: &[&str] = &["virtualize", "inline", "escape", "heap", "fold", "guards", "cse", "dce"];
 
 pub fn find(name: &str) -> Option<&'static PassInfo> {
     REGISTRY.iter().find(|p| p.name == name)
