@@ -575,7 +575,7 @@ impl<'a> Escape<'a> {
         out.virtuals = r.virtuals.clone();
         let mut rv = |s: &mut Self, out: &mut Resume, v: ResumeValue| -> ResumeValue {
             match v {
-                ResumeValue::Value(x) => s.resume_value(x, out, &mut ids, own),
+                ResumeValue::Value(x) => s.resume_value(x, out, &mut ids),
                 other => other,
             }
         };
@@ -611,13 +611,12 @@ impl<'a> Escape<'a> {
     }
 
     /// An old value in resume data: a new-trace value, or a description of its virtual.
-    fn resume_value(&mut self, x: Value, out: &mut Resume, ids: &mut HashMap<Vid, VirtualId>, own: usize) -> ResumeValue {
+    fn resume_value(&mut self, x: Value, out: &mut Resume, ids: &mut HashMap<Vid, VirtualId>) -> ResumeValue {
         let Some(vid) = self.virt(x) else { return ResumeValue::Value(self.rw.map(x)) };
         if let Some(&id) = ids.get(&vid) {
             return ResumeValue::Virtual(id);
         }
         let id = VirtualId::new(out.virtuals.len());
-        let _ = own;
         ids.insert(vid, id);
         let v = &self.virtuals[vid];
         let name = self.old.values[v.names[0]].name.as_deref().map(|n| format!("{n}_v"));
@@ -626,7 +625,7 @@ impl<'a> Escape<'a> {
         let mut described = Vec::new();
         for (k, f) in fields {
             let value = match f {
-                FieldVal::Old(y) => self.resume_value(y, out, ids, own),
+                FieldVal::Old(y) => self.resume_value(y, out, ids),
                 FieldVal::New(v) => ResumeValue::Value(v),
                 FieldVal::Zero(_) => continue,
             };

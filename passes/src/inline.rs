@@ -129,7 +129,7 @@ impl<'a> Job<'a> {
             let why = if self.scc_of[f.index()] == self.scc_of[tid.index()] && self.recursive[f.index()] {
                 Some("a recursive call inside its own cycle".to_string())
             } else {
-                self.why_not(t, id, f, 0)
+                self.why_not(f, 0)
             };
             match why {
                 Some(why) => {
@@ -155,7 +155,7 @@ impl<'a> Job<'a> {
     }
 
     /// Why the call to `f` at `id` must stay a call, if it must.
-    fn why_not(&self, _t: &Trace, _id: OpId, f: TraceId, depth: usize) -> Option<String> {
+    fn why_not(&self, f: TraceId, depth: usize) -> Option<String> {
         let callee = &self.m.traces[f];
         if has_loop(callee) {
             return Some("it contains a loop".into());
@@ -199,7 +199,7 @@ impl<'a> Job<'a> {
                 });
             }
             if let Some(g) = callee_of(self.m, callee, id) {
-                let why = self.why_not(callee, id, g, depth);
+                let why = self.why_not(g, depth);
                 if let Some(why) = &why {
                     let (cn, gn) = (&callee.name, &self.m.traces[g].name);
                     self.cx.remarks.push(format!("inlined {cn}: op {}: @{gn} not inlined: {why}", id.index()));

@@ -52,9 +52,9 @@ impl Pass for Virtualize {
                 return t.clone();
             }
             let Some(why) = unsuitable(t) else {
-                let before = frame_ops(m, t);
+                let before = frame_ops(t);
                 let new = Vable::new(m, t).run();
-                let after = frame_ops(m, &new);
+                let after = frame_ops(&new);
                 cx.stats.add("frame reads and writes before", before.0 as i64);
                 cx.stats.add("frame reads and writes after", after.0 as i64);
                 cx.stats.add("frame reads and writes in loop bodies after", after.1 as i64);
@@ -73,7 +73,7 @@ fn unsuitable(t: &Trace) -> Option<&'static str> {
 }
 
 /// Heap ops that touch a declared frame field or a frame array (in all, and after the last label).
-fn frame_ops(m: &Module, t: &Trace) -> (usize, usize) {
+fn frame_ops(t: &Trace) -> (usize, usize) {
     let Some(v) = &t.vable else { return (0, 0) };
     let owned = |d: Option<DescrId>| d.is_some_and(|d| v.fields.contains(&d) || v.arrays.iter().any(|(f, a)| *f == d || *a == d));
     let last_label = t.labels().map(|(id, _)| id.index()).last().unwrap_or(0);
@@ -87,7 +87,6 @@ fn frame_ops(m: &Module, t: &Trace) -> (usize, usize) {
             }
         }
     }
-    let _ = m;
     (all, body)
 }
 

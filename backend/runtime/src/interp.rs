@@ -386,7 +386,6 @@ impl<'m> Interp<'m> {
             }
             match self.step(&mut f, pc, op)? {
                 Flow::Next => pc += 1,
-                Flow::Goto(next) => pc = next,
                 Flow::Enter(frame, at) => {
                     f = frame;
                     pc = at;
@@ -945,8 +944,6 @@ impl<'m> Interp<'m> {
 
 enum Flow<'m> {
     Next,
-    #[allow(dead_code)]
-    Goto(usize),
     Enter(Frame<'m>, usize),
     Exit(Exit),
 }
