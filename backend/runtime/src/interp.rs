@@ -109,6 +109,9 @@ pub struct ObjInfo {
     pub written: BTreeMap<u64, u64>,
     /// Offsets whose value is known (written, or invented and remembered) → origin if invented.
     pub known: HashMap<u64, Option<Origin>>,
+    /// Offsets whose value a clobbering call may have changed, but not if the memory is
+    /// immutable (read through a `pure` descr): such a read still sees the memory as it was.
+    pub kept_if_immutable: std::collections::HashSet<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -192,7 +195,7 @@ impl Machine {
     /// Allocates a fresh zeroed object. The one allocation function of the runtime.
     pub fn alloc(&mut self, size: u64, what: String, item: Option<(MemKind, u64)>) -> Step<u64> {
         let addr = self.heap.alloc(size).map_err(trap)?;
-        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new() };
+        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default() };
         self.objects.insert(addr, info);
         Ok(addr)
     }
@@ -203,7 +206,7 @@ impl Machine {
             return Ok(a);
         }
         let addr = self.heap.alloc(LAZY_SIZE).map_err(trap)?;
-        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new() };
+        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default() };
         self.objects.insert(addr, info);
         self.lazy_by_origin.insert(origin, addr);
         Ok(addr)
@@ -241,6 +244,10 @@ impl Machine {
             return Err(trap(HeapError::BadAddress(addr)));
         };
         let off = addr - start;
+        if immutable && info.kept_if_immutable.contains(&off) {
+            let raw = self.heap.read(addr, size).map_err(trap)?;
+            return Ok((if signed { sign_extend(raw, size) } else { raw }, None));
+        }
         if let Some(origin) = info.known.get(&off) {
             let origin = origin.clone();
             let raw = self.heap.read(addr, size).map_err(trap)?;
@@ -297,6 +304,8 @@ impl Machine {
                 // Fresh objects have no origin of their own: name the words by the call.
                 info.kind = ObjKind::Lazy(Origin::Clobbered(call, arg));
             }
+            let known: Vec<u64> = info.known.keys().copied().collect();
+            info.kept_if_immutable.extend(known);
             info.known.clear();
             info.written.clear();
         }
