@@ -302,7 +302,7 @@ impl Vable<'_> {
                 self.rw.copy(id);
                 return;
             }
-            o if o.is_guard() => return self.guard(id, op),
+            o if o.is_guard() => return self.guard(id),
             _ => {}
         }
         self.maybe_seen_from_outside(id, op, field);
@@ -384,7 +384,7 @@ impl Vable<'_> {
     }
 
     /// Records the slots' current values in the guard's resume data.
-    fn guard(&mut self, id: OpId, op: &Op) {
+    fn guard(&mut self, id: OpId) {
         let new_id = self.rw.copy(id);
         if self.slots.is_empty() {
             return;
@@ -401,16 +401,11 @@ impl Vable<'_> {
             })
             .collect();
         let consts: Vec<bool> = entries.iter().map(|e| matches!(e.value, ResumeValue::Value(v) if self.rw.new.is_const(v))).collect();
-        let OpExtra::Guard(g) = &mut self.rw.new.ops[new_id].extra else {
-            self.rw.new.ops[new_id].extra = OpExtra::Guard(Box::default());
-            return self.guard_again(new_id, entries, consts);
-        };
-        add_entries(g, entries, &consts);
-        let _ = op;
-    }
-
-    fn guard_again(&mut self, new_id: OpId, entries: Vec<VableEntry>, consts: Vec<bool>) {
-        if let OpExtra::Guard(g) = &mut self.rw.new.ops[new_id].extra {
+        let extra = &mut self.rw.new.ops[new_id].extra;
+        if !matches!(extra, OpExtra::Guard(_)) {
+            *extra = OpExtra::Guard(Box::default());
+        }
+        if let OpExtra::Guard(g) = extra {
             add_entries(g, entries, &consts);
         }
     }
