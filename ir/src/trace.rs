@@ -411,6 +411,26 @@ impl Module {
     }
 
     /// The trace and op holding the label with this token.
+    /// A label token no label, jump or extern of the module uses.
+    pub fn fresh_token(&self) -> Target {
+        let mut max = 0;
+        let mut see = |t: Option<Target>| {
+            if let Some(Target::Token(n)) = t {
+                max = max.max(n);
+            }
+        };
+        for t in self.traces.values() {
+            for op in t.ops.values() {
+                see(op.label().map(|l| l.token));
+                see(op.jump_target());
+            }
+        }
+        for e in &self.externs {
+            see(Some(e.token));
+        }
+        Target::Token(max + 1)
+    }
+
     pub fn find_label(&self, token: Target) -> Option<(TraceId, OpId)> {
         self.traces.iter().find_map(|(tid, t)| {
             t.labels().find(|(_, l)| l.token == token).map(|(oid, _)| (tid, oid))

@@ -6,15 +6,17 @@
 //! comparisons, casts) and calls whose effect class says elidable (`call_pure_*`, and `call_*`
 //! with EF 0, 3 or 4: the same arguments give the same result). Traces are SSA and straight-line,
 //! so an earlier op always dominates a later one: no window is needed, the table holds every key
-//! and the pass is linear in the trace length (one hash lookup per op).
+//! and the pass is linear in the trace length (one hash lookup per op). The table is emptied at a
+//! label another trace jumps into (its values are not defined on that path; see
+//! [`crate::open_labels`]).
 //!
 //! Heap reads are not this pass's (they can be invalidated by writes: that is `heap`'s job).
 
-use crate::{map_traces, Pass, PassContext};
-use std::collections::HashMap;
+use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
+use std::collections::{HashMap, HashSet};
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::rewrite::Rewriter;
-use tracelab_ir::{Module, Op, Opcode, Trace, Value};
+use tracelab_ir::{Module, Op, Opcode, Target, Trace, Value};
 
 pub struct Cse;
 
@@ -22,8 +24,9 @@ type Key = (Opcode, Vec<Value>, Option<DescrId>);
 
 impl Pass for Cse {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
+        let open = open_labels(m);
         map_traces(m, |m, t| {
-            let (new, n) = cse(m, t);
+            let (new, n) = cse(m, t, &open);
             cx.stats.add("ops reused", n);
             new
         });
@@ -39,11 +42,14 @@ fn elidable(m: &Module, op: &Op) -> bool {
         && op.descr.is_some_and(|d| matches!(&m.descrs[d].data, DescrData::Call(c) if c.effect.is_elidable()))
 }
 
-pub fn cse(m: &Module, t: &Trace) -> (Trace, i64) {
+pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {
     let mut rw = Rewriter::new(t);
     let mut seen: HashMap<Key, Value> = HashMap::new();
     let mut reused = 0;
     for (id, op) in t.ops.iter() {
+        if is_open_label(op, open) {
+            seen.clear();
+        }
         let keyed = op.result.is_some() && (op.opcode.is_pure() || elidable(m, op));
         if !keyed {
             rw.copy(id);

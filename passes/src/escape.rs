@@ -507,11 +507,11 @@ impl<'a> Escape<'a> {
     fn identity(&self, op: &Op) -> Option<bool> {
         let (a, b) = (op.args[0], op.args[1]);
         let (va, vb) = (self.virt(a), self.virt(b));
-        let is_null = |v: Value| matches!(self.old.as_const(v), Some(Const::Null));
+        // A virtual's address has been seen by nothing that is not virtual (it would have been
+        // materialized), so it differs from every other value: constants, inputs, loads.
         match (va, vb) {
             (Some(x), Some(y)) => Some(x == y),
-            (Some(_), None) if is_null(b) => Some(false),
-            (None, Some(_)) if is_null(a) => Some(false),
+            (Some(_), None) | (None, Some(_)) => Some(false),
             _ => None,
         }
     }

@@ -11,65 +11,261 @@
 //! - Calls invalidate by effect class: elidable (EF 0, 3, 4) and loop-invariant (EF 1) calls
 //!   write nothing; any other call may write anything, so the cache is emptied, except fields
 //!   and arrays marked `pure` (immutable), which no one writes after allocation.
-//! - A `label` empties the cache (the back edge brings memory from the end of the loop), and so
-//!   does any other op that writes memory in a way this pass does not track.
+//! - Labels: at a label other traces jump into, the cache is emptied. At a closed label (entered
+//!   only from its own trace, see [`crate::open_labels`]; `unroll` makes these) the back edge
+//!   brings memory from the end of the loop, so an entry survives only if nothing between the
+//!   label and the next label writes its descr (a loop-invariant load: the body reuses the
+//!   preamble's value). An entry whose descr the loop does write but whose value is known again
+//!   at the jump (the loop stores it, like an iterator's index) is *carried*: the label gets a
+//!   parameter for it, entered with the preamble's value, and the jump passes the value the
+//!   iteration left, so the next iteration's load is that parameter (PyPy's heap state exported
+//!   across the label). Array lengths never change, so they are kept.
+//! - Any other op that writes memory in a way this pass does not track empties the cache.
 //! - `quasiimmut_field(p, d)` is dropped if the same one is already in force, and a
 //!   `guard_not_invalidated` if no call since the last one could have invalidated anything.
 //!
 //! Not done here (documented for the next steps): delaying writes so that a write overwritten
 //! before anyone can observe it is dropped, and the pending writes a guard needs in its resume
-//! data. One walk, linear: each op does a constant number of hash operations, except writes,
-//! which drop the cache entries of their descr.
+//! data. Linear: one scan of each loop region for the descrs it writes, one walk (two when
+//! something is carried: the first finds what, the second adds the parameters); each op does a
+//! constant number of hash operations, except writes, which drop the cache entries of their
+//! descr.
 
-use crate::{map_traces, Pass, PassContext};
+use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
 use std::collections::{HashMap, HashSet};
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::rewrite::Rewriter;
-use tracelab_ir::{Module, Op, OpId, Opcode, Value};
+use tracelab_ir::{Module, Op, OpId, Opcode, Target, Trace, Value};
 
 pub struct Heap;
 
 impl Pass for Heap {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
+        let open = open_labels(m);
         map_traces(m, |m, t| {
-            let mut h = Walk { m, rw: Rewriter::new(t), fields: HashMap::new(), items: HashMap::new(), lens: HashMap::new(), quasi: HashSet::new(), invalidation_guarded: false, forwarded: 0, dropped: 0 };
-            for (id, op) in t.ops.iter() {
-                h.op(id, op);
-            }
-            cx.stats.add("loads forwarded", h.forwarded);
-            cx.stats.add("quasi-immutable checks dropped", h.dropped);
-            h.rw.finish()
+            let regions = scan_regions(m, t, &open);
+            let first = Walk::run(m, t, &open, &regions, HashMap::new());
+            let carry = first.found.clone();
+            let done = if carry.values().all(Vec::is_empty) {
+                first
+            } else {
+                let second = Walk::run(m, t, &open, &regions, carry);
+                if second.missing { first } else { second }
+            };
+            cx.stats.add("loads forwarded", done.forwarded);
+            cx.stats.add("quasi-immutable checks dropped", done.dropped);
+            cx.stats.add("values carried across labels", done.carried);
+            done.rw.finish()
         });
     }
 }
 
+/// What an op does to memory, as far as this pass tracks it.
+enum Effect {
+    None,
+    /// Writes fields or items of one descr.
+    Writes(DescrId),
+    /// May write anything (except immutable memory).
+    Clobber,
+}
+
+fn effect(m: &Module, op: &Op) -> Effect {
+    use Opcode::*;
+    match (op.opcode, op.descr) {
+        (SetfieldGc | SetarrayitemGc, Some(d)) => Effect::Writes(d),
+        (o, d) if o.is_call() => {
+            let ef = d.and_then(|d| match &m.descrs[d].data {
+                DescrData::Call(c) => Some(c.effect.0),
+                _ => None,
+            });
+            let writes = !matches!(o, CallPureI | CallPureR | CallPureF | CallPureN) && !matches!(ef, Some(0 | 1 | 3 | 4));
+            if writes { Effect::Clobber } else { Effect::None }
+        }
+        (o, _) if o.writes_heap() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => Effect::Clobber,
+        _ => Effect::None,
+    }
+}
+
+/// What the ops between a closed label and the next label (or the end) may write.
+#[derive(Default)]
+struct Region {
+    writes: HashSet<DescrId>,
+    clobbers: bool,
+}
+
+fn scan_regions(m: &Module, t: &Trace, open: &HashSet<Target>) -> HashMap<OpId, Region> {
+    let mut regions = HashMap::new();
+    let mut current: Option<(OpId, Region)> = None;
+    for (id, op) in t.ops.iter() {
+        if op.label().is_some() {
+            if let Some((at, r)) = current.take() {
+                regions.insert(at, r);
+            }
+            if !is_open_label(op, open) {
+                current = Some((id, Region::default()));
+            }
+            continue;
+        }
+        if let Some((_, r)) = current.as_mut() {
+            match effect(m, op) {
+                Effect::Writes(d) => {
+                    r.writes.insert(d);
+                }
+                Effect::Clobber => r.clobbers = true,
+                Effect::None => {}
+            }
+        }
+    }
+    if let Some((at, r)) = current {
+        regions.insert(at, r);
+    }
+    regions
+}
+
+/// Known contents of the memory of one descr.
+#[derive(Default, Clone)]
+struct Slots {
+    /// Index (`None` for a field, else a constant index) → object → value.
+    fixed: HashMap<Option<Value>, HashMap<Value, Value>>,
+    /// (array, index that is not a constant) → value.
+    variable: HashMap<(Value, Value), Value>,
+}
+
+/// A fixed memory slot: descr, object, constant index (`None` for a field).
+type Slot = (DescrId, Value, Option<Value>);
+
 struct Walk<'a> {
     m: &'a Module,
     rw: Rewriter<'a>,
-    /// (object, field descr) → value (new-trace values).
-    fields: HashMap<(Value, DescrId), Value>,
-    /// (array, index, array descr) → value.
-    items: HashMap<(Value, Value, DescrId), Value>,
+    mem: HashMap<DescrId, Slots>,
     lens: HashMap<Value, Value>,
     /// quasiimmut_field checks in force.
     quasi: HashSet<(Value, Option<DescrId>)>,
     /// A guard_not_invalidated already holds and nothing since could invalidate.
     invalidation_guarded: bool,
+    /// Per closed label: slots the label dropped (candidates for carrying).
+    dropped_at: HashMap<Target, Vec<Slot>>,
+    /// Per label: slots to carry (given) or found carriable (this walk's finding).
+    carry: HashMap<Target, Vec<Slot>>,
+    found: HashMap<Target, Vec<Slot>>,
+    /// A carried slot was not known at the jump (the walk's result must not be used).
+    missing: bool,
     forwarded: i64,
     dropped: i64,
+    carried: i64,
 }
 
-impl Walk<'_> {
-    /// A write anything may have done: forget all but immutable memory.
-    fn clobber(&mut self) {
+impl<'a> Walk<'a> {
+    fn run(m: &'a Module, t: &'a Trace, open: &HashSet<Target>, regions: &HashMap<OpId, Region>, carry: HashMap<Target, Vec<Slot>>) -> Walk<'a> {
+        let mut w = Walk {
+            m,
+            rw: Rewriter::new(t),
+            mem: HashMap::new(),
+            lens: HashMap::new(),
+            quasi: HashSet::new(),
+            invalidation_guarded: false,
+            dropped_at: HashMap::new(),
+            carry,
+            found: HashMap::new(),
+            missing: false,
+            forwarded: 0,
+            dropped: 0,
+            carried: 0,
+        };
+        for (id, op) in t.ops.iter() {
+            match (op.label(), regions.get(&id)) {
+                (Some(_), None) if is_open_label(op, open) => w.forget_all(),
+                (Some(l), Some(r)) => {
+                    w.closed_label(id, l.token, r);
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(target) = op.jump_target() {
+                w.jump(id, target);
+                continue;
+            }
+            w.op(id, op);
+        }
+        w
+    }
+
+    fn forget_all(&mut self) {
+        self.mem.clear();
+        self.lens.clear();
+        self.quasi.clear();
+        self.invalidation_guarded = false;
+    }
+
+    fn lookup(&self, (d, obj, index): Slot) -> Option<Value> {
+        self.mem.get(&d)?.fixed.get(&index)?.get(&obj).copied()
+    }
+
+    fn fixed_slots(&self) -> impl Iterator<Item = (Slot, Value)> + '_ {
+        self.mem.iter().flat_map(|(&d, s)| s.fixed.iter().flat_map(move |(&i, objs)| objs.iter().map(move |(&o, &v)| ((d, o, i), v))))
+    }
+
+    /// A closed label: keep what the loop cannot change, carry what it changes but knows again
+    /// at the jump.
+    fn closed_label(&mut self, id: OpId, token: Target, region: &Region) {
+        let nid = self.rw.copy(id);
         let m = self.m;
-        let keep = |d: &DescrId| match &m.descrs[*d].data {
+        let immutable = |d: DescrId| match &m.descrs[d].data {
             DescrData::Field(f) => f.pure,
             DescrData::Array(a) => a.pure,
             _ => false,
         };
-        self.fields.retain(|(_, d), _| keep(d));
-        self.items.retain(|(_, _, d), _| keep(d));
+        let survives = |d: DescrId| immutable(d) || (!region.clobbers && !region.writes.contains(&d));
+        let mut dropped: Vec<(Slot, Value)> = self.fixed_slots().filter(|((d, _, _), _)| !survives(*d)).collect();
+        dropped.sort();
+        self.mem.retain(|&d, _| survives(d));
+        self.dropped_at.insert(token, dropped.iter().map(|&(s, _)| s).collect());
+        if region.clobbers {
+            self.quasi.clear();
+            self.invalidation_guarded = false;
+        }
+        let carry = self.carry.get(&token).cloned().unwrap_or_default();
+        for slot in carry {
+            let Some(&(_, v)) = dropped.iter().find(|(s, _)| *s == slot) else {
+                self.missing = true;
+                continue;
+            };
+            self.rw.new.ops[nid].args.push(v);
+            let ty = self.rw.new.ty(v);
+            let p = self.rw.new.add_label_param(nid, ty, None);
+            self.remember(slot, p);
+            self.carried += 1;
+        }
+    }
+
+    /// A jump: to a label this walk saw, pass the carried values (or note which could be).
+    fn jump(&mut self, id: OpId, target: Target) {
+        let nid = self.rw.copy(id);
+        if let Some(carry) = self.carry.get(&target).cloned() {
+            for slot in carry {
+                match self.lookup(slot) {
+                    Some(v) => self.rw.new.ops[nid].args.push(v),
+                    None => self.missing = true,
+                }
+            }
+        } else if let Some(cands) = self.dropped_at.get(&target) {
+            let known: Vec<Slot> = cands.iter().copied().filter(|&s| self.lookup(s).is_some()).collect();
+            self.found.insert(target, known);
+        }
+    }
+
+    fn remember(&mut self, (d, obj, index): Slot, v: Value) {
+        self.mem.entry(d).or_default().fixed.entry(index).or_default().insert(obj, v);
+    }
+
+    /// A write anything may have done: forget all but immutable memory.
+    fn clobber(&mut self) {
+        let m = self.m;
+        self.mem.retain(|&d, _| match &m.descrs[d].data {
+            DescrData::Field(f) => f.pure,
+            DescrData::Array(a) => a.pure,
+            _ => false,
+        });
         self.quasi.clear();
         self.invalidation_guarded = false;
     }
@@ -79,48 +275,59 @@ impl Walk<'_> {
         self.rw.replace(op.result.expect("loads produce a value"), v);
     }
 
+    /// A load of `slot` (index `None` for a field; `variable` for an index that is not constant).
+    fn load(&mut self, id: OpId, op: &Op, d: DescrId, obj: Value, index: Option<Value>) {
+        let variable = index.filter(|&i| !self.rw.new.is_const(i));
+        let known = match variable {
+            Some(i) => self.mem.get(&d).and_then(|s| s.variable.get(&(obj, i)).copied()),
+            None => self.lookup((d, obj, index)),
+        };
+        if let Some(v) = known {
+            return self.forward(op, v);
+        }
+        let nid = self.rw.copy(id);
+        let r = self.rw.new.ops[nid].result.expect("loads produce a value");
+        match variable {
+            Some(i) => {
+                self.mem.entry(d).or_default().variable.insert((obj, i), r);
+            }
+            None => self.remember((d, obj, index), r),
+        }
+    }
+
+    /// A store: forget what it may overwrite, remember what it wrote.
+    fn store(&mut self, id: OpId, d: DescrId, obj: Value, index: Option<Value>, v: Value) {
+        let constant = index.is_none_or(|i| self.rw.new.is_const(i));
+        if constant && self.lookup((d, obj, index)) == Some(v) {
+            // Writes the value the slot already holds.
+            self.forwarded += 1;
+            return;
+        }
+        let slots = self.mem.entry(d).or_default();
+        // Another object, or another index that is not a different constant, might be this slot.
+        slots.variable.clear();
+        if constant {
+            slots.fixed.remove(&index);
+            slots.fixed.entry(index).or_default().insert(obj, v);
+        } else {
+            slots.fixed.clear();
+            slots.variable.insert((obj, index.expect("items have an index")), v);
+        }
+        self.rw.copy(id);
+    }
+
     fn op(&mut self, id: OpId, op: &Op) {
         use Opcode::*;
         let args: Vec<Value> = op.args.iter().map(|&a| self.rw.map(a)).collect();
         match (op.opcode, op.descr) {
             (GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF, Some(d)) => {
-                if let Some(&v) = self.fields.get(&(args[0], d)) {
-                    return self.forward(op, v);
-                }
-                let nid = self.rw.copy(id);
-                let r = self.rw.new.ops[nid].result.expect("loads produce a value");
-                self.fields.insert((args[0], d), r);
-                return;
+                return self.load(id, op, d, args[0], None)
             }
-            (SetfieldGc, Some(d)) => {
-                if self.fields.get(&(args[0], d)) == Some(&args[1]) {
-                    // Writes the value the field already holds.
-                    self.forwarded += 1;
-                    return;
-                }
-                self.fields.retain(|(_, d2), _| *d2 != d);
-                self.fields.insert((args[0], d), args[1]);
-                self.rw.copy(id);
-                return;
-            }
+            (SetfieldGc, Some(d)) => return self.store(id, d, args[0], None, args[1]),
             (GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR | GetarrayitemGcPureF, Some(d)) => {
-                if let Some(&v) = self.items.get(&(args[0], args[1], d)) {
-                    return self.forward(op, v);
-                }
-                let nid = self.rw.copy(id);
-                let r = self.rw.new.ops[nid].result.expect("loads produce a value");
-                self.items.insert((args[0], args[1], d), r);
-                return;
+                return self.load(id, op, d, args[0], Some(args[1]))
             }
-            (SetarrayitemGc, Some(d)) => {
-                let index_known = self.rw.new.is_const(args[1]);
-                // Another index might be the same item unless both are constants that differ.
-                let new = &self.rw.new;
-                self.items.retain(|(_, i, d2), _| *d2 != d || (index_known && new.is_const(*i) && *i != args[1]));
-                self.items.insert((args[0], args[1], d), args[2]);
-                self.rw.copy(id);
-                return;
-            }
+            (SetarrayitemGc, Some(d)) => return self.store(id, d, args[0], Some(args[1]), args[2]),
             (ArraylenGc, _) => {
                 if let Some(&v) = self.lens.get(&args[0]) {
                     return self.forward(op, v);
@@ -149,25 +356,11 @@ impl Walk<'_> {
                 }
                 self.invalidation_guarded = true;
             }
-            (Label, _) => {
-                self.fields.clear();
-                self.items.clear();
-                self.lens.clear();
-                self.quasi.clear();
-                self.invalidation_guarded = false;
-            }
-            (o, d) if o.is_call() => {
-                let effect = d.and_then(|d| match &self.m.descrs[d].data {
-                    DescrData::Call(c) => Some(c.effect.0),
-                    _ => None,
-                });
-                let writes = !matches!(o, CallPureI | CallPureR | CallPureF | CallPureN) && !matches!(effect, Some(0 | 1 | 3 | 4));
-                if writes {
+            _ => {
+                if let Effect::Clobber = effect(self.m, op) {
                     self.clobber();
                 }
             }
-            (o, _) if o.writes_heap() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => self.clobber(),
-            _ => {}
         }
         self.rw.copy(id);
     }

@@ -4,6 +4,7 @@
 //! Each pass is one module with a `//!` doc stating what it does, what it assumes and what it
 //! guarantees, and one entry point over a module ([`Pass::run`]).
 
+pub mod close_loops;
 pub mod cse;
 pub mod dce;
 pub mod escape;
@@ -13,6 +14,7 @@ pub mod heap;
 pub mod inline;
 pub mod manager;
 pub mod strip_debug;
+pub mod unroll;
 pub mod virtualize;
 
 use std::collections::BTreeMap;
@@ -61,6 +63,7 @@ fn plain<P: Pass + 'static>(name: &str, opts: &PassOptions, p: P) -> Result<Box<
 
 /// Every pass, by name.
 pub static REGISTRY: &[PassInfo] = &[
+    PassInfo { name: "close-loops", description: "make the values a loop body uses from before its label into label parameters", make: |o| plain("close-loops", o, close_loops::CloseLoops) },
     PassInfo { name: "cse", description: "reuse the result of an identical earlier pure op or elidable call", make: |o| plain("cse", o, cse::Cse) },
     PassInfo { name: "dce", description: "remove pure ops and side-effect-free reads whose results nobody uses", make: |o| plain("dce", o, dce::Dce) },
     PassInfo { name: "escape", description: "escape analysis: allocations that do not escape become virtual; guards describe them", make: |o| plain("escape", o, escape::EscapePass) },
@@ -68,6 +71,7 @@ pub static REGISTRY: &[PassInfo] = &[
     PassInfo { name: "guards", description: "remove guards that earlier guards imply (nullness, class)", make: |o| plain("guards", o, guards::Guards) },
     PassInfo { name: "heap", description: "forward stores and earlier loads to loads, by descr, invalidated by calls that may write", make: |o| plain("heap", o, heap::Heap) },
     PassInfo { name: "inline", description: "inline calls to loop-less trace functions (options: max-depth, budget)", make: |o| Ok(Box::new(inline::Inline::from_options(o)?)) },
+    PassInfo { name: "unroll", description: "loop peeling: preamble, label, body; invariant inputs and constants are not carried", make: |o| plain("unroll", o, unroll::Unroll) },
     PassInfo { name: "virtualize", description: "virtualizable elimination: the declared frame's fields and array items become SSA values", make: |o| plain("virtualize", o, virtualize::Virtualize) },
     PassInfo { name: "strip-debug", description: "remove debug_merge_point, jit_debug and portal-frame markers", make: |o| plain("strip-debug", o, strip_debug::StripDebug) },
 ];
@@ -75,14 +79,46 @@ pub static REGISTRY: &[PassInfo] = &[
 /// The default pipeline (`-O`), in order. Defined here and nowhere else.
 ///
 /// Frame first (`virtualize` turns frame traffic into values the rest can see through), then
-/// `inline` (callee bodies become visible), `escape` (allocations inlining exposed), `heap`
-/// (loads of what was stored or loaded before), `fold`, `guards` (after fold made values
-/// constant and heap made loads the same value) and
-/// `cse` (on the values those left), `dce` last (what all of them made dead).
-pub const DEFAULT_PIPELINE: &[&str] = &["virtualize", "inline", "escape", "heap", "fold", "guards", "cse", "dce"];
+/// `inline` (callee bodies become visible), `unroll` (a first iteration for everything after
+/// it to learn from), `escape` (allocations, including those carried around the loop), `heap`
+/// (loads of what was stored or loaded before, loop-invariant and loop-carried loads), `fold`,
+/// `cse` (on the values those left, so equal conditions become one value), `guards` (checks
+/// earlier ones imply, including the preamble's), `dce` (what all of them made dead), and
+/// `close-loops` last (the body's uses of preamble values become label parameters).
+pub const DEFAULT_PIPELINE: &[&str] = &["virtualize", "inline", "unroll", "escape", "heap", "fold", "cse", "guards", "dce", "close-loops"];
 
 pub fn find(name: &str) -> Option<&'static PassInfo> {
     REGISTRY.iter().find(|p| p.name == name)
+}
+
+/// Labels that a jump in another trace enters. What a pass knows before such a label does not
+/// hold after it (the other trace established none of it), so passes forget everything there. A
+/// label entered only by fall-through and by jumps of its own trace is *closed*: facts about SSA
+/// values defined before it stay true after it. `opt` assumes the module holds every trace that
+/// enters its labels (`import-pypy` keeps a log's loops and bridges together).
+pub fn open_labels(m: &Module) -> std::collections::HashSet<tracelab_ir::Target> {
+    let mut owner = std::collections::HashMap::new();
+    for (tid, t) in m.traces.iter() {
+        for (_, l) in t.labels() {
+            owner.insert(l.token, tid);
+        }
+    }
+    let mut open = std::collections::HashSet::new();
+    for (tid, t) in m.traces.iter() {
+        for op in t.ops.values() {
+            if let Some(target) = op.jump_target() {
+                if owner.get(&target).is_some_and(|&o| o != tid) {
+                    open.insert(target);
+                }
+            }
+        }
+    }
+    open
+}
+
+/// True if `op` is a label in `open` (see [`open_labels`]).
+pub fn is_open_label(op: &tracelab_ir::Op, open: &std::collections::HashSet<tracelab_ir::Target>) -> bool {
+    op.label().is_some_and(|l| open.contains(&l.token))
 }
 
 /// Runs `f` on every trace, replacing each with the trace `f` builds.

@@ -1,0 +1,79 @@
+//! `close-loops`: every value a loop body uses from before its label becomes a label parameter.
+//!
+//! After `unroll`, the passes let the peeled body use preamble values directly (a pure op the
+//! preamble computed, an input the loop passes through, a load of a field the loop never
+//! writes): the trace is SSA and the preamble dominates the body, so that is correct, but the
+//! loop-carried state is then spread over the body. This pass makes it explicit, as PyPy's
+//! "extra label arguments": for a label `L` entered only from its own trace (closed, see
+//! [`crate::open_labels`]), each value defined before `L` and used between `L` and the next label
+//! or the end is added to `L`'s arguments with a new parameter standing for it in the body, and
+//! the trace's jump to `L` passes that parameter back unchanged (the value is loop-invariant).
+//! A backend can then treat a label as a block whose parameters are all it needs.
+//!
+//! Open labels are left as they are (a jump from another trace would have to supply the new
+//! arguments). Assumes a verified trace; linear: each op is looked at twice (a scan of the region
+//! after each label, then the copy).
+
+use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
+use std::collections::{HashMap, HashSet};
+use tracelab_ir::entity::EntityRef;
+use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::trace::ValueDef;
+use tracelab_ir::{Module, OpId, Target, Trace, Value};
+
+pub struct CloseLoops;
+
+impl Pass for CloseLoops {
+    fn run(&self, m: &mut Module, cx: &mut PassContext) {
+        let open = open_labels(m);
+        map_traces(m, |_, t| {
+            let mut rw = Rewriter::new(t);
+            // Label token → the old values added to it, in order.
+            let mut extras: HashMap<Target, Vec<Value>> = HashMap::new();
+            for (id, op) in t.ops.iter() {
+                let nid = rw.copy(id);
+                if let Some(l) = op.label().filter(|_| !is_open_label(op, &open)) {
+                    let outside = used_from_before(t, id);
+                    for &v in &outside {
+                        let arg = rw.map(v);
+                        rw.new.ops[nid].args.push(arg);
+                        let p = rw.new.add_label_param(nid, t.ty(v), t.values[v].name.as_deref());
+                        rw.replace(v, p);
+                    }
+                    cx.stats.add("label parameters added", outside.len() as i64);
+                    extras.insert(l.token, outside);
+                }
+                if let Some(vs) = op.jump_target().and_then(|target| extras.get(&target)) {
+                    for &v in vs {
+                        let arg = rw.map(v);
+                        rw.new.ops[nid].args.push(arg);
+                    }
+                }
+            }
+            rw.finish()
+        });
+    }
+}
+
+/// Values defined before label `at` (inputs, earlier ops' results, earlier labels' parameters)
+/// that ops between `at` and the next label use, in order of first use. Constants are not.
+fn used_from_before(t: &Trace, at: OpId) -> Vec<Value> {
+    let before = |v: Value| match t.values[v].def {
+        ValueDef::Input(_) => true,
+        ValueDef::Op(o) | ValueDef::LabelParam(o, _) => o.index() < at.index(),
+        ValueDef::Const(_) => false,
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for op in t.ops.values().skip(at.index() + 1) {
+        if op.label().is_some() {
+            break;
+        }
+        for v in op.uses() {
+            if before(v) && seen.insert(v) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,140 @@
+//! `unroll`: loop peeling (PyPy's `unroll`, LuaJIT's `LOOP`).
+//!
+//! A loop trace that ends by jumping back to its own start becomes
+//!
+//! ```text
+//! loop l [inputs] {  preamble: the body once, on the inputs
+//!     label(a1, ...)      the values the first iteration passes on
+//!     body again, on the label's parameters
+//!     jump(b1, ...)       to the new label
+//! }
+//! ```
+//!
+//! Unroll removes nothing itself: it gives the passes after it a first iteration to learn
+//! from. The trace stays SSA and the preamble dominates the peeled body, so what a later pass
+//! knows about a preamble value holds in the body too: `cse` reuses the pure ops the preamble
+//! computed, `guards` and `fold` drop the checks the preamble passed on the same values, `heap`
+//! keeps loads of fields the loop never writes. The loop-invariant work is what stays behind in
+//! the preamble.
+//!
+//! Invariant inputs: a jump argument that is the input of its own position (passed through
+//! unchanged, possibly via `same_as`) or a constant does not become a label parameter: the body
+//! uses the input, or the constant, directly. That is what makes it *the same* value for the
+//! passes (a label parameter would be a new, unknown value each iteration).
+//!
+//! Virtuals carried around the back edge (an object allocated in one iteration and read in the
+//! next) travel as their fields once `escape` has run after this pass; `close-loops` at the end of
+//! the pipeline turns the preamble values the body uses into extra label parameters, so that
+//! every loop-carried value is explicit at the label and the jump.
+//!
+//! Entering the loop: the new label's token is fresh and only the trace's own jump targets it.
+//! The body relies on what the preamble established (guards passed, loads done, classes known),
+//! so another trace (a bridge) must enter at the trace start, whose preamble re-establishes all of
+//! it; tracelab builds no "short preamble" for jumping straight to the peeled label. If a trace
+//! of the module does jump there, the label is open (see [`crate::open_labels`]) and the passes
+//! assume nothing across it. The pass says so with a remark for each loop it peels.
+//!
+//! Not peeled (a remark says why): bridges and functions, loops that already have a label
+//! (PyPy's optimized traces are peeled already), loops whose jump goes elsewhere. Cost: the
+//! output is twice the input; one linear copy.
+
+use crate::{map_traces, Pass, PassContext};
+use tracelab_ir::entity::EntityRef;
+use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::trace::{LabelInfo, ValueDef};
+use tracelab_ir::{Module, Op, OpExtra, Opcode, Target, Trace, TraceKind, Value};
+
+pub struct Unroll;
+
+impl Pass for Unroll {
+    fn run(&self, m: &mut Module, cx: &mut PassContext) {
+        let mut next = m.fresh_token();
+        map_traces(m, |_, t| {
+            if let Err(why) = peelable(t) {
+                if t.kind == TraceKind::Loop {
+                    cx.remarks.push(format!("unroll: {} not peeled: {why}", t.name));
+                }
+                return t.clone();
+            }
+            let token = next;
+            next = match next {
+                Target::Token(n) => Target::Token(n + 1),
+                other => other,
+            };
+            let (new, carried) = peel(t, token);
+            cx.stats.add("loops peeled", 1);
+            cx.remarks.push(format!(
+                "unroll: {} peeled at label {}: {carried} of {} inputs carried; the body assumes what the preamble checked, so other traces enter at the trace start",
+                t.name,
+                tracelab_ir::printer::target_text(token),
+                t.inputs.len()
+            ));
+            new
+        });
+    }
+}
+
+fn peelable(t: &Trace) -> Result<(), &'static str> {
+    if t.kind != TraceKind::Loop {
+        return Err("not a loop");
+    }
+    if t.labels().next().is_some() {
+        return Err("it has a label already");
+    }
+    match t.last_op() {
+        Some(op) if op.opcode == Opcode::Jump && matches!(op.jump_target(), None | Some(Target::SELF_START)) => Ok(()),
+        _ => Err("it does not end by jumping to its own start"),
+    }
+}
+
+/// `v` with `same_as` copies looked through.
+fn resolve(t: &Trace, mut v: Value) -> Value {
+    while let ValueDef::Op(o) = t.values[v].def {
+        let op = &t.ops[o];
+        if !matches!(op.opcode, Opcode::SameAsI | Opcode::SameAsR | Opcode::SameAsF) {
+            break;
+        }
+        v = op.args[0];
+    }
+    v
+}
+
+/// Returns the peeled trace and how many inputs became label parameters.
+fn peel(t: &Trace, token: Target) -> (Trace, usize) {
+    let jump = t.last_op().expect("peelable traces end with a jump");
+    let mut rw = Rewriter::new(t);
+    let body_ops: Vec<_> = t.ops.keys().take(t.ops.len() - 1).collect();
+    for &id in &body_ops {
+        rw.copy(id);
+    }
+    // Which inputs the body may take from the preamble as they are.
+    let mut body_map: Vec<Option<Value>> = vec![None; t.values.len()];
+    let mut label_args = Vec::new();
+    let mut carried = Vec::new();
+    for (j, (&input, &arg)) in t.inputs.iter().zip(&jump.args).enumerate() {
+        let r = resolve(t, arg);
+        if r == input || t.is_const(r) {
+            body_map[input.index()] = Some(rw.map(r));
+        } else {
+            label_args.push(rw.map(arg));
+            carried.push(j);
+        }
+    }
+    let label = Op::new(Opcode::Label, &label_args).with_extra(OpExtra::Label(Box::new(LabelInfo { token, params: Vec::new() })));
+    let lid = rw.push(label);
+    for &j in &carried {
+        let input = t.inputs[j];
+        let name = t.values[input].name.as_deref();
+        body_map[input.index()] = Some(rw.new.add_label_param(lid, t.ty(input), name));
+    }
+    for &id in &body_ops {
+        rw.copy_from(t, id, &mut body_map);
+    }
+    let lookup = |rw: &mut Rewriter, v: Value| match body_map[v.index()] {
+        Some(n) => n,
+        None => rw.map(v),
+    };
+    let jump_args: Vec<Value> = carried.iter().map(|&j| lookup(&mut rw, jump.args[j])).collect();
+    rw.push(Op::new(Opcode::Jump, &jump_args).with_extra(OpExtra::Jump(token)));
+    (rw.finish(), carried.len())
+}
