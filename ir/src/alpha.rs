@@ -151,7 +151,11 @@ impl Cmp<'_> {
                     });
                 let vable_ok = ra.vable.len() == rb.vable.len()
                     && ra.vable.iter().zip(&rb.vable).all(|(x, y)| self.slot(&x.slot, &y.slot) && rv(&x.value, &y.value));
-                if frames_ok && virtuals_ok && vable_ok {
+                let pending_ok = ra.pending.len() == rb.pending.len()
+                    && ra.pending.iter().zip(&rb.pending).all(|(x, y)| {
+                        x.index == y.index && self.descr(Some(x.descr), Some(y.descr)) && rv(&x.object, &y.object) && rv(&x.value, &y.value)
+                    });
+                if frames_ok && virtuals_ok && vable_ok && pending_ok {
                     Ok(())
                 } else {
                     Err("different resume data".into())

@@ -26,6 +26,9 @@ pub fn copy_trace(into: &mut Module, from: &Module, t: TraceId) -> TraceId {
                 }
             }
         }
+        for w in &mut r.pending {
+            w.descr = m(w.descr);
+        }
         for e in &mut r.vable {
             e.slot = match e.slot {
                 VableSlot::Field(d) => VableSlot::Field(m(d)),

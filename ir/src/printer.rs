@@ -266,6 +266,13 @@ impl TracePrinter<'_> {
             };
             let _ = writeln!(self.out, "{inner}vable {slot} = {}", self.slot(e.value, &vnames));
         }
+        for w in &r.pending {
+            let (obj, val, d) = (self.slot(w.object, &vnames), self.slot(w.value, &vnames), &self.m.descrs[w.descr].name);
+            let _ = match w.index {
+                None => writeln!(self.out, "{inner}setfield_gc({obj}, {val}, descr={d})"),
+                Some(i) => writeln!(self.out, "{inner}setarrayitem_gc({obj}, {i}, {val}, descr={d})"),
+            };
+        }
         let _ = write!(self.out, "{indent}}}");
     }
 

@@ -37,6 +37,19 @@ pub struct Resume {
     pub virtuals: Vec<VirtualObject>,
     /// Current values of the virtualizable's fields and array items.
     pub vable: Vec<VableEntry>,
+    /// Writes the optimizer delayed past this guard: on failure they are done (after the
+    /// virtuals are allocated, in order) before the interpreter resumes.
+    pub pending: Vec<PendingWrite>,
+}
+
+/// A delayed `setfield_gc(object, value, descr=d)` (`index: None`) or
+/// `setarrayitem_gc(object, index, value, descr=d)`.
+#[derive(Clone, PartialEq, Debug)]
+pub struct PendingWrite {
+    pub object: ResumeValue,
+    pub descr: DescrId,
+    pub index: Option<u32>,
+    pub value: ResumeValue,
 }
 
 #[derive(Clone, PartialEq, Debug)]
@@ -94,12 +107,14 @@ pub enum VableSlot {
 }
 
 impl Resume {
-    /// Every value and virtual slot mentioned anywhere, in order (frames, virtuals, vable).
+    /// Every value and virtual slot mentioned anywhere, in order (frames, virtuals, vable,
+    /// pending writes).
     pub fn values(&self) -> impl Iterator<Item = ResumeValue> + '_ {
         let frames = self.frames.iter().flat_map(|f| f.slots.iter().copied());
         let virts = self.virtuals.iter().flat_map(|v| v.fields.iter().map(|(_, rv)| *rv));
         let vable = self.vable.iter().map(|e| e.value);
-        frames.chain(virts).chain(vable)
+        let pending = self.pending.iter().flat_map(|w| [w.object, w.value]);
+        frames.chain(virts).chain(vable).chain(pending)
     }
 
     /// Rewrites every SSA value with `f` (used when a pass copies a guard into a new trace).
@@ -112,6 +127,7 @@ impl Resume {
         self.frames.iter_mut().flat_map(|fr| fr.slots.iter_mut()).for_each(&mut map);
         self.virtuals.iter_mut().flat_map(|vo| vo.fields.iter_mut().map(|(_, rv)| rv)).for_each(&mut map);
         self.vable.iter_mut().map(|e| &mut e.value).for_each(&mut map);
+        self.pending.iter_mut().flat_map(|w| [&mut w.object, &mut w.value]).for_each(&mut map);
     }
 }
 

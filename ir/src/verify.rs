@@ -313,6 +313,30 @@ impl Verifier<'_> {
         for e in &r.vable {
             self.check_vable_entry(at, e);
         }
+        for w in &r.pending {
+            self.check_pending(at, w);
+        }
+    }
+
+    fn check_pending(&mut self, at: &At<'_>, w: &PendingWrite) {
+        let fits = match (self.m.descrs.get(w.descr).map(|d| &d.data), w.index) {
+            (Some(DescrData::Field(_)), None) | (Some(DescrData::Array(_)), Some(_)) => true,
+            _ => false,
+        };
+        if !fits {
+            self.error(at, "a pending write needs a field descr (setfield_gc) or an array descr (setarrayitem_gc)");
+        }
+        let object_ok = match w.object {
+            ResumeValue::Value(v) => at.t.values.get(v).is_some_and(|d| d.ty == Type::Ref),
+            ResumeValue::Virtual(_) => true,
+            ResumeValue::Dead => false,
+        };
+        if !object_ok {
+            self.error(at, "a pending write's object must be a ref or a virtual");
+        }
+        if w.value == ResumeValue::Dead {
+            self.error(at, "a pending write needs a value, not None");
+        }
     }
 
     fn check_virtual(&mut self, at: &At<'_>, i: usize, v: &VirtualObject) {

@@ -568,7 +568,7 @@ impl<'a> Escape<'a> {
     /// The guard's data with virtuals described in its resume data instead of passed.
     fn describe(&mut self, g: &GuardInfo) -> GuardInfo {
         let r = g.resume.as_ref().expect("describe is for guards with resume data");
-        let mut out = Resume { frames: Vec::new(), virtuals: Vec::new(), vable: Vec::new() };
+        let mut out = Resume { frames: Vec::new(), virtuals: Vec::new(), vable: Vec::new(), pending: Vec::new() };
         let mut ids: HashMap<Vid, VirtualId> = HashMap::new();
         // The guard's own virtuals keep their indices; ours come after them.
         let own = r.virtuals.len();

@@ -21,8 +21,10 @@
 //!   iteration left, so the next iteration's load is that parameter (PyPy's heap state exported
 //!   across the label). Array lengths never change, so they are kept.
 //! - Any other op that writes memory in a way this pass does not track empties the cache.
-//! - `quasiimmut_field(p, d)` is dropped if the same one is already in force, and a
-//!   `guard_not_invalidated` if no call since the last one could have invalidated anything.
+//! - `quasiimmut_field(p, d)` records that the whole trace depends on a quasi-immutable field
+//!   (a runtime invalidates the compiled trace when it changes; it generates no code), so only
+//!   the first one for each `(p, d)` in a trace is kept. A `guard_not_invalidated` is dropped if
+//!   no call since the last one could have invalidated anything.
 //!
 //! Not done here (documented for the next steps): delaying writes so that a write overwritten
 //! before anyone can observe it is dropped, and the pending writes a guard needs in its resume
@@ -139,7 +141,7 @@ struct Walk<'a> {
     rw: Rewriter<'a>,
     mem: HashMap<DescrId, Slots>,
     lens: HashMap<Value, Value>,
-    /// quasiimmut_field checks in force.
+    /// quasiimmut_field dependencies the trace has recorded.
     quasi: HashSet<(Value, Option<DescrId>)>,
     /// A guard_not_invalidated already holds and nothing since could invalidate.
     invalidation_guarded: bool,
@@ -193,7 +195,6 @@ impl<'a> Walk<'a> {
     fn forget_all(&mut self) {
         self.mem.clear();
         self.lens.clear();
-        self.quasi.clear();
         self.invalidation_guarded = false;
     }
 
@@ -221,7 +222,6 @@ impl<'a> Walk<'a> {
         self.mem.retain(|&d, _| survives(d));
         self.dropped_at.insert(token, dropped.iter().map(|&(s, _)| s).collect());
         if region.clobbers {
-            self.quasi.clear();
             self.invalidation_guarded = false;
         }
         let carry = self.carry.get(&token).cloned().unwrap_or_default();
@@ -266,7 +266,6 @@ impl<'a> Walk<'a> {
             DescrData::Array(a) => a.pure,
             _ => false,
         });
-        self.quasi.clear();
         self.invalidation_guarded = false;
     }
 

@@ -417,7 +417,7 @@ fn add_entries(g: &mut GuardInfo, entries: Vec<VableEntry>, consts: &[bool]) {
     if g.resume.is_none() {
         let slots = g.fail_args.iter().map(|v| v.map_or(ResumeValue::Dead, ResumeValue::Value)).collect();
         let frames = vec![ResumeFrame { code: String::new(), pc: 0, slots }];
-        g.resume = Some(Resume { frames, virtuals: Vec::new(), vable: Vec::new() });
+        g.resume = Some(Resume { frames, virtuals: Vec::new(), vable: Vec::new(), pending: Vec::new() });
     }
     for (e, &is_const) in entries.iter().zip(consts) {
         if let ResumeValue::Value(v) = e.value {

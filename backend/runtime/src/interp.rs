@@ -551,6 +551,10 @@ impl<'m> Interp<'m> {
             let t = &self.m.traces[bridge];
             if t.inputs.len() == fail_args.len() {
                 self.failed = None;
+                // The bridge continues from the original's state: delayed writes happen first.
+                if let Some(r) = g.resume.as_ref().filter(|r| !r.pending.is_empty()) {
+                    self.resume(f, r)?;
+                }
                 let mut next = Frame { tid: bridge, t, vals: vec![0; t.values.len()], prov: vec![None; t.values.len()] };
                 for (k, &inp) in t.inputs.iter().enumerate() {
                     next.vals[inp.index()] = fail_args[k].map_or(0, |v| v.bits);
@@ -567,7 +571,7 @@ impl<'m> Interp<'m> {
     }
 
     /// Rebuilds the interpreter's state from resume data: virtuals allocated and filled
-    /// (sharing and cycles kept), the virtualizable written back.
+    /// (sharing and cycles kept), delayed writes done, the virtualizable written back.
     fn resume(&mut self, f: &mut Frame<'m>, r: &tracelab_ir::resume::Resume) -> Step<Vec<FrameState>> {
         let mut addrs = Vec::with_capacity(r.virtuals.len());
         for v in &r.virtuals {
@@ -608,6 +612,14 @@ impl<'m> Interp<'m> {
                     },
                 };
                 self.machine.store(addr + off, size, val.bits)?;
+            }
+        }
+        for w in &r.pending {
+            let (Some(obj), Some(val)) = (value(self, f, &w.object)?, value(self, f, &w.value)?) else { continue };
+            match (&self.m.descrs[w.descr].data, w.index) {
+                (DescrData::Field(fd), None) => self.machine.store(obj.bits + fd.offset as u64, field_size(fd), val.bits)?,
+                (DescrData::Array(ad), Some(i)) => self.array_store(obj.bits, i as u64, ad, val.bits)?,
+                _ => {}
             }
         }
         if let Some(vable) = &f.t.vable {

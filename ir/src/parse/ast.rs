@@ -111,6 +111,8 @@ pub enum ResumeItem<'s> {
     Frame { code: &'s str, pc_key: Name<'s>, pc: &'s str, slots: Vec<Operand<'s>>, span: Span },
     Virtual { name: Name<'s>, alloc: Name<'s>, args: Vec<Arg<'s>>, fields: Vec<(FieldKeyAst<'s>, Operand<'s>)>, span: Span },
     Vable { field: Name<'s>, index: Option<(&'s str, Span)>, value: Operand<'s>, span: Span },
+    /// A pending write: `setfield_gc(obj, value, descr=d)` or `setarrayitem_gc(obj, i, value, descr=d)`.
+    Write { op: Name<'s>, args: Vec<Arg<'s>>, span: Span },
 }
 
 #[derive(Debug)]

@@ -584,6 +584,11 @@ impl<'a> Lower<'a> {
                     let value = self.slot(trace, scope, &virt_ids, value);
                     resume.vable.push(VableEntry { slot, value });
                 }
+                ResumeItem::Write { op, args, span } => {
+                    if let Some(w) = self.pending_write(module, trace, scope, &virt_ids, *op, args, *span) {
+                        resume.pending.push(w);
+                    }
+                }
             }
         }
         resume
@@ -649,6 +654,59 @@ impl<'a> Lower<'a> {
             length,
             fields: out_fields,
         }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pending_write<'s>(
+        &mut self,
+        module: &mut Module,
+        trace: &mut Trace,
+        scope: &Scope<'s>,
+        virt_ids: &HashMap<&str, VirtualId>,
+        op: Name<'s>,
+        args: &[Arg<'s>],
+        span: Span,
+    ) -> Option<PendingWrite> {
+        let item = match op.text {
+            "setfield_gc" => false,
+            "setarrayitem_gc" => true,
+            _ => {
+                self.err(Diagnostic::new(op.span, format!("`{}` is not something resume data can hold", op.text))
+                    .label("expected frame, vable, $name = new..., setfield_gc(...) or setarrayitem_gc(...)"));
+                return None;
+            }
+        };
+        let mut descr = None;
+        let mut operands = Vec::new();
+        for a in args {
+            match a {
+                Arg::Descr(d) => descr = self.descr_ref(module, d),
+                Arg::Operand(o) => operands.push(o),
+                other => self.err(Diagnostic::new(arg_span(other).unwrap_or(span), "expected an operand or descr=...")),
+            }
+        }
+        let want = if item { 3 } else { 2 };
+        let (Some(descr), true) = (descr, operands.len() == want) else {
+            let shape = if item { "setarrayitem_gc(object, index, value, descr=...)" } else { "setfield_gc(object, value, descr=...)" };
+            self.err(Diagnostic::new(span, format!("a pending write is `{shape}`")));
+            return None;
+        };
+        let index = if item {
+            let i = match operands[1].kind {
+                OperandKind::Int(s) => parse_int(s).and_then(|n| u32::try_from(n).ok()),
+                _ => None,
+            };
+            if i.is_none() {
+                self.err(Diagnostic::new(operands[1].span, "a pending array write needs a small non-negative constant index"));
+                return None;
+            }
+            i
+        } else {
+            None
+        };
+        let object = self.slot(trace, scope, virt_ids, operands[0]);
+        let value = self.slot(trace, scope, virt_ids, operands[want - 1]);
+        Some(PendingWrite { object, descr, index, value })
     }
 
     fn slot<'s>(&mut self, trace: &mut Trace, scope: &Scope<'s>, virt_ids: &HashMap<&str, VirtualId>, o: &Operand<'s>) -> ResumeValue {
