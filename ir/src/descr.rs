@@ -332,3 +332,12 @@ impl fmt::Display for DescrData {
         }
     }
 }
+
+/// The layout of a `virtual_ref` (defined once, for the interpreter and the optimizer): a
+/// 16-byte object without class whose word at offset 8 is the referent, i.e. what
+/// `new(descr=size)` + `setfield_gc(r, referent, descr=field)` builds.
+pub fn vref_layout() -> (DescrData, DescrData) {
+    let size = DescrData::Size(SizeDescr { size: 16, class: None });
+    let referent = DescrData::Field(FieldDescr { owner: "vref".into(), name: "referent".into(), offset: 8, size: None, kind: MemKind::Ref, pure: false });
+    (size, referent)
+}

@@ -358,6 +358,11 @@ impl Module {
     }
 
     /// The descr with this data; if it is new, declared under `name` (or a fresh variant of it).
+    /// The descr declared with exactly this data, if any.
+    pub fn descr_by_data(&self, data: &DescrData) -> Option<DescrId> {
+        self.descr_index.get(data).copied()
+    }
+
     pub fn intern_descr_named(&mut self, name: &str, data: DescrData) -> DescrId {
         if let Some(&id) = self.descr_index.get(&data) {
             return id;

@@ -40,7 +40,7 @@ use crate::{map_traces, Pass, PassContext};
 use std::collections::{BTreeMap, HashMap};
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::entity::EntityRef;
-use tracelab_ir::resume::{FieldKey, GuardInfo, Resume, ResumeValue, VirtualId, VirtualObject};
+use tracelab_ir::resume::{FieldKey, GuardInfo, PendingWrite, Resume, ResumeValue, VirtualId, VirtualObject};
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::{Const, Module, Op, OpExtra, OpId, Opcode, Target, Trace, Type, Value};
 
@@ -48,6 +48,12 @@ pub struct EscapePass;
 
 impl Pass for EscapePass {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
+        let uses_vrefs = m.traces.values().any(|t| t.ops.values().any(|op| op.opcode == Opcode::VirtualRef));
+        if uses_vrefs {
+            let (size, referent) = tracelab_ir::descr::vref_layout();
+            m.intern_descr_named("vref.size", size);
+            m.intern_descr_named("vref.referent", referent);
+        }
         map_traces(m, |m, t| {
             // First walk: which label parameters carry a virtual of one shape on every edge.
             let mut probe = Escape::new(m, t);
@@ -117,6 +123,19 @@ pub struct Escape<'a> {
     pub explode: HashMap<(Target, usize), Shape>,
     /// Edges planned as exploded whose value turned out not to be a virtual of the shape.
     failed_edges: Vec<(Target, usize)>,
+    /// Stores of a virtual into a field of a real object, not done yet (in order): a later
+    /// store to the same field of the same object makes them unobservable; anything that could
+    /// read the field does them first; a guard lists them in its resume data.
+    pending: Vec<Pending>,
+    /// The descrs a `virtual_ref` is modelled with (a 16-byte object, referent at offset 8).
+    vref: Option<(DescrId, DescrId)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    object: Value,
+    descr: DescrId,
+    value: Value,
 }
 
 /// What a loop-carried virtual looks like: enough to rebuild it from its fields.
@@ -145,6 +164,8 @@ impl<'a> Escape<'a> {
             edges: HashMap::new(),
             explode: HashMap::new(),
             failed_edges: Vec::new(),
+            pending: Vec::new(),
+            vref: vref_descrs(m),
         }
     }
 
@@ -241,7 +262,25 @@ impl<'a> Escape<'a> {
         use Opcode::*;
         let arg = |i: usize| op.args.get(i).copied();
         let virt_arg = |s: &Self, i: usize| arg(i).and_then(|v| s.virt(v));
+        if !self.pending.is_empty() && may_read_pending(self.m, op) {
+            self.flush(|_| true);
+        }
         match op.opcode {
+            VirtualRef => {
+                if let (Some((size, referent)), Some(x)) = (self.vref, arg(0)) {
+                    let r = op.result.expect("virtual_ref has a result");
+                    let fields = BTreeMap::from([(FieldKey::Field(referent), FieldVal::Old(x))]);
+                    self.of.insert(r, self.virtuals.len());
+                    self.virtuals.push(Virtual { alloc: New, descr: size, length: None, class: None, fields, names: vec![r], real: None });
+                    return;
+                }
+            }
+            VirtualRefFinish => {
+                // The interpreter's vref has nothing to finish: a virtual one simply goes.
+                if virt_arg(self, 0).is_some() {
+                    return;
+                }
+            }
             New | NewWithVtable => return self.new_virtual(op, None),
             NewArray | NewArrayClear => {
                 if let Some(Const::Int(n)) = arg(0).and_then(|v| self.old.as_const(v)) {
@@ -255,6 +294,9 @@ impl<'a> Escape<'a> {
                     self.virtuals[vid].fields.insert(FieldKey::Field(d), FieldVal::Old(op.args[1]));
                     return;
                 }
+                if let Some(d) = op.descr {
+                    return self.store_into_real(id, op.args[0], d, op.args[1]);
+                }
                 if let Some(x) = arg(1) {
                     self.materialize(x, id, "stored into an object that is not virtual");
                 }
@@ -264,6 +306,9 @@ impl<'a> Escape<'a> {
                     let ty = op.opcode.result_type();
                     let f = self.virtuals[vid].fields.get(&FieldKey::Field(d)).copied().unwrap_or(FieldVal::Zero(ty));
                     return self.forward(op, f);
+                }
+                if let Some(d) = op.descr {
+                    self.flush(|p| p.descr == d);
                 }
             }
             SetarrayitemGc => {
@@ -457,6 +502,33 @@ impl<'a> Escape<'a> {
         }
     }
 
+    /// `setfield_gc(object, x, descr=d)` on a real object. Storing a virtual is delayed (it may
+    /// be overwritten before anything can see it: an interpreter frame linked into a thread
+    /// state for the length of a call); storing a real value drops a delayed store to the same
+    /// field of the same object and does the others of that field first, in order.
+    fn store_into_real(&mut self, id: OpId, object: Value, d: DescrId, x: Value) {
+        self.pending.retain(|p| !(p.object == object && p.descr == d));
+        if self.virt(x).is_some() {
+            self.pending.push(Pending { object, descr: d, value: x });
+            return;
+        }
+        self.flush(|p| p.descr == d);
+        self.rw.copy(id);
+    }
+
+    /// Does the delayed stores `which` selects, in order.
+    fn flush(&mut self, which: impl Fn(&Pending) -> bool) {
+        let (now, later): (Vec<Pending>, Vec<Pending>) = self.pending.iter().partition(|p| which(p));
+        self.pending = later;
+        for p in now {
+            if let Some(vid) = self.virt(p.value) {
+                self.materialize_id(vid);
+            }
+            let (object, value) = (self.rw.map(p.object), self.rw.map(p.value));
+            self.rw.push(Op::new(Opcode::SetfieldGc, &[object, value]).with_descr(p.descr));
+        }
+    }
+
     fn new_virtual(&mut self, op: &Op, length: Option<u32>) {
         let Some(descr) = op.descr else { return };
         let class = match (&self.m.descrs[descr].data, op.opcode) {
@@ -535,7 +607,10 @@ impl<'a> Escape<'a> {
         }
         let g = op.guard().cloned().unwrap_or_default();
         let any_virtual = op.args.iter().chain(g.fail_args.iter().flatten()).any(|&v| self.virt(v).is_some());
-        if !any_virtual && g.resume.as_ref().is_none_or(|r| !self.resume_has_virtual(r)) {
+        if g.resume.is_none() {
+            self.flush(|_| true);
+        }
+        if !any_virtual && self.pending.is_empty() && g.resume.as_ref().is_none_or(|r| !self.resume_has_virtual(r)) {
             self.rw.copy(id);
             return;
         }
@@ -591,6 +666,15 @@ impl<'a> Escape<'a> {
             let value = rv(self, &mut out, e.value);
             out.vable.push(tracelab_ir::resume::VableEntry { slot: e.slot, value });
         }
+        for w in &r.pending {
+            let (object, value) = (rv(self, &mut out, w.object), rv(self, &mut out, w.value));
+            out.pending.push(PendingWrite { object, value, ..w.clone() });
+        }
+        for p in self.pending.clone() {
+            let object = ResumeValue::Value(self.rw.map(p.object));
+            let value = self.resume_value(p.value, &mut out, &mut ids);
+            out.pending.push(PendingWrite { object, descr: p.descr, index: None, value });
+        }
         // Fail args: the real ones, plus every value the resume data now needs.
         let mut fail_args: Vec<Option<Value>> = Vec::new();
         for v in g.fail_args.iter() {
@@ -634,6 +718,34 @@ impl<'a> Escape<'a> {
         out.virtuals[id.index()].fields = described;
         ResumeValue::Virtual(id)
     }
+}
+
+/// True if `op` might read a field a delayed store writes (so the store must be done first).
+/// Field loads and stores are handled where they happen; array, raw and pure ops cannot.
+fn may_read_pending(m: &Module, op: &Op) -> bool {
+    use Opcode::*;
+    match op.opcode {
+        GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF | SetfieldGc => false,
+        QuasiimmutField | VirtualRef | VirtualRefFinish | Keepalive | CondCallGcWb | CondCallGcWbArray => false,
+        Label | Jump | Finish | EscapeI | EscapeR | EscapeF | EscapeN => true,
+        o if o.is_guard() => false,
+        o if o.is_call() => !is_arraycopy(m, op),
+        o => (o.reads_heap() || o.writes_heap()) && !reads_only_arrays_or_raw(o),
+    }
+}
+
+fn is_arraycopy(m: &Module, op: &Op) -> bool {
+    op.descr.is_some_and(|d| matches!(&m.descrs[d].data, DescrData::Call(c) if c.oopspec == Some(1)))
+}
+
+fn reads_only_arrays_or_raw(o: Opcode) -> bool {
+    let name = o.name();
+    name.contains("arrayitem") || name.contains("interiorfield") || name.contains("_raw") || name.starts_with("arraylen") || name.starts_with("raw_") || name.starts_with("str") || name.starts_with("unicode")
+}
+
+fn vref_descrs(m: &Module) -> Option<(DescrId, DescrId)> {
+    let (size, referent) = tracelab_ir::descr::vref_layout();
+    Some((m.descr_by_data(&size)?, m.descr_by_data(&referent)?))
 }
 
 fn zero(t: &mut Trace, ty: Type) -> Value {

@@ -818,8 +818,11 @@ impl<'m> Interp<'m> {
                 self.set(f, op, addr, None);
             }
             (VirtualRef, _) => {
-                let addr = self.machine.alloc(16, "virtual_ref".into(), None)?;
-                self.machine.store(addr + 8, 8, x)?;
+                // Laid out as `new` of the vref size descr, so an optimizer may build it that way.
+                let (size, referent) = tracelab_ir::descr::vref_layout();
+                let (DescrData::Size(sd), DescrData::Field(fd)) = (&size, &referent) else { unreachable!("vref_layout is a size and a field") };
+                let addr = self.machine.alloc(sd.size as u64, format!("new {size}"), None)?;
+                self.machine.store(addr + fd.offset as u64, 8, x)?;
                 self.set(f, op, addr, None);
             }
             (CallMallocNursery | CallMallocNurseryVarsizeFrame, _) => {
