@@ -4,7 +4,8 @@
 //! An op is keyed by its opcode, its operands (sorted for commutative ops) and its descr; a later
 //! op with the same key is replaced by the earlier result. Keys cover pure ops (arithmetic,
 //! comparisons, casts) and calls whose effect class says elidable (`call_pure_*`, and `call_*`
-//! with EF 0, 3 or 4: the same arguments give the same result). Traces are SSA and straight-line,
+//! with EF 0, 3 or 4: the same arguments give the same result) or loop-invariant
+//! (`call_loopinvariant_*`, EF 1: no effects, one result for the loop). Traces are SSA and straight-line,
 //! so an earlier op always dominates a later one: no window is needed, the table holds every key
 //! and the pass is linear in the trace length (one hash lookup per op). The table is emptied at a
 //! label another trace jumps into (its values are not defined on that path; see
@@ -35,11 +36,11 @@ impl Pass for Cse {
 
 fn elidable(m: &Module, op: &Op) -> bool {
     use Opcode::*;
-    if matches!(op.opcode, CallPureI | CallPureR | CallPureF) {
+    if matches!(op.opcode, CallPureI | CallPureR | CallPureF | CallLoopinvariantI | CallLoopinvariantR | CallLoopinvariantF) {
         return true;
     }
     matches!(op.opcode, CallI | CallR | CallF)
-        && op.descr.is_some_and(|d| matches!(&m.descrs[d].data, DescrData::Call(c) if c.effect.is_elidable()))
+        && op.descr.is_some_and(|d| matches!(&m.descrs[d].data, DescrData::Call(c) if c.effect.is_elidable() || c.effect.0 == 1))
 }
 
 pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {

@@ -263,6 +263,11 @@ impl<'a> Escape<'a> {
         let arg = |i: usize| op.args.get(i).copied();
         let virt_arg = |s: &Self, i: usize| arg(i).and_then(|v| s.virt(v));
         if !self.pending.is_empty() && may_read_pending(self.m, op) {
+            for p in self.pending.clone() {
+                if self.virt(p.value).is_some() {
+                    self.remark(p.value, id, "its delayed store into a real object is done first: this op might read it");
+                }
+            }
             self.flush(|_| true);
         }
         match op.opcode {
@@ -370,7 +375,12 @@ impl<'a> Escape<'a> {
             o if o.is_guard() => return self.guard(id, op),
             Label | Jump => return self.loop_edge(id, op),
             Finish => return self.escape_all(id, op, "returned by finish"),
-            o if o.is_call() => return self.escape_all(id, op, "passed to a call"),
+            o if o.is_call() => {
+                if is_arraycopy(self.m, op) && self.virtual_arraycopy(op) {
+                    return;
+                }
+                return self.escape_all(id, op, "passed to a call");
+            }
             _ => {}
         }
         self.escape_all(id, op, "used by an op the pass does not look into")
@@ -514,6 +524,52 @@ impl<'a> Escape<'a> {
         }
         self.flush(|p| p.descr == d);
         self.rw.copy(id);
+    }
+
+    /// `call(arraycopy, src, dst, src_start, dst_start, length)` (PyPy's oopspec 1) into a
+    /// virtual array at constant, in-bounds positions: the items are copied virtually, from a
+    /// virtual source of the same descr or, for a few items (at most 16), loaded from a real one.
+    fn virtual_arraycopy(&mut self, op: &Op) -> bool {
+        let k = |i: usize| op.args.get(i).and_then(|&v| match self.old.as_const(v) {
+            Some(Const::Int(n)) if *n >= 0 && *n <= u32::MAX as i64 => Some(*n as u32),
+            _ => None,
+        });
+        let Some(dst) = op.args.get(2).and_then(|&v| self.virt(v)) else { return false };
+        let (Some(s0), Some(d0), Some(n)) = (k(3), k(4), k(5)) else { return false };
+        let fits = |vid: Vid, start: u32| self.virtuals[vid].length.is_some_and(|len| start.checked_add(n).is_some_and(|end| end <= len));
+        let descr = self.virtuals[dst].descr;
+        let ty = match &self.m.descrs[descr].data {
+            DescrData::Array(a) => a.kind.value_type(),
+            _ => return false,
+        };
+        if !fits(dst, d0) {
+            return false;
+        }
+        let items: Vec<FieldVal> = match op.args.get(1).map(|&v| (v, self.virt(v))) {
+            Some((_, Some(src))) if fits(src, s0) && self.virtuals[src].descr == descr => {
+                (0..n).map(|i| self.virtuals[src].fields.get(&FieldKey::Item(s0 + i)).copied().unwrap_or(FieldVal::Zero(ty))).collect()
+            }
+            Some((src, None)) if n <= 16 => {
+                let load = match ty {
+                    Type::Ref => Opcode::GetarrayitemGcR,
+                    Type::Float => Opcode::GetarrayitemGcF,
+                    _ => Opcode::GetarrayitemGcI,
+                };
+                let src = self.rw.map(src);
+                (0..n)
+                    .map(|i| {
+                        let idx = self.rw.new.int(i64::from(s0 + i));
+                        let lid = self.rw.push(Op::new(load, &[src, idx]).with_descr(descr));
+                        FieldVal::New(self.rw.new.ops[lid].result.expect("loads produce a value"))
+                    })
+                    .collect()
+            }
+            _ => return false,
+        };
+        for (i, f) in items.into_iter().enumerate() {
+            self.virtuals[dst].fields.insert(FieldKey::Item(d0 + i as u32), f);
+        }
+        true
     }
 
     /// Does the delayed stores `which` selects, in order.

@@ -80,12 +80,13 @@ pub static REGISTRY: &[PassInfo] = &[
 ///
 /// Frame first (`virtualize` turns frame traffic into values the rest can see through), then
 /// `inline` (callee bodies become visible), `unroll` (a first iteration for everything after
-/// it to learn from), `escape` (allocations, including those carried around the loop), `heap`
+/// it to learn from), `cse` (so that two reads of one thread-local state, through two
+/// loop-invariant calls, are reads of one object), `escape` (allocations, including those carried around the loop), `heap`
 /// (loads of what was stored or loaded before, loop-invariant and loop-carried loads), `fold`,
 /// `cse` (on the values those left, so equal conditions become one value), `guards` (checks
 /// earlier ones imply, including the preamble's), `dce` (what all of them made dead), and
 /// `close-loops` last (the body's uses of preamble values become label parameters).
-pub const DEFAULT_PIPELINE: &[&str] = &["virtualize", "inline", "unroll", "escape", "heap", "fold", "cse", "guards", "dce", "close-loops"];
+pub const DEFAULT_PIPELINE: &[&str] = &["virtualize", "inline", "unroll", "cse", "escape", "heap", "fold", "cse", "guards", "dce", "close-loops"];
 
 pub fn find(name: &str) -> Option<&'static PassInfo> {
     REGISTRY.iter().find(|p| p.name == name)

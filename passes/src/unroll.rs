@@ -52,7 +52,7 @@ impl Pass for Unroll {
         map_traces(m, |_, t| {
             if let Err(why) = peelable(t) {
                 if t.kind == TraceKind::Loop {
-                    cx.remarks.push(format!("unroll: {} not peeled: {why}", t.name));
+                    cx.remarks.push(format!("{} not peeled: {why}", t.name));
                 }
                 return t.clone();
             }
@@ -64,7 +64,7 @@ impl Pass for Unroll {
             let (new, carried) = peel(t, token);
             cx.stats.add("loops peeled", 1);
             cx.remarks.push(format!(
-                "unroll: {} peeled at label {}: {carried} of {} inputs carried; the body assumes what the preamble checked, so other traces enter at the trace start",
+                "{} peeled at label {}: {carried} of {} inputs carried; the body assumes what the preamble checked, so other traces enter at the trace start",
                 t.name,
                 tracelab_ir::printer::target_text(token),
                 t.inputs.len()

@@ -652,6 +652,26 @@ impl<'m> Interp<'m> {
         Ok(frames)
     }
 
+    /// PyPy's `ll_arraycopy` (oopspec 1): a memory operation, not an event (like `memmove`,
+    /// overlapping ranges copy as if through a buffer). Items are words unless the array was
+    /// allocated here with a known item size.
+    fn arraycopy(&mut self, src: u64, dst: u64, s0: u64, d0: u64, n: u64) -> Step<()> {
+        let size = match self.machine.object_at(dst).map(|(_, info)| &info.kind) {
+            Some(ObjKind::Fresh { item: Some((_, size)), .. }) => *size,
+            _ => 8,
+        };
+        let mut items = Vec::with_capacity(n.min(1 << 16) as usize);
+        for i in 0..n {
+            let at = self.item_addr(src, s0.wrapping_add(i), size)?;
+            items.push(self.machine.load(at, size, false, Type::Int)?.0);
+        }
+        for (i, v) in items.into_iter().enumerate() {
+            let at = self.item_addr(dst, d0.wrapping_add(i as u64), size)?;
+            self.machine.store(at, size, v)?;
+        }
+        Ok(())
+    }
+
     fn array_len(&mut self, arr: u64) -> Step<u64> {
         Ok(self.array_len_origin(arr)?.0)
     }
@@ -885,11 +905,20 @@ impl<'m> Interp<'m> {
                 return self.call_function(f, pc, op, name, &args);
             }
         }
+        if let (Some(DescrData::Call(c)), [src, dst, s0, d0, n]) = (op.descr.map(|d| &self.m.descrs[d].data), args.as_slice()) {
+            if c.oopspec == Some(1) {
+                self.arraycopy(src.bits, dst.bits, s0.bits, d0.bits, n.bits)?;
+                return Ok(Flow::Next);
+            }
+        }
         let effect = match op.descr.map(|d| &self.m.descrs[d].data) {
             Some(DescrData::Call(c)) => c.effect.0,
             _ => 7,
         };
-        let elidable = matches!(effect, 0 | 3 | 4) || matches!(op.opcode, CallPureI | CallPureR | CallPureF | CallPureN | RecordKnownResult);
+        // Elidable and loop-invariant calls (EF 1: no effects, the same result for the same
+        // arguments) are not events, and give the same result for the same arguments.
+        let elidable = matches!(effect, 0 | 1 | 3 | 4)
+            || matches!(op.opcode, CallPureI | CallPureR | CallPureF | CallPureN | RecordKnownResult | CallLoopinvariantI | CallLoopinvariantR | CallLoopinvariantF | CallLoopinvariantN);
         // Results depend on scalar arguments, not on where objects happen to sit (an optimized
         // trace allocates fewer objects, so addresses differ between equivalent runs).
         let bits: Vec<u64> = args.iter().map(|v| if v.ty == Type::Ref { u64::from(v.bits != 0) } else { v.bits }).collect();
