@@ -132,6 +132,17 @@ impl Resume {
 }
 
 impl GuardInfo {
+    /// Gives a guard without resume data one whose only frame (with no code) holds its fail
+    /// args: the same state handed back (the interpreter shows it as fail args), with room for
+    /// virtuals, virtualizable entries and pending writes.
+    pub fn ensure_resume(&mut self) -> &mut Resume {
+        let fail_args = &self.fail_args;
+        self.resume.get_or_insert_with(|| {
+            let slots = fail_args.iter().map(|v| v.map_or(ResumeValue::Dead, ResumeValue::Value)).collect();
+            Resume { frames: vec![ResumeFrame { code: String::new(), pc: 0, slots }], ..Resume::default() }
+        })
+    }
+
     /// Every SSA value the guard reads beyond its operands (fail args and resume data).
     pub fn values(&self) -> impl Iterator<Item = Value> + '_ {
         let fail = self.fail_args.iter().flatten().copied();

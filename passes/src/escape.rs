@@ -661,10 +661,10 @@ impl<'a> Escape<'a> {
                 return;
             }
         }
-        let g = op.guard().cloned().unwrap_or_default();
+        let mut g = op.guard().cloned().unwrap_or_default();
         let any_virtual = op.args.iter().chain(g.fail_args.iter().flatten()).any(|&v| self.virt(v).is_some());
-        if g.resume.is_none() {
-            self.flush(|_| true);
+        if g.resume.is_none() && (any_virtual || !self.pending.is_empty()) {
+            g.ensure_resume();
         }
         if !any_virtual && self.pending.is_empty() && g.resume.as_ref().is_none_or(|r| !self.resume_has_virtual(r)) {
             self.rw.copy(id);

@@ -32,7 +32,7 @@ use crate::{map_traces, Pass, PassContext};
 use std::collections::BTreeMap;
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::entity::EntityRef;
-use tracelab_ir::resume::{GuardInfo, Resume, ResumeFrame, ResumeValue, VableEntry, VableSlot};
+use tracelab_ir::resume::{GuardInfo, ResumeValue, VableEntry, VableSlot};
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::{Const, Module, Op, OpExtra, OpId, Opcode, Target, Trace, Type, Value};
 
@@ -414,11 +414,7 @@ impl Vable<'_> {
 /// Adds virtualizable entries to a guard, keeping what it hands back: a guard without resume
 /// data gets one whose only frame holds its fail args.
 fn add_entries(g: &mut GuardInfo, entries: Vec<VableEntry>, consts: &[bool]) {
-    if g.resume.is_none() {
-        let slots = g.fail_args.iter().map(|v| v.map_or(ResumeValue::Dead, ResumeValue::Value)).collect();
-        let frames = vec![ResumeFrame { code: String::new(), pc: 0, slots }];
-        g.resume = Some(Resume { frames, virtuals: Vec::new(), vable: Vec::new(), pending: Vec::new() });
-    }
+    g.ensure_resume();
     for (e, &is_const) in entries.iter().zip(consts) {
         if let ResumeValue::Value(v) = e.value {
             if !is_const && !g.fail_args.contains(&Some(v)) {

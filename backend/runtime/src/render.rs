@@ -6,8 +6,8 @@
 //! in the order they are first mentioned (inputs, events, exit, then the heap). So two runs that
 //! behave alike print alike, though their objects sit at different addresses and though one may
 //! have read memory the other did not. The heap shows the objects of unknown layout the trace
-//! wrote into (the words written), and every allocated object reachable from what was shown (all
-//! its words).
+//! wrote into (the words written, except those written back with the value they had), and every
+//! allocated object reachable from what was shown (all its words).
 
 use crate::heap::{ITEMS_OFFSET, LENGTH_OFFSET};
 use crate::interp::{Exit, Machine, ObjKind, RtValue, Run};
@@ -77,7 +77,17 @@ impl Namer<'_> {
         lazy.sort();
         for (name, start) in lazy {
             let info = &self.machine.objects[&start];
-            let fields: Vec<String> = info.written.iter().map(|(&off, &v)| format!("+{off}: {}", self.word(v))).collect();
+            // A word written back with the value it had (`x.8` into x at +8) is not a change.
+            let fields: Vec<String> = info
+                .written
+                .iter()
+                .map(|(&off, &v)| (off, self.word(v)))
+                .filter(|(off, w)| *w != format!("{name}.{off}"))
+                .map(|(off, w)| format!("+{off}: {w}"))
+                .collect();
+            if fields.is_empty() {
+                continue;
+            }
             let _ = writeln!(out, "  {name} = object of unknown layout {{{}}}", fields.join(", "));
         }
         // Allocated objects, in the order they were first mentioned (printing one may mention more).
