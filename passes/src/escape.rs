@@ -785,9 +785,16 @@ fn may_read_pending(m: &Module, op: &Op) -> bool {
         QuasiimmutField | VirtualRef | VirtualRefFinish | Keepalive | CondCallGcWb | CondCallGcWbArray => false,
         Label | Jump | Finish | EscapeI | EscapeR | EscapeF | EscapeN => true,
         o if o.is_guard() => false,
-        o if o.is_call() => !is_arraycopy(m, op),
+        // Elidable and loop-invariant calls depend on their arguments only.
+        o if o.is_call() => !is_arraycopy(m, op) && !calls_without_effects(m, op),
         o => (o.reads_heap() || o.writes_heap()) && !reads_only_arrays_or_raw(o),
     }
+}
+
+fn calls_without_effects(m: &Module, op: &Op) -> bool {
+    use Opcode::*;
+    matches!(op.opcode, CallPureI | CallPureR | CallPureF | CallPureN | CallLoopinvariantI | CallLoopinvariantR | CallLoopinvariantF | CallLoopinvariantN)
+        || op.descr.is_some_and(|d| matches!(&m.descrs[d].data, DescrData::Call(c) if matches!(c.effect.0, 0 | 1 | 3 | 4)))
 }
 
 fn is_arraycopy(m: &Module, op: &Op) -> bool {
