@@ -2,53 +2,95 @@
 //! makes of the recorded trace against what PyPy's optimizer made of it, with an equivalence
 //! check of tracelab's result against the recorded trace.
 //!
-//! Ops are counted without the markers that generate no code (`debug_merge_point`,
-//! `enter_portal_frame`, `leave_portal_frame`, `jit_debug`, `keepalive`). A trace with labels is
-//! split at its last label into preamble and loop body; a trace without one is all body.
+//! Ops are counted without those that generate no code (`debug_merge_point`,
+//! `enter_portal_frame`, `leave_portal_frame`, `jit_debug`, `keepalive`, `quasiimmut_field`). A trace with labels is
+//! split at its last label into preamble and loop body; a trace without one is all body. Loops
+//! whose body is longer than PyPy's are listed with the opcodes that make the difference.
 
 use crate::input::{Input, InputError};
 use crate::Io;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use tracelab_frontends::pypy_log::{LogTrace, PypyLog, Stage};
 use tracelab_ir::{Module, Opcode};
 use tracelab_passes::manager::{self, Options, Step};
 use tracelab_passes::DEFAULT_PIPELINE;
 
+/// Ops that generate no machine code: markers, and `quasiimmut_field`, which records that the
+/// trace depends on a quasi-immutable field (PyPy's optimizer moves that into the loop token;
+/// tracelab keeps one per field and object in the trace for a runtime to register).
 fn uncounted(op: Opcode) -> bool {
-    matches!(op, Opcode::DebugMergePoint | Opcode::EnterPortalFrame | Opcode::LeavePortalFrame | Opcode::JitDebug | Opcode::Keepalive)
+    matches!(op, Opcode::DebugMergePoint | Opcode::EnterPortalFrame | Opcode::LeavePortalFrame | Opcode::JitDebug | Opcode::Keepalive | Opcode::QuasiimmutField)
 }
 
-/// (preamble ops, body ops, guards) of a one-trace module.
-fn split(m: &Module) -> (usize, usize, usize) {
+/// Op counts of one trace.
+#[derive(Default, Clone)]
+pub struct Counts {
+    pub preamble: usize,
+    pub body: usize,
+    pub guards: usize,
+    /// Loop-body ops by opcode.
+    pub body_ops: BTreeMap<Opcode, usize>,
+}
+
+/// Counts of a one-trace module, split at its last label.
+fn split(m: &Module) -> Counts {
     let t = m.traces.values().next().expect("one trace");
     let last_label = t.ops.iter().filter(|(_, o)| o.opcode == Opcode::Label).map(|(id, _)| id).last();
-    let (mut pre, mut body, mut guards) = (0, 0, 0);
+    let mut c = Counts::default();
     for (id, op) in t.ops.iter() {
         if uncounted(op.opcode) || op.opcode == Opcode::Label {
             continue;
         }
-        guards += usize::from(op.opcode.is_guard());
+        c.guards += usize::from(op.opcode.is_guard());
         if last_label.is_some_and(|l| id < l) {
-            pre += 1;
+            c.preamble += 1;
         } else {
-            body += 1;
+            c.body += 1;
+            *c.body_ops.entry(op.opcode).or_default() += 1;
         }
     }
-    (pre, body, guards)
+    c
 }
 
-struct Row {
-    name: String,
-    noopt: usize,
-    ours: (usize, usize, usize),
-    pypy: Option<(usize, usize, usize)>,
-    equivalent: Result<(), String>,
+/// One loop or bridge of a log: recorded, after tracelab's `-O`, after PyPy.
+pub struct Row {
+    pub name: String,
+    pub noopt: usize,
+    pub ours: Counts,
+    pub pypy: Option<Counts>,
+    pub equivalent: Result<(), String>,
+}
+
+impl Row {
+    fn pypy(&self) -> Counts {
+        self.pypy.clone().unwrap_or_default()
+    }
+
+    /// Opcodes of which tracelab's body has more than PyPy's, most first (at most `n`).
+    fn excess(&self, n: usize) -> Vec<(Opcode, usize)> {
+        let pypy = self.pypy();
+        let mut out: Vec<(Opcode, usize)> = self
+            .ours
+            .body_ops
+            .iter()
+            .filter_map(|(&o, &k)| k.checked_sub(pypy.body_ops.get(&o).copied().unwrap_or(0)).filter(|&d| d > 0).map(|d| (o, d)))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.name().cmp(b.0.name())));
+        out.truncate(n);
+        out
+    }
+}
+
+/// Every recorded loop and bridge of `log`, optimized with `-O` and checked on `seeds` seeds.
+pub fn rows(log: &PypyLog, seeds: u64) -> Vec<Row> {
+    log.traces.iter().filter(|t| t.stage == Stage::Recorded).filter_map(|t| row(log, t, seeds)).collect()
 }
 
 pub fn run(io: &mut Io, path: &str, json: bool, seeds: u64) -> Result<u8, InputError> {
     let input = Input::read(path)?;
     let log = PypyLog::import(&input.text);
-    let rows: Vec<Row> = log.traces.iter().filter(|t| t.stage == Stage::Recorded).filter_map(|t| row(&log, t, seeds)).collect();
+    let rows = rows(&log, seeds);
     if json {
         io.out.push_str(&to_json(&rows));
         io.out.push('\n');
@@ -60,7 +102,7 @@ pub fn run(io: &mut Io, path: &str, json: bool, seeds: u64) -> Result<u8, InputE
 
 fn row(log: &PypyLog, t: &LogTrace, seeds: u64) -> Option<Row> {
     let recorded = t.module.as_ref()?;
-    let (_, noopt, _) = split(recorded);
+    let noopt = split(recorded).body;
     let mut ours = recorded.clone();
     let steps: Vec<Step> = DEFAULT_PIPELINE.iter().map(|p| Step::new(p)).collect();
     let opts = Options { verify_each: true, ..Options::default() };
@@ -78,11 +120,12 @@ fn ratio(ours: usize, pypy: usize) -> String {
 }
 
 fn table(rows: &[Row]) -> String {
-    let mut s = String::from("ops exclude debug_merge_point, enter/leave_portal_frame, jit_debug, keepalive\n");
+    let mut s = String::from("ops exclude what generates no code: debug_merge_point, enter/leave_portal_frame, jit_debug, keepalive, quasiimmut_field\n");
     let _ = writeln!(s, "{:<24} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>6}  equivalent", "name", "noopt", "ours.pre", "ours.body", "pypy.pre", "pypy.body", "g.ours", "g.pypy", "ratio");
     let (mut t_noopt, mut t_ob, mut t_pb, mut bad) = (0, 0, 0, 0);
     for r in rows {
-        let (pp, pb, pg) = r.pypy.unwrap_or((0, 0, 0));
+        let p = r.pypy();
+        let (pp, pb, pg) = (p.preamble, p.body, p.guards);
         let eq = match &r.equivalent {
             Ok(()) => "yes".to_string(),
             Err(e) => {
@@ -90,12 +133,20 @@ fn table(rows: &[Row]) -> String {
                 format!("NO: {}", e.lines().next().unwrap_or(""))
             }
         };
-        let _ = writeln!(s, "{:<24} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>6}  {eq}", r.name, r.noopt, r.ours.0, r.ours.1, pp, pb, r.ours.2, pg, ratio(r.ours.1, pb));
+        let _ = writeln!(s, "{:<24} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>6}  {eq}", r.name, r.noopt, r.ours.preamble, r.ours.body, pp, pb, r.ours.guards, pg, ratio(r.ours.body, pb));
         t_noopt += r.noopt;
-        t_ob += r.ours.1;
+        t_ob += r.ours.body;
         t_pb += pb;
     }
     let _ = writeln!(s, "total: {} loops and bridges, {t_noopt} ops recorded, loop-body ops {t_ob} (tracelab) vs {t_pb} (PyPy), ratio {}; {bad} not equivalent", rows.len(), ratio(t_ob, t_pb));
+    let worse: Vec<&Row> = rows.iter().filter(|r| r.pypy.is_some() && r.ours.body > r.pypy().body).collect();
+    if !worse.is_empty() {
+        let _ = writeln!(s, "longer loop bodies than PyPy's (ops tracelab keeps beyond PyPy's count):");
+        for r in worse {
+            let why: Vec<String> = r.excess(5).iter().map(|(o, d)| format!("{o} +{d}")).collect();
+            let _ = writeln!(s, "  {} (+{}): {}", r.name, r.ours.body - r.pypy().body, why.join(", "));
+        }
+    }
     s
 }
 
@@ -104,10 +155,11 @@ fn to_json(rows: &[Row]) -> String {
     let items: Vec<String> = rows
         .iter()
         .map(|r| {
-            let (pp, pb, pg) = r.pypy.unwrap_or((0, 0, 0));
+            let p = r.pypy();
+            let (pp, pb, pg) = (p.preamble, p.body, p.guards);
             format!(
                 "{{\"name\": \"{}\", \"noopt_ops\": {}, \"tracelab_preamble_ops\": {}, \"tracelab_body_ops\": {}, \"pypy_preamble_ops\": {pp}, \"pypy_body_ops\": {pb}, \"tracelab_guards\": {}, \"pypy_guards\": {pg}, \"equivalent\": {}}}",
-                esc(&r.name), r.noopt, r.ours.0, r.ours.1, r.ours.2, r.equivalent.is_ok()
+                esc(&r.name), r.noopt, r.ours.preamble, r.ours.body, r.ours.guards, r.equivalent.is_ok()
             )
         })
         .collect();
