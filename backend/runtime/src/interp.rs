@@ -289,12 +289,14 @@ impl Machine {
 
     /// A call that may write memory: lazy words not written by the trace are forgotten (the
     /// epoch changes their origin), and so is every word of the objects passed to it.
+    /// A call that may write anything: invented memory is forgotten (it may read differently
+    /// now), except the header word, since an object's class never changes.
     fn clobber(&mut self, ref_args: &[(u32, u64)]) {
         self.epoch += 1;
         let call = self.calls;
         for info in self.objects.values_mut() {
             if matches!(info.kind, ObjKind::Lazy(_)) {
-                info.known.retain(|_, o| o.is_none());
+                info.known.retain(|&off, o| o.is_none() || off == HEADER);
             }
         }
         for &(arg, addr) in ref_args {
@@ -304,9 +306,9 @@ impl Machine {
                 // Fresh objects have no origin of their own: name the words by the call.
                 info.kind = ObjKind::Lazy(Origin::Clobbered(call, arg));
             }
-            let known: Vec<u64> = info.known.keys().copied().collect();
+            let known: Vec<u64> = info.known.keys().copied().filter(|&off| off != HEADER).collect();
             info.kept_if_immutable.extend(known);
-            info.known.clear();
+            info.known.retain(|&off, _| off == HEADER);
             info.written.clear();
         }
     }

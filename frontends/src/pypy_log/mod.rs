@@ -15,6 +15,7 @@
 //! A section that does not parse or verify is reported with a location in the log and
 //! skipped; the other sections still import.
 
+mod facts;
 mod sections;
 
 pub use sections::{body_text, split, Section};
@@ -22,8 +23,7 @@ pub use sections::{body_text, split, Section};
 use std::collections::HashMap;
 use tracelab_ir::link::copy_trace;
 use tracelab_ir::trace::{ExternLabel, Span, TraceKind};
-use tracelab_ir::descr::{DescrData, SizeDescr};
-use tracelab_ir::{parse, verify, Const, Diagnostic, Module, OpId, Opcode, Target, Type, Value};
+use tracelab_ir::{parse, verify, Diagnostic, Module, Opcode, Target, Type};
 
 /// Which stage of PyPy's pipeline a trace comes from.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -168,7 +168,8 @@ impl PypyLog {
                 trace.kind = TraceKind::Bridge { guard };
             }
             declare_externs(m, &labels);
-            known_vtables(m);
+            facts::known_vtables(m);
+            facts::one_name_per_object(m);
             if let Err(errors) = verify(m) {
                 t.errors = shift(errors, t.body_start);
                 t.module = None;
@@ -365,51 +366,3 @@ jump(i1, descr=<Loop-1>)
     }
 }
 
-/// PyPy's logs print `new_with_vtable(descr=<SizeDescr 16>)` without the class, and one size
-/// descr serves many classes. When the recorded trace checks the class of an object it has just
-/// allocated (`guard_class(p, ConstClass(C))`), the check passed while recording, so that
-/// allocation's vtable is `C`: the allocation gets a size descr that says so (`class=C`), which
-/// the interpreter stores and the optimizer can use. Allocations checked against two classes, or
-/// never checked, are left alone.
-fn known_vtables(m: &mut Module) {
-    use std::collections::hash_map::Entry;
-    for tid in m.traces.keys().collect::<Vec<_>>() {
-        let t = &m.traces[tid];
-        let mut site: HashMap<Value, OpId> = HashMap::new();
-        let mut class: HashMap<OpId, Option<String>> = HashMap::new();
-        for (id, op) in t.ops.iter() {
-            match op.opcode {
-                Opcode::NewWithVtable => {
-                    if let Some(r) = op.result {
-                        site.insert(r, id);
-                    }
-                }
-                Opcode::GuardClass | Opcode::GuardNonnullClass => {
-                    let (Some(&at), Some(Const::Class(c))) = (site.get(&op.args[0]), t.as_const(op.args[1])) else { continue };
-                    match class.entry(at) {
-                        Entry::Vacant(e) => {
-                            e.insert(Some(c.clone()));
-                        }
-                        Entry::Occupied(mut e) if e.get().as_deref() != Some(c.as_str()) => {
-                            e.insert(None);
-                        }
-                        Entry::Occupied(_) => {}
-                    }
-                }
-                _ => {}
-            }
-        }
-        for (at, c) in class {
-            let Some(c) = c else { continue };
-            let Some(d) = m.traces[tid].ops[at].descr else { continue };
-            let DescrData::Size(sd) = &m.descrs[d].data else { continue };
-            if sd.class.is_some() {
-                continue;
-            }
-            let data = DescrData::Size(SizeDescr { size: sd.size, class: Some(c.clone()) });
-            let name = format!("{}.{c}", m.descrs[d].name);
-            let nd = m.intern_descr_named(&name, data);
-            m.traces[tid].ops[at].descr = Some(nd);
-        }
-    }
-}

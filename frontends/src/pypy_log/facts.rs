@@ -1,0 +1,131 @@
+//! Facts PyPy knew that its logs do not print, recovered from what the recorded trace itself
+//! shows, so that an imported trace runs in tracelab's interpreter as it ran in PyPy.
+//!
+//! - Classes of allocations: `new_with_vtable(descr=<SizeDescr 16>)` does not say which vtable
+//!   it stores (one size descr serves many classes). An allocation the trace checks with
+//!   `guard_class(p, ConstClass(C))`, directly or, for a loop, through the input its jump
+//!   passes it to, has class `C` (the check passed while recording; a closed loop's next
+//!   iteration checks the object passed around). It gets a size descr with `class=C`.
+//! - Names of constant objects: the log names each `ConstPtr` occurrence anew (`ptr23`,
+//!   `ptr67`), whatever the object. A loop that passes `ConstPtr(a)` to an input it checks with
+//!   `guard_value(input, ConstPtr(b))` was closed by PyPy, which requires `a` and `b` to be one
+//!   object: both get one name.
+//! Conflicting evidence (two classes for one allocation) leaves things as they are.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use tracelab_ir::descr::{DescrData, SizeDescr};
+use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::trace::ValueDef;
+use tracelab_ir::{Const, Module, OpId, Opcode, Target, Trace, TraceId, TraceKind, Value};
+
+/// `v` with `same_as` copies looked through.
+fn resolve(t: &Trace, mut v: Value) -> Value {
+    while let ValueDef::Op(o) = t.values[v].def {
+        let op = &t.ops[o];
+        if !matches!(op.opcode, Opcode::SameAsI | Opcode::SameAsR | Opcode::SameAsF) {
+            break;
+        }
+        v = op.args[0];
+    }
+    v
+}
+
+/// For a loop jumping to its own start: input → the value the jump passes it.
+fn carried(t: &Trace) -> HashMap<Value, Value> {
+    let Some(jump) = t.last_op().filter(|op| op.opcode == Opcode::Jump && matches!(op.jump_target(), None | Some(Target::SELF_START))) else {
+        return HashMap::new();
+    };
+    if t.kind != TraceKind::Loop {
+        return HashMap::new();
+    }
+    t.inputs.iter().zip(&jump.args).map(|(&i, &a)| (i, resolve(t, a))).collect()
+}
+
+pub fn known_vtables(m: &mut Module) {
+    for tid in m.traces.keys().collect::<Vec<TraceId>>() {
+        let t = &m.traces[tid];
+        let mut site: HashMap<Value, OpId> = HashMap::new();
+        for (id, op) in t.ops.iter() {
+            if let (Opcode::NewWithVtable, Some(r)) = (op.opcode, op.result) {
+                site.insert(r, id);
+            }
+        }
+        let next = carried(t);
+        let mut class: HashMap<OpId, Option<String>> = HashMap::new();
+        for op in t.ops.values() {
+            if !matches!(op.opcode, Opcode::GuardClass | Opcode::GuardNonnullClass) {
+                continue;
+            }
+            let Some(Const::Class(c)) = t.as_const(op.args[1]) else { continue };
+            let checked = op.args[0];
+            let alloc = site.get(&checked).or_else(|| next.get(&checked).and_then(|r| site.get(r)));
+            let Some(&at) = alloc else { continue };
+            match class.entry(at) {
+                Entry::Vacant(e) => {
+                    e.insert(Some(c.clone()));
+                }
+                Entry::Occupied(mut e) if e.get().as_deref() != Some(c.as_str()) => {
+                    e.insert(None);
+                }
+                Entry::Occupied(_) => {}
+            }
+        }
+        let mut sites: Vec<(OpId, String)> = class.into_iter().filter_map(|(at, c)| Some((at, c?))).collect();
+        sites.sort();
+        for (at, c) in sites {
+            set_class(m, tid, at, &c);
+        }
+    }
+}
+
+fn set_class(m: &mut Module, tid: TraceId, at: OpId, c: &str) {
+    let Some(d) = m.traces[tid].ops[at].descr else { return };
+    let DescrData::Size(sd) = &m.descrs[d].data else { return };
+    if sd.class.is_some() {
+        return;
+    }
+    let data = DescrData::Size(SizeDescr { size: sd.size, class: Some(c.to_string()) });
+    let name = format!("{}.{c}", m.descrs[d].name);
+    let nd = m.intern_descr_named(&name, data);
+    m.traces[tid].ops[at].descr = Some(nd);
+}
+
+pub fn one_name_per_object(m: &mut Module) {
+    for tid in m.traces.keys().collect::<Vec<TraceId>>() {
+        let t = &m.traces[tid];
+        let next = carried(t);
+        let mut rename: HashMap<String, String> = HashMap::new();
+        for op in t.ops.values() {
+            if op.opcode != Opcode::GuardValue {
+                continue;
+            }
+            let (Some(&passed), Some(Const::Ptr(b))) = (next.get(&op.args[0]), t.as_const(op.args[1])) else { continue };
+            if let Some(Const::Ptr(a)) = t.as_const(passed) {
+                if a != b {
+                    rename.insert(a.clone(), b.clone());
+                }
+            }
+        }
+        if !rename.is_empty() {
+            m.traces[tid] = renamed(&m.traces[tid], &rename);
+        }
+    }
+}
+
+/// A copy of `t` whose `ConstPtr`s are renamed by `rename`.
+fn renamed(t: &Trace, rename: &HashMap<String, String>) -> Trace {
+    let mut rw = Rewriter::new(t);
+    for (v, d) in t.values.iter() {
+        if let ValueDef::Const(Const::Ptr(name)) = &d.def {
+            if let Some(to) = rename.get(name) {
+                let nv = rw.new.constant(Const::Ptr(to.clone()));
+                rw.replace(v, nv);
+            }
+        }
+    }
+    for id in t.ops.keys() {
+        rw.copy(id);
+    }
+    rw.finish()
+}
