@@ -262,7 +262,7 @@ impl<'a> Escape<'a> {
         use Opcode::*;
         let arg = |i: usize| op.args.get(i).copied();
         let virt_arg = |s: &Self, i: usize| arg(i).and_then(|v| s.virt(v));
-        if !self.pending.is_empty() && may_read_pending(self.m, op) {
+        if !self.pending.is_empty() && may_read_pending(self.m, self.old, op) {
             for p in self.pending.clone() {
                 if self.virt(p.value).is_some() {
                     self.remark(p.value, id, "its delayed store into a real object is done first: this op might read it");
@@ -778,15 +778,16 @@ impl<'a> Escape<'a> {
 
 /// True if `op` might read a field a delayed store writes (so the store must be done first).
 /// Field loads and stores are handled where they happen; array, raw and pure ops cannot.
-fn may_read_pending(m: &Module, op: &Op) -> bool {
+fn may_read_pending(m: &Module, t: &Trace, op: &Op) -> bool {
     use Opcode::*;
     match op.opcode {
         GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF | SetfieldGc => false,
         QuasiimmutField | VirtualRef | VirtualRefFinish | Keepalive | CondCallGcWb | CondCallGcWbArray => false,
         Label | Jump | Finish | EscapeI | EscapeR | EscapeF | EscapeN => true,
         o if o.is_guard() => false,
-        // Elidable and loop-invariant calls depend on their arguments only.
-        o if o.is_call() => !is_arraycopy(m, op) && !calls_without_effects(m, op),
+        // Calls without effects depend on their arguments, and may read only what reference
+        // arguments reach.
+        o if o.is_call() => !is_arraycopy(m, op) && !(calls_without_effects(m, op) && op.args.iter().skip(1).all(|&a| t.ty(a) != Type::Ref)),
         o => (o.reads_heap() || o.writes_heap()) && !reads_only_arrays_or_raw(o),
     }
 }

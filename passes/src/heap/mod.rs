@@ -33,11 +33,15 @@
 //! constant number of hash operations, except writes, which drop the cache entries of their
 //! descr.
 
+mod lazy;
+
 use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
+use lazy::{holdable_index, Lazy, Store};
 use std::collections::{HashMap, HashSet};
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::rewrite::Rewriter;
-use tracelab_ir::{Module, Op, OpId, Opcode, Target, Trace, Value};
+use tracelab_ir::resume::GuardInfo;
+use tracelab_ir::{Module, Op, OpExtra, OpId, Opcode, Target, Trace, Type, Value};
 
 pub struct Heap;
 
@@ -57,6 +61,7 @@ impl Pass for Heap {
             cx.stats.add("loads forwarded", done.forwarded);
             cx.stats.add("quasi-immutable checks dropped", done.dropped);
             cx.stats.add("values carried across labels", done.carried);
+            cx.stats.add("stores dropped", done.stores_dropped);
             done.rw.finish()
         });
     }
@@ -85,6 +90,23 @@ fn effect(m: &Module, op: &Op) -> Effect {
         }
         (o, _) if o.writes_heap() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => Effect::Clobber,
         _ => Effect::None,
+    }
+}
+
+/// True if `op` might read memory a held store writes (or ends the trace or an iteration):
+/// the held stores are emitted before it. Field and array accesses handle their own descr.
+fn must_emit_held_stores(m: &Module, t: &Trace, op: &Op) -> bool {
+    use Opcode::*;
+    match op.opcode {
+        GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF | SetfieldGc => false,
+        GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR | GetarrayitemGcPureF | SetarrayitemGc => false,
+        ArraylenGc | New | NewWithVtable | NewArray | NewArrayClear | QuasiimmutField | SameAsI | SameAsR | SameAsF => false,
+        GetfieldRawI | GetfieldRawF | GetfieldRawPureI | GetfieldRawPureF => false,
+        Label | Jump | Finish => true,
+        o if o.is_guard() || o.is_pure() || o.is_marker() => false,
+        // A call without effects may still read what its reference arguments reach.
+        o if o.is_call() => matches!(effect(m, op), Effect::Clobber) || op.args.iter().skip(1).any(|&a| t.ty(a) == Type::Ref),
+        o => o.reads_heap() || o.writes_heap(),
     }
 }
 
@@ -152,9 +174,12 @@ struct Walk<'a> {
     found: HashMap<Target, Vec<Slot>>,
     /// A carried slot was not known at the jump (the walk's result must not be used).
     missing: bool,
+    /// Stores held back (see [`lazy`]).
+    lazy: Lazy,
     forwarded: i64,
     dropped: i64,
     carried: i64,
+    stores_dropped: i64,
 }
 
 impl<'a> Walk<'a> {
@@ -170,11 +195,16 @@ impl<'a> Walk<'a> {
             carry,
             found: HashMap::new(),
             missing: false,
+            lazy: Lazy::default(),
             forwarded: 0,
             dropped: 0,
             carried: 0,
+            stores_dropped: 0,
         };
         for (id, op) in t.ops.iter() {
+            if !w.lazy.is_empty() && must_emit_held_stores(m, t, op) {
+                w.lazy.emit(&mut w.rw, |_| true);
+            }
             match (op.label(), regions.get(&id)) {
                 (Some(_), None) if is_open_label(op, open) => w.forget_all(),
                 (Some(l), Some(r)) => {
@@ -284,6 +314,8 @@ impl<'a> Walk<'a> {
         if let Some(v) = known {
             return self.forward(op, v);
         }
+        // The load might read a held store through an alias.
+        self.lazy.emit(&mut self.rw, |s| s.descr == d);
         let nid = self.rw.copy(id);
         let r = self.rw.new.ops[nid].result.expect("loads produce a value");
         match variable {
@@ -302,6 +334,14 @@ impl<'a> Walk<'a> {
             self.forwarded += 1;
             return;
         }
+        let held = match index {
+            None => Some(None),
+            Some(i) => holdable_index(&self.rw.new, i).map(Some),
+        };
+        if held.is_none() {
+            // A store the lazy list cannot describe: held stores of this descr go first.
+            self.lazy.emit(&mut self.rw, |s| s.descr == d);
+        }
         let slots = self.mem.entry(d).or_default();
         // Another object, or another index that is not a different constant, might be this slot.
         slots.variable.clear();
@@ -312,7 +352,12 @@ impl<'a> Walk<'a> {
             slots.fixed.clear();
             slots.variable.insert((obj, index.expect("items have an index")), v);
         }
-        self.rw.copy(id);
+        match held {
+            Some(index) => self.stores_dropped += self.lazy.push(Store { obj, descr: d, index, value: v }),
+            None => {
+                self.rw.copy(id);
+            }
+        }
     }
 
     fn op(&mut self, id: OpId, op: &Op) {
@@ -354,6 +399,19 @@ impl<'a> Walk<'a> {
                     return;
                 }
                 self.invalidation_guarded = true;
+            }
+            (o, _) if o.is_guard() => {
+                let nid = self.rw.copy(id);
+                if let Some(g) = self.rw.new.ops[nid].guard().cloned() {
+                    let mut g = g;
+                    self.lazy.describe(&self.rw.new, &mut g);
+                    *self.rw.new.ops[nid].guard_mut().expect("a guard") = g;
+                } else if !self.lazy.is_empty() {
+                    let mut g = GuardInfo::default();
+                    self.lazy.describe(&self.rw.new, &mut g);
+                    self.rw.new.ops[nid].extra = OpExtra::Guard(Box::new(g));
+                }
+                return;
             }
             _ => {
                 if let Effect::Clobber = effect(self.m, op) {
