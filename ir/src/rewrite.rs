@@ -53,6 +53,11 @@ impl<'a> Rewriter<'a> {
         self.map[v.index()].is_some() || matches!(self.old.values[v].def, ValueDef::Const(_))
     }
 
+    /// True if `v` has been given a new value (a constant not used yet has not).
+    pub fn is_mapped_exactly(&self, v: Value) -> bool {
+        self.map[v.index()].is_some()
+    }
+
     /// From now on, uses of old `v` become `by` (a value of the new trace).
     pub fn replace(&mut self, v: Value, by: Value) {
         self.map[v.index()] = Some(by);

@@ -663,7 +663,8 @@ impl<'a> Escape<'a> {
         }
         let mut g = op.guard().cloned().unwrap_or_default();
         let any_virtual = op.args.iter().chain(g.fail_args.iter().flatten()).any(|&v| self.virt(v).is_some());
-        if g.resume.is_none() && (any_virtual || !self.pending.is_empty()) {
+        let to_describe = g.fail_args.iter().flatten().any(|&v| self.virt(v).is_some()) || !self.pending.is_empty();
+        if g.resume.is_none() && to_describe {
             g.ensure_resume();
         }
         if !any_virtual && self.pending.is_empty() && g.resume.as_ref().is_none_or(|r| !self.resume_has_virtual(r)) {

@@ -113,18 +113,18 @@ pub fn one_name_per_object(m: &mut Module) {
     }
 }
 
-/// A copy of `t` whose `ConstPtr`s are renamed by `rename`.
+/// A copy of `t` whose `ConstPtr`s are renamed by `rename`. Constants are interned in the
+/// order the ops use them, as parsing the printed trace would.
 fn renamed(t: &Trace, rename: &HashMap<String, String>) -> Trace {
     let mut rw = Rewriter::new(t);
-    for (v, d) in t.values.iter() {
-        if let ValueDef::Const(Const::Ptr(name)) = &d.def {
-            if let Some(to) = rename.get(name) {
+    for (id, op) in t.ops.iter() {
+        for v in op.uses() {
+            let Some(Const::Ptr(name)) = t.as_const(v) else { continue };
+            if let (Some(to), false) = (rename.get(name), rw.is_mapped_exactly(v)) {
                 let nv = rw.new.constant(Const::Ptr(to.clone()));
                 rw.replace(v, nv);
             }
         }
-    }
-    for id in t.ops.keys() {
         rw.copy(id);
     }
     rw.finish()
