@@ -111,6 +111,10 @@ impl EffectClass {
     pub fn is_elidable(self) -> bool {
         matches!(self.0, 0 | 3 | 4)
     }
+    /// Elidable or loop-invariant: writes nothing, and the same arguments give the same result.
+    pub fn is_effect_free(self) -> bool {
+        matches!(self.0, 0 | 1 | 3 | 4)
+    }
     pub fn can_raise(self) -> bool {
         self.0 > 2
     }

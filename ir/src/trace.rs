@@ -416,6 +416,30 @@ impl Module {
     }
 
     /// The trace and op holding the label with this token.
+    /// The effect class of a call op: its descr's, or what the opcode implies
+    /// (`call_pure_*` elidable, `call_loopinvariant_*` loop-invariant), or `None` if unknown.
+    pub fn call_effect(&self, op: &Op) -> Option<crate::descr::EffectClass> {
+        use crate::descr::{DescrData, EffectClass};
+        use crate::opcode::Opcode::*;
+        let declared = op.descr.and_then(|d| match &self.descrs[d].data {
+            DescrData::Call(c) => Some(c.effect),
+            _ => None,
+        });
+        match op.opcode {
+            CallPureI | CallPureR | CallPureF | CallPureN => Some(declared.filter(|e| e.is_elidable()).unwrap_or(EffectClass(0))),
+            CallLoopinvariantI | CallLoopinvariantR | CallLoopinvariantF | CallLoopinvariantN => Some(EffectClass(1)),
+            o if o.is_call() => declared,
+            _ => None,
+        }
+    }
+
+    /// True for a call that writes nothing and whose result depends on its arguments only
+    /// (elidable or loop-invariant): it may be merged with an identical one, and is not an
+    /// event the interpreter records.
+    pub fn call_is_effect_free(&self, op: &Op) -> bool {
+        op.opcode == crate::opcode::Opcode::RecordKnownResult || self.call_effect(op).is_some_and(|e| e.is_effect_free())
+    }
+
     /// A label token no label, jump or extern of the module uses.
     pub fn fresh_token(&self) -> Target {
         let mut max = 0;

@@ -15,7 +15,7 @@
 
 use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
 use std::collections::{HashMap, HashSet};
-use tracelab_ir::descr::{DescrData, DescrId};
+use tracelab_ir::descr::DescrId;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::{Module, Op, Opcode, Target, Trace, Value};
 
@@ -35,12 +35,7 @@ impl Pass for Cse {
 }
 
 fn elidable(m: &Module, op: &Op) -> bool {
-    use Opcode::*;
-    if matches!(op.opcode, CallPureI | CallPureR | CallPureF | CallLoopinvariantI | CallLoopinvariantR | CallLoopinvariantF) {
-        return true;
-    }
-    matches!(op.opcode, CallI | CallR | CallF)
-        && op.descr.is_some_and(|d| matches!(&m.descrs[d].data, DescrData::Call(c) if c.effect.is_elidable() || c.effect.0 == 1))
+    op.opcode != Opcode::RecordKnownResult && m.call_is_effect_free(op)
 }
 
 pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {

@@ -5,7 +5,8 @@
 //! and length reads). A use is an operand of a kept op, a fail arg, or a value in resume data,
 //! so a value a guard hands back to the interpreter stays.
 //!
-//! Kept whatever their use: guards, writes, calls, allocations (the escape pass removes those),
+//! Unused calls that are elidable or loop-invariant and cannot raise (EF 0 and 1) go too.
+//! Kept whatever their use: guards, writes, other calls, allocations (the escape pass removes those),
 //! ops that set the overflow flag or may raise (a following guard reads the flag), labels,
 //! jumps, finishes and markers.
 //!
@@ -21,9 +22,13 @@ use tracelab_ir::{Module, Op, Trace};
 pub struct Dce;
 
 /// True if removing the op (when its result is unused) cannot change behaviour.
-pub fn removable(op: &Op) -> bool {
+pub fn removable(m: &Module, op: &Op) -> bool {
     let o = op.opcode;
-    if o.is_guard() || o.is_call() || o.writes_heap() || o.allocates() || o.is_ovf() || o.can_raise() {
+    if o.is_call() {
+        // Elidable or loop-invariant, and unable to raise.
+        return m.call_is_effect_free(op) && m.call_effect(op).is_some_and(|e| !e.can_raise());
+    }
+    if o.is_guard() || o.writes_heap() || o.allocates() || o.is_ovf() || o.can_raise() {
         return false;
     }
     o.is_pure() || (o.reads_heap() && !o.has_side_effects())
@@ -31,8 +36,8 @@ pub fn removable(op: &Op) -> bool {
 
 impl Pass for Dce {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        map_traces(m, |_, t| {
-            let (new, removed) = dce(t);
+        map_traces(m, |m, t| {
+            let (new, removed) = dce(m, t);
             cx.stats.add("ops removed", removed as i64);
             new
         });
@@ -40,12 +45,12 @@ impl Pass for Dce {
 }
 
 /// The trace without its dead ops, and how many were removed.
-pub fn dce(t: &Trace) -> (Trace, usize) {
+pub fn dce(m: &Module, t: &Trace) -> (Trace, usize) {
     let mut live_value = vec![false; t.values.len()];
     let mut keep = vec![false; t.ops.len()];
     for (id, op) in t.ops.iter().rev() {
         let used = op.result.is_some_and(|r| live_value[r.index()]);
-        if used || !removable(op) {
+        if used || !removable(m, op) {
             keep[id.index()] = true;
             for v in op.uses() {
                 live_value[v.index()] = true;

@@ -650,6 +650,8 @@ impl<'a> Escape<'a> {
         if let Some(vid) = op.args.first().and_then(|&v| self.virt(v)) {
             let class_ok = |s: &Self| match (op.args.get(1).and_then(|&c| s.old.as_const(c)), &s.virtuals[vid].class) {
                 (Some(Const::Class(c)), Some(k)) => c == k,
+                // A class named by its vtable address.
+                (Some(Const::Int(n)), Some(k)) => k.parse::<i64>() == Ok(*n),
                 _ => false,
             };
             let passes = match op.opcode {
@@ -788,15 +790,9 @@ fn may_read_pending(m: &Module, t: &Trace, op: &Op) -> bool {
         o if o.is_guard() => false,
         // Calls without effects depend on their arguments, and may read only what reference
         // arguments reach.
-        o if o.is_call() => !is_arraycopy(m, op) && !(calls_without_effects(m, op) && op.args.iter().skip(1).all(|&a| t.ty(a) != Type::Ref)),
+        o if o.is_call() => !is_arraycopy(m, op) && !(m.call_is_effect_free(op) && op.args.iter().skip(1).all(|&a| t.ty(a) != Type::Ref)),
         o => (o.reads_heap() || o.writes_heap()) && !reads_only_arrays_or_raw(o),
     }
-}
-
-fn calls_without_effects(m: &Module, op: &Op) -> bool {
-    use Opcode::*;
-    matches!(op.opcode, CallPureI | CallPureR | CallPureF | CallPureN | CallLoopinvariantI | CallLoopinvariantR | CallLoopinvariantF | CallLoopinvariantN)
-        || op.descr.is_some_and(|d| matches!(&m.descrs[d].data, DescrData::Call(c) if matches!(c.effect.0, 0 | 1 | 3 | 4)))
 }
 
 fn is_arraycopy(m: &Module, op: &Op) -> bool {

@@ -917,10 +917,9 @@ impl<'m> Interp<'m> {
             Some(DescrData::Call(c)) => c.effect.0,
             _ => 7,
         };
-        // Elidable and loop-invariant calls (EF 1: no effects, the same result for the same
-        // arguments) are not events, and give the same result for the same arguments.
-        let elidable = matches!(effect, 0 | 1 | 3 | 4)
-            || matches!(op.opcode, CallPureI | CallPureR | CallPureF | CallPureN | RecordKnownResult | CallLoopinvariantI | CallLoopinvariantR | CallLoopinvariantF | CallLoopinvariantN);
+        // Elidable and loop-invariant calls are not events, and give the same result for the
+        // same arguments.
+        let elidable = self.m.call_is_effect_free(op);
         // Results depend on scalar arguments, not on where objects happen to sit (an optimized
         // trace allocates fewer objects, so addresses differ between equivalent runs).
         let bits: Vec<u64> = args.iter().map(|v| if v.ty == Type::Ref { u64::from(v.bits != 0) } else { v.bits }).collect();

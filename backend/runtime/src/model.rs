@@ -73,6 +73,10 @@ pub fn invent_float(seed: u64, origin: &Origin) -> u64 {
 
 /// The id stored in an object's header for `ConstClass(name)` and compared by `guard_class`.
 pub fn class_id(name: &str) -> u64 {
+    // PyPy's logs often name a class by its vtable address (`guard_class(p, 1403...)`).
+    if let Ok(addr) = name.parse::<u64>() {
+        return addr;
+    }
     0x1000_0000 | (mix(("class", name)) & 0x0fff_fff8)
 }
 

@@ -57,13 +57,18 @@ pub fn known_vtables(m: &mut Module) {
             if !matches!(op.opcode, Opcode::GuardClass | Opcode::GuardNonnullClass) {
                 continue;
             }
-            let Some(Const::Class(c)) = t.as_const(op.args[1]) else { continue };
+            // A class by name, or by its vtable address (which the interpreter takes as is).
+            let c = match t.as_const(op.args[1]) {
+                Some(Const::Class(c)) => c.clone(),
+                Some(Const::Int(n)) if *n > 0 => n.to_string(),
+                _ => continue,
+            };
             let checked = op.args[0];
             let alloc = site.get(&checked).or_else(|| next.get(&checked).and_then(|r| site.get(r)));
             let Some(&at) = alloc else { continue };
             match class.entry(at) {
                 Entry::Vacant(e) => {
-                    e.insert(Some(c.clone()));
+                    e.insert(Some(c));
                 }
                 Entry::Occupied(mut e) if e.get().as_deref() != Some(c.as_str()) => {
                     e.insert(None);

@@ -80,13 +80,8 @@ fn effect(m: &Module, op: &Op) -> Effect {
     use Opcode::*;
     match (op.opcode, op.descr) {
         (SetfieldGc | SetarrayitemGc, Some(d)) => Effect::Writes(d),
-        (o, d) if o.is_call() => {
-            let ef = d.and_then(|d| match &m.descrs[d].data {
-                DescrData::Call(c) => Some(c.effect.0),
-                _ => None,
-            });
-            let writes = !matches!(o, CallPureI | CallPureR | CallPureF | CallPureN) && !matches!(ef, Some(0 | 1 | 3 | 4));
-            if writes { Effect::Clobber } else { Effect::None }
+        (o, _) if o.is_call() => {
+            if m.call_is_effect_free(op) { Effect::None } else { Effect::Clobber }
         }
         (o, _) if o.writes_heap() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => Effect::Clobber,
         _ => Effect::None,
