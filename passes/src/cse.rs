@@ -11,7 +11,9 @@
 //! label another trace jumps into (its values are not defined on that path; see
 //! [`crate::open_labels`]).
 //!
-//! Heap reads are not this pass's (they can be invalidated by writes: that is `heap`'s job).
+//! Reads of immutable memory (`strlen`, `strhash`, `arraylen_gc`, `getfield_gc_pure_*`...) are
+//! keyed too: nothing can change what they read. Other heap reads are not this pass's (they can
+//! be invalidated by writes: that is `heap`'s job).
 
 use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
 use std::collections::{HashMap, HashSet};
@@ -46,7 +48,7 @@ pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {
         if is_open_label(op, open) {
             seen.clear();
         }
-        let keyed = op.result.is_some() && (op.opcode.is_pure() || elidable(m, op));
+        let keyed = op.result.is_some() && (op.opcode.is_pure() || op.opcode.is_immutable_read() || elidable(m, op));
         if !keyed {
             rw.copy(id);
             continue;

@@ -684,7 +684,8 @@ impl<'m> Interp<'m> {
         if arr == 0 {
             return Err(Exit::Trap("array access through null".into()));
         }
-        let (len, origin) = self.machine.load(arr + LENGTH_OFFSET, 8, false, Type::Int)?;
+        // A length never changes: calls cannot have changed it.
+        let (len, origin) = self.machine.load_as(arr + LENGTH_OFFSET, 8, false, Type::Int, true)?;
         Ok(if origin.is_some() { (len % (LAZY_SIZE / 16), origin) } else { (len, None) })
     }
 
@@ -808,7 +809,8 @@ impl<'m> Interp<'m> {
                 let mut chars = Vec::new();
                 for k in 0..n {
                     let addr = self.item_addr(x, k, width)?;
-                    chars.push(self.machine.load(addr, width, false, Type::Int)?.0);
+                    // Strings are immutable.
+                    chars.push(self.machine.load_as(addr, width, false, Type::Int, true)?.0);
                 }
                 self.set(f, op, mix(("strhash", chars)) >> 1, None);
             }
