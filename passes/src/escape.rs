@@ -89,6 +89,8 @@ enum FieldVal {
     Old(Value),
     /// A value of the new trace (a label parameter carrying an exploded virtual's field).
     New(Value),
+    /// Another virtual that no old value names (one rebuilt at a label from its fields).
+    Virt(Vid),
     Zero(Type),
 }
 
@@ -145,10 +147,20 @@ pub struct Shape {
     descr: DescrId,
     length: Option<u32>,
     class: Option<String>,
-    /// The fields carried (written on some edge), in order; an edge that did not write one
-    /// carries its zero.
-    keys: Vec<(FieldKey, Type)>,
+    /// The fields carried (written on some edge), in order; an edge that did not write a
+    /// scalar one carries its zero.
+    keys: Vec<(FieldKey, Leaf)>,
 }
+
+/// A carried field: a value of a type, or a virtual of its own (carried as its fields).
+#[derive(Clone, PartialEq, Debug)]
+pub enum Leaf {
+    Scalar(Type),
+    Nested(Box<Shape>),
+}
+
+/// How deep virtuals inside carried virtuals are carried as fields.
+const MAX_NESTING: usize = 4;
 
 impl<'a> Escape<'a> {
     pub fn new(m: &'a Module, old: &'a Trace) -> Escape<'a> {
@@ -192,7 +204,17 @@ impl<'a> Escape<'a> {
             FieldVal::Old(x) if self.virt(x).is_some() => None,
             FieldVal::Old(x) => Some(self.rw.map(x)),
             FieldVal::New(v) => Some(v),
+            FieldVal::Virt(id) => self.virtuals[id].real,
             FieldVal::Zero(ty) => Some(zero(&mut self.rw.new, ty)),
+        }
+    }
+
+    /// The virtual a field points to, if it (still) is one.
+    fn field_virtual(&self, f: FieldVal) -> Option<Vid> {
+        match f {
+            FieldVal::Old(x) => self.virt(x),
+            FieldVal::Virt(id) => self.virtuals[id].real.is_none().then_some(id),
+            _ => None,
         }
     }
 
@@ -237,6 +259,10 @@ impl<'a> Escape<'a> {
                         self.materialize_id(inner);
                     }
                     self.rw.map(x)
+                }
+                FieldVal::Virt(inner) => {
+                    self.materialize_id(inner);
+                    self.virtuals[inner].real.expect("just materialized")
                 }
             };
             let op = match key {
@@ -388,17 +414,27 @@ impl<'a> Escape<'a> {
 
     /// The shape of the virtual `v` denotes, if it is one whose fields are not virtual.
     fn shape(&self, v: Value) -> Option<Shape> {
-        let vid = self.virt(v)?;
+        self.shape_of(self.virt(v)?, &mut Vec::new())
+    }
+
+    /// The shape of virtual `vid`; `None` if a virtual inside it is shared, cyclic or too deep
+    /// (carrying fields would not keep its identity).
+    fn shape_of(&self, vid: Vid, seen: &mut Vec<Vid>) -> Option<Shape> {
+        if seen.contains(&vid) || seen.len() > MAX_NESTING {
+            return None;
+        }
+        seen.push(vid);
         let vir = &self.virtuals[vid];
         let mut keys = Vec::new();
         for (k, f) in &vir.fields {
-            let ty = match f {
-                FieldVal::Old(x) if self.virt(*x).is_some() => return None,
-                FieldVal::Old(x) => self.old.ty(*x),
-                FieldVal::New(v) => self.rw.new.ty(*v),
-                FieldVal::Zero(t) => *t,
+            let leaf = match (*f, self.field_virtual(*f)) {
+                (_, Some(inner)) => Leaf::Nested(Box::new(self.shape_of(inner, seen)?)),
+                (FieldVal::Old(x), None) => Leaf::Scalar(self.old.ty(x)),
+                (FieldVal::New(v), None) => Leaf::Scalar(self.rw.new.ty(v)),
+                (FieldVal::Virt(_), None) => Leaf::Scalar(Type::Ref),
+                (FieldVal::Zero(t), None) => Leaf::Scalar(t),
             };
-            keys.push((*k, ty));
+            keys.push((*k, leaf));
         }
         Some(Shape { alloc: vir.alloc, descr: vir.descr, length: vir.length, class: vir.class.clone(), keys })
     }
@@ -406,16 +442,7 @@ impl<'a> Escape<'a> {
     fn record_edge(&mut self, token: Target, k: usize, shape: Option<Shape>) {
         let merged = match (self.edges.get(&(token, k)), shape) {
             (None, s) => s,
-            (Some(Some(a)), Some(b)) if a.alloc == b.alloc && a.descr == b.descr && a.length == b.length && a.class == b.class => {
-                let mut keys = a.keys.clone();
-                for kt in b.keys {
-                    if !keys.iter().any(|(k2, _)| *k2 == kt.0) {
-                        keys.push(kt);
-                    }
-                }
-                keys.sort_by_key(|(k, _)| *k);
-                Some(Shape { keys, ..a.clone() })
-            }
+            (Some(Some(a)), Some(b)) => merge(a, &b),
             _ => None,
         };
         self.edges.insert((token, k), merged);
@@ -466,11 +493,7 @@ impl<'a> Escape<'a> {
                 self.failed_edges.push((tok, *k));
                 continue;
             };
-            for (key, ty) in &shape.keys {
-                let f = self.virtuals[vid].fields.get(key).copied().unwrap_or(FieldVal::Zero(*ty));
-                let v = self.field_value(f).expect("shapes have no virtual fields");
-                args.push(v);
-            }
+            self.flatten(vid, shape, &mut args);
         }
         let mut new = Op::new(op.opcode, &args);
         new.span = op.span;
@@ -487,21 +510,8 @@ impl<'a> Escape<'a> {
                 }
                 for (k, shape) in &exploded {
                     let p = l.params[*k];
-                    let mut fields = BTreeMap::new();
-                    for (key, ty) in &shape.keys {
-                        let np = self.rw.new.add_label_param(nid, *ty, None);
-                        fields.insert(*key, FieldVal::New(np));
-                    }
-                    let vid = self.virtuals.len();
-                    self.virtuals.push(Virtual {
-                        alloc: shape.alloc,
-                        descr: shape.descr,
-                        length: shape.length,
-                        class: shape.class.clone(),
-                        fields,
-                        names: vec![p],
-                        real: None,
-                    });
+                    let vid = self.rebuild(nid, shape);
+                    self.virtuals[vid].names.push(p);
                     self.of.insert(p, vid);
                 }
             }
@@ -510,6 +520,39 @@ impl<'a> Escape<'a> {
                 self.rw.push(new);
             }
         }
+    }
+
+    /// The carried fields of virtual `vid` (of a shape that fits `shape`), nested ones flattened,
+    /// in the order `rebuild` makes label parameters.
+    fn flatten(&mut self, vid: Vid, shape: &Shape, args: &mut Vec<Value>) {
+        for (key, leaf) in &shape.keys {
+            let f = self.virtuals[vid].fields.get(key).copied();
+            match leaf {
+                Leaf::Scalar(ty) => {
+                    let v = self.field_value(f.unwrap_or(FieldVal::Zero(*ty))).expect("scalar leaves are not virtual");
+                    args.push(v);
+                }
+                Leaf::Nested(sub) => {
+                    let inner = f.and_then(|f| self.field_virtual(f)).expect("fits() checked nested leaves");
+                    self.flatten(inner, sub, args);
+                }
+            }
+        }
+    }
+
+    /// A virtual of `shape` built from new parameters of label `nid`.
+    fn rebuild(&mut self, nid: OpId, shape: &Shape) -> Vid {
+        let mut fields = BTreeMap::new();
+        for (key, leaf) in &shape.keys {
+            let f = match leaf {
+                Leaf::Scalar(ty) => FieldVal::New(self.rw.new.add_label_param(nid, *ty, None)),
+                Leaf::Nested(sub) => FieldVal::Virt(self.rebuild(nid, sub)),
+            };
+            fields.insert(*key, f);
+        }
+        let vid = self.virtuals.len();
+        self.virtuals.push(Virtual { alloc: shape.alloc, descr: shape.descr, length: shape.length, class: shape.class.clone(), fields, names: Vec::new(), real: None });
+        vid
     }
 
     /// `setfield_gc(object, x, descr=d)` on a real object. Storing a virtual is delayed (it may
@@ -612,6 +655,13 @@ impl<'a> Escape<'a> {
                 }
             },
             FieldVal::New(v) => self.rw.replace(r, v),
+            FieldVal::Virt(vid) => match self.virtuals[vid].real {
+                None => {
+                    self.of.insert(r, vid);
+                    self.virtuals[vid].names.push(r);
+                }
+                Some(real) => self.rw.replace(r, real),
+            },
             FieldVal::Zero(ty) => {
                 let z = zero(&mut self.rw.new, ty);
                 self.rw.replace(r, z);
@@ -755,14 +805,21 @@ impl<'a> Escape<'a> {
 
     /// An old value in resume data: a new-trace value, or a description of its virtual.
     fn resume_value(&mut self, x: Value, out: &mut Resume, ids: &mut HashMap<Vid, VirtualId>) -> ResumeValue {
-        let Some(vid) = self.virt(x) else { return ResumeValue::Value(self.rw.map(x)) };
+        match self.virt(x) {
+            Some(vid) => self.resume_virtual(vid, out, ids),
+            None => ResumeValue::Value(self.rw.map(x)),
+        }
+    }
+
+    /// A virtual in resume data: described once (sharing and cycles kept).
+    fn resume_virtual(&mut self, vid: Vid, out: &mut Resume, ids: &mut HashMap<Vid, VirtualId>) -> ResumeValue {
         if let Some(&id) = ids.get(&vid) {
             return ResumeValue::Virtual(id);
         }
         let id = VirtualId::new(out.virtuals.len());
         ids.insert(vid, id);
         let v = &self.virtuals[vid];
-        let name = self.old.values[v.names[0]].name.as_deref().map(|n| format!("{n}_v"));
+        let name = v.names.first().and_then(|&n| self.old.values[n].name.as_deref()).map(|n| format!("{n}_v"));
         out.virtuals.push(VirtualObject { name, alloc: v.alloc, descr: v.descr, length: v.length, fields: Vec::new() });
         let fields: Vec<(FieldKey, FieldVal)> = self.virtuals[vid].fields.iter().map(|(k, f)| (*k, *f)).collect();
         let mut described = Vec::new();
@@ -770,6 +827,10 @@ impl<'a> Escape<'a> {
             let value = match f {
                 FieldVal::Old(y) => self.resume_value(y, out, ids),
                 FieldVal::New(v) => ResumeValue::Value(v),
+                FieldVal::Virt(inner) => match self.virtuals[inner].real {
+                    None => self.resume_virtual(inner, out, ids),
+                    Some(real) => ResumeValue::Value(real),
+                },
                 FieldVal::Zero(_) => continue,
             };
             described.push((k, value));
@@ -817,11 +878,47 @@ fn zero(t: &mut Trace, ty: Type) -> Value {
     }
 }
 
-/// A virtual's shape fits a planned one: same object, and no field the plan does not carry.
+fn same_object(a: &Shape, b: &Shape) -> bool {
+    a.alloc == b.alloc && a.descr == b.descr && a.length == b.length && a.class == b.class
+}
+
+/// Two edges' shapes as one: the union of their fields, nested shapes merged; `None` if they
+/// disagree (another object, or a field virtual on one edge and not on the other).
+fn merge(a: &Shape, b: &Shape) -> Option<Shape> {
+    if !same_object(a, b) {
+        return None;
+    }
+    let mut keys = a.keys.clone();
+    for (k, leaf) in &b.keys {
+        match keys.iter_mut().find(|(k2, _)| k2 == k) {
+            None if matches!(leaf, Leaf::Scalar(_)) => keys.push((*k, leaf.clone())),
+            None => return None,
+            Some((_, mine)) => {
+                *mine = match (&*mine, leaf) {
+                    (Leaf::Scalar(x), Leaf::Scalar(y)) if x == y => Leaf::Scalar(*x),
+                    (Leaf::Nested(x), Leaf::Nested(y)) => Leaf::Nested(Box::new(merge(x, y)?)),
+                    _ => return None,
+                }
+            }
+        }
+    }
+    // A nested field one edge lacks would have to be built from nothing.
+    if a.keys.iter().any(|(k, l)| matches!(l, Leaf::Nested(_)) && !b.keys.iter().any(|(k2, _)| k2 == k)) {
+        return None;
+    }
+    keys.sort_by_key(|(k, _)| *k);
+    Some(Shape { keys, ..a.clone() })
+}
+
+/// A virtual's shape fits a planned one: same object, no field the plan does not carry, and
+/// every nested field of the plan present and fitting.
 fn fits(s: &Shape, plan: &Shape) -> bool {
-    s.alloc == plan.alloc
-        && s.descr == plan.descr
-        && s.length == plan.length
-        && s.class == plan.class
+    same_object(s, plan)
         && s.keys.iter().all(|(k, _)| plan.keys.iter().any(|(p, _)| p == k))
+        && plan.keys.iter().all(|(k, leaf)| match (leaf, s.keys.iter().find(|(k2, _)| k2 == k).map(|(_, l)| l)) {
+            (Leaf::Scalar(t), Some(Leaf::Scalar(u))) => t == u,
+            (Leaf::Scalar(_), None) => true,
+            (Leaf::Nested(p), Some(Leaf::Nested(x))) => fits(x, p),
+            _ => false,
+        })
 }

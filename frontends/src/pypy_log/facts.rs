@@ -3,8 +3,9 @@
 //!
 //! - Classes of allocations: `new_with_vtable(descr=<SizeDescr 16>)` does not say which vtable
 //!   it stores (one size descr serves many classes). An allocation the trace checks with
-//!   `guard_class(p, ConstClass(C))`, directly or, for a loop, through the input its jump
-//!   passes it to, has class `C` (the check passed while recording; a closed loop's next
+//!   `guard_class(p, ConstClass(C))` (or a vtable address), directly, after storing it into and
+//!   loading it back from an object the trace allocated, or, for a loop, through the input its
+//!   jump passes it to, has class `C` (the check passed while recording; a closed loop's next
 //!   iteration checks the object passed around). It gets a size descr with `class=C`.
 //! - Names of constant objects: the log names each `ConstPtr` occurrence anew (`ptr23`,
 //!   `ptr67`), whatever the object. A loop that passes `ConstPtr(a)` to an input it checks with
@@ -42,6 +43,58 @@ fn carried(t: &Trace) -> HashMap<Value, Value> {
     t.inputs.iter().zip(&jump.args).map(|(&i, &a)| (i, resolve(t, a))).collect()
 }
 
+/// Loads from objects the trace allocated that read back a value stored there: load result →
+/// stored value. A call that is passed the object, or a store at a position not known, forgets
+/// what was stored in it.
+fn stored_and_loaded(t: &Trace) -> HashMap<Value, Value> {
+    memory_of_fresh_objects(t).0
+}
+
+/// What a fresh object's slot holds: (descr, constant index) → value.
+type Slots = HashMap<(tracelab_ir::descr::DescrId, Option<Value>), Value>;
+
+/// (load result → the value it reads back, fresh object → its known slots at the end).
+fn memory_of_fresh_objects(t: &Trace) -> (HashMap<Value, Value>, HashMap<Value, Slots>) {
+    use Opcode::*;
+    let mut fresh: HashMap<Value, Slots> = HashMap::new();
+    let mut out = HashMap::new();
+    for op in t.ops.values() {
+        let slot = |i: Option<usize>| (op.descr, i.map(|i| op.args[i]));
+        match op.opcode {
+            New | NewWithVtable | NewArray | NewArrayClear => {
+                if let Some(r) = op.result {
+                    fresh.insert(r, HashMap::new());
+                }
+            }
+            SetfieldGc | SetarrayitemGc => {
+                let (idx, val) = if op.opcode == SetfieldGc { (None, 1) } else { (Some(1), 2) };
+                let (Some(d), Some(slots)) = (op.descr, fresh.get_mut(&op.args[0])) else { continue };
+                if idx.is_some_and(|i| !t.is_const(op.args[i])) {
+                    slots.clear();
+                    continue;
+                }
+                slots.insert((d, slot(idx).1), op.args[val]);
+            }
+            GetfieldGcR | GetarrayitemGcR => {
+                let idx = (op.opcode == GetarrayitemGcR).then_some(1);
+                let (Some(d), Some(r)) = (op.descr, op.result) else { continue };
+                if let Some(&v) = fresh.get(&op.args[0]).and_then(|s| s.get(&(d, slot(idx).1))) {
+                    out.insert(r, v);
+                }
+            }
+            o if o.is_call() => {
+                for a in &op.args {
+                    if let Some(s) = fresh.get_mut(a) {
+                        s.clear();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (out, fresh)
+}
+
 pub fn known_vtables(m: &mut Module) {
     for tid in m.traces.keys().collect::<Vec<TraceId>>() {
         let t = &m.traces[tid];
@@ -51,6 +104,7 @@ pub fn known_vtables(m: &mut Module) {
                 site.insert(r, id);
             }
         }
+        let loaded = stored_and_loaded(t);
         let next = carried(t);
         let mut class: HashMap<OpId, Option<String>> = HashMap::new();
         for op in t.ops.values() {
@@ -63,7 +117,10 @@ pub fn known_vtables(m: &mut Module) {
                 Some(Const::Int(n)) if *n > 0 => n.to_string(),
                 _ => continue,
             };
-            let checked = op.args[0];
+            let mut checked = resolve(t, op.args[0]);
+            while let Some(&v) = loaded.get(&checked) {
+                checked = resolve(t, v);
+            }
             let alloc = site.get(&checked).or_else(|| next.get(&checked).and_then(|r| site.get(r)));
             let Some(&at) = alloc else { continue };
             match class.entry(at) {
@@ -100,13 +157,15 @@ pub fn one_name_per_object(m: &mut Module) {
     for tid in m.traces.keys().collect::<Vec<TraceId>>() {
         let t = &m.traces[tid];
         let next = carried(t);
+        let (_, fresh) = memory_of_fresh_objects(t);
         let mut rename: HashMap<String, String> = HashMap::new();
         for op in t.ops.values() {
             if op.opcode != Opcode::GuardValue {
                 continue;
             }
-            let (Some(&passed), Some(Const::Ptr(b))) = (next.get(&op.args[0]), t.as_const(op.args[1])) else { continue };
-            if let Some(Const::Ptr(a)) = t.as_const(passed) {
+            let Some(Const::Ptr(b)) = t.as_const(op.args[1]) else { continue };
+            let passed = next.get(&op.args[0]).copied().or_else(|| carried_in_a_field(t, &next, &fresh, op.args[0]));
+            if let Some(Const::Ptr(a)) = passed.and_then(|p| t.as_const(p)) {
                 if a != b {
                     rename.insert(a.clone(), b.clone());
                 }
@@ -116,6 +175,20 @@ pub fn one_name_per_object(m: &mut Module) {
             m.traces[tid] = renamed(&m.traces[tid], &rename);
         }
     }
+}
+
+/// For `v = getfield(input, d)` (or an item at a constant index) in a loop whose jump passes a
+/// fresh object to that input: the value the iteration left in that slot.
+fn carried_in_a_field(t: &Trace, next: &HashMap<Value, Value>, fresh: &HashMap<Value, Slots>, v: Value) -> Option<Value> {
+    let ValueDef::Op(o) = t.values[v].def else { return None };
+    let op = &t.ops[o];
+    let index = match op.opcode {
+        Opcode::GetfieldGcR => None,
+        Opcode::GetarrayitemGcR if t.is_const(op.args[1]) => Some(op.args[1]),
+        _ => return None,
+    };
+    let obj = next.get(&op.args[0])?;
+    fresh.get(obj)?.get(&(op.descr?, index)).map(|&x| resolve(t, x))
 }
 
 /// A copy of `t` whose `ConstPtr`s are renamed by `rename`. Constants are interned in the
