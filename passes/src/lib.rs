@@ -13,6 +13,7 @@ pub mod guards;
 pub mod heap;
 pub mod inline;
 pub mod intbounds;
+pub mod loop_params;
 pub mod manager;
 pub mod strip_debug;
 pub mod unroll;
@@ -72,6 +73,7 @@ pub static REGISTRY: &[PassInfo] = &[
     PassInfo { name: "guards", description: "remove guards that earlier guards imply (nullness, class)", make: |o| plain("guards", o, guards::Guards) },
     PassInfo { name: "heap", description: "forward stores and earlier loads to loads, by descr, invalidated by calls that may write", make: |o| plain("heap", o, heap::Heap) },
     PassInfo { name: "intbounds", description: "integer ranges: decided comparisons and guards removed, overflow checks that cannot fail dropped", make: |o| plain("intbounds", o, intbounds::IntBounds) },
+    PassInfo { name: "loop-params", description: "label parameters every edge gives the same value become that value", make: |o| plain("loop-params", o, loop_params::LoopParams) },
     PassInfo { name: "inline", description: "inline calls to loop-less trace functions (options: max-depth, budget)", make: |o| Ok(Box::new(inline::Inline::from_options(o)?)) },
     PassInfo { name: "unroll", description: "loop peeling: preamble, label, body; invariant inputs and constants are not carried", make: |o| plain("unroll", o, unroll::Unroll) },
     PassInfo { name: "virtualize", description: "virtualizable elimination: the declared frame's fields and array items become SSA values", make: |o| plain("virtualize", o, virtualize::Virtualize) },
@@ -84,12 +86,14 @@ pub static REGISTRY: &[PassInfo] = &[
 /// `inline` (callee bodies become visible), `unroll` (a first iteration for everything after
 /// it to learn from), `cse` (so that two reads of one thread-local state, through two
 /// loop-invariant calls, are reads of one object), `escape` (allocations, including those carried around the loop), `heap`
-/// (loads of what was stored or loaded before, loop-invariant and loop-carried loads), `fold`,
+/// (loads of what was stored or loaded before, loop-invariant and loop-carried loads, stores
+/// held back), `loop-params` (what the loop carries unchanged becomes the value itself), `fold`,
 /// `cse` (on the values those left, so equal conditions become one value), `intbounds` (ranges
 /// from the guards that are left decide comparisons and overflow checks), `guards` (checks
 /// earlier ones imply, including the preamble's), `dce` (what all of them made dead), and
 /// `close-loops` last (the body's uses of preamble values become label parameters).
-pub const DEFAULT_PIPELINE: &[&str] = &["virtualize", "inline", "unroll", "cse", "escape", "heap", "fold", "cse", "intbounds", "guards", "dce", "close-loops"];
+pub const DEFAULT_PIPELINE: &[&str] =
+    &["virtualize", "inline", "unroll", "cse", "escape", "heap", "loop-params", "fold", "cse", "intbounds", "guards", "dce", "close-loops"];
 
 pub fn find(name: &str) -> Option<&'static PassInfo> {
     REGISTRY.iter().find(|p| p.name == name)

@@ -82,15 +82,28 @@ impl Row {
     }
 }
 
-/// Every recorded loop and bridge of `log`, optimized with `-O` and checked on `seeds` seeds.
-pub fn rows(log: &PypyLog, seeds: u64) -> Vec<Row> {
-    log.traces.iter().filter(|t| t.stage == Stage::Recorded).filter_map(|t| row(log, t, seeds)).collect()
+/// Every recorded loop and bridge of `log`, optimized with `steps` and checked on `seeds` seeds.
+pub fn rows(log: &PypyLog, steps: &[Step], seeds: u64) -> Vec<Row> {
+    log.traces.iter().filter(|t| t.stage == Stage::Recorded).filter_map(|t| row(log, t, steps, seeds)).collect()
 }
 
-pub fn run(io: &mut Io, path: &str, json: bool, seeds: u64) -> Result<u8, InputError> {
+/// The default pipeline, as steps.
+pub fn default_steps() -> Vec<Step> {
+    DEFAULT_PIPELINE.iter().map(|p| Step::new(p)).collect()
+}
+
+pub fn run(io: &mut Io, path: &str, json: bool, seeds: u64, passes: Option<&str>) -> Result<u8, InputError> {
+    let steps = match passes.map(manager::parse_pipeline) {
+        None => default_steps(),
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            io_errln!(io, "error: {e}");
+            return Ok(2);
+        }
+    };
     let input = Input::read(path)?;
     let log = PypyLog::import(&input.text);
-    let rows = rows(&log, seeds);
+    let rows = rows(&log, &steps, seeds);
     if json {
         io.out.push_str(&to_json(&rows));
         io.out.push('\n');
@@ -100,13 +113,12 @@ pub fn run(io: &mut Io, path: &str, json: bool, seeds: u64) -> Result<u8, InputE
     Ok(u8::from(rows.iter().any(|r| r.equivalent.is_err())))
 }
 
-fn row(log: &PypyLog, t: &LogTrace, seeds: u64) -> Option<Row> {
+fn row(log: &PypyLog, t: &LogTrace, steps: &[Step], seeds: u64) -> Option<Row> {
     let recorded = t.module.as_ref()?;
     let noopt = split(recorded).body;
     let mut ours = recorded.clone();
-    let steps: Vec<Step> = DEFAULT_PIPELINE.iter().map(|p| Step::new(p)).collect();
     let opts = Options { verify_each: true, ..Options::default() };
-    let equivalent = match manager::run(&mut ours, &steps, &opts) {
+    let equivalent = match manager::run(&mut ours, steps, &opts) {
         Ok(_) => crate::exec::equivalent(recorded, &ours, seeds),
         Err(e) => Err(e.to_string()),
     };

@@ -132,6 +132,9 @@ enum Command {
         /// Seeds for the equivalence checks.
         #[arg(long, default_value_t = 20)]
         seeds: u64,
+        /// The pipeline to measure instead of -O (`name,name<key=value>`).
+        #[arg(short = 'p', long = "passes")]
+        passes: Option<String>,
     },
     /// Check that two trace files behave the same on seeded inputs.
     Equiv {
@@ -208,7 +211,7 @@ fn run(io: &mut Io, cmd: Command) -> Result<u8, InputError> {
             let check = check.then_some((seeds, run));
             opt::run(io, opt::OptArgs { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output, check })
         }
-        Command::ComparePypy { log, json, seeds } => compare::run(io, &log, json, seeds),
+        Command::ComparePypy { log, json, seeds, passes } => compare::run(io, &log, json, seeds, passes.as_deref()),
         Command::Test { paths, verbose } => Ok(test(io, &paths, verbose)),
         Command::Run { file, args, no_learn, opts } => exec::run(io, &file, args.as_deref(), !no_learn, &opts),
         Command::Equiv { a, b, seeds, opts } => exec::equiv(io, &a, &b, seeds, &opts),

@@ -1,0 +1,117 @@
+//! `loop-params`: a label parameter that every edge into the label gives the same value becomes
+//! that value.
+//!
+//! After `unroll` and `heap` a loop often carries values that do not change: a field the loop
+//! reads and writes back unchanged travels as a parameter whose entry value and jump value are
+//! the same constant (a generator's `running` flag: 0 in, 0 back), or a parameter is passed back
+//! as itself or as another parameter that is itself invariant. For a closed label (entered only
+//! by fall-through and by jumps of its own trace, see [`crate::open_labels`]), a parameter whose
+//! value on every edge is one value `v` (a constant, or a value from before the label; a jump
+//! passing the parameter itself, or another such parameter, does not count against it) is
+//! replaced by `v`, and the label and its jumps lose that position. Found as a greatest fixpoint
+//! (all assumed invariant, then those a jump contradicts dropped until none is), so parameters
+//! passed around in a cycle resolve too. `fold`, `intbounds` and `guards` then see the constant or the preamble's
+//! value; `close-loops` makes the values from before the label explicit again at the end.
+//!
+//! Open labels are left alone. Linear in the trace length plus, per label, its parameters times
+//! the rounds of the fixpoint (each round drops at least one parameter).
+
+use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
+use std::collections::HashMap;
+use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::trace::LabelInfo;
+use tracelab_ir::{Module, Op, OpExtra, Opcode, Target, Trace, Value};
+
+pub struct LoopParams;
+
+impl Pass for LoopParams {
+    fn run(&self, m: &mut Module, cx: &mut PassContext) {
+        let open = open_labels(m);
+        map_traces(m, |_, t| {
+            let plan = invariant_params(t, |op| is_open_label(op, &open));
+            let removed: usize = plan.values().map(HashMap::len).sum();
+            cx.stats.add("label parameters replaced", removed as i64);
+            if removed == 0 { t.clone() } else { rewrite(t, &plan) }
+        });
+    }
+}
+
+/// Per label token: parameter index → the (old-trace) value it always has.
+type Plan = HashMap<Target, HashMap<usize, Value>>;
+
+fn invariant_params(t: &Trace, open: impl Fn(&Op) -> bool) -> Plan {
+    let mut plan = Plan::new();
+    for op in t.ops.values() {
+        let Some(l) = op.label().filter(|_| !open(op)) else { continue };
+        let jumps: Vec<&Op> = t.ops.values().filter(|o| o.opcode == Opcode::Jump && o.jump_target() == Some(l.token)).collect();
+        let fixed = solve(op, l, &jumps);
+        if !fixed.is_empty() {
+            plan.insert(l.token, fixed);
+        }
+    }
+    plan
+}
+
+/// The greatest fixpoint for one label: assume every parameter keeps its entry value, then drop
+/// those a jump gives anything else (under the assumptions still standing) until none changes.
+/// What is left holds by induction over the edges taken.
+fn solve(label: &Op, l: &LabelInfo, jumps: &[&Op]) -> HashMap<usize, Value> {
+    let index: HashMap<Value, usize> = l.params.iter().enumerate().map(|(k, &p)| (p, k)).collect();
+    let mut fixed: HashMap<usize, Value> = (0..l.params.len()).map(|k| (k, label.args[k])).filter(|(_, v)| !index.contains_key(v)).collect();
+    loop {
+        let resolve = |v: Value| index.get(&v).and_then(|k| fixed.get(k)).copied().unwrap_or(v);
+        let varying: Vec<usize> = fixed
+            .iter()
+            .filter(|&(&k, &entry)| jumps.iter().any(|j| j.args.get(k).is_none_or(|&a| resolve(a) != entry)))
+            .map(|(&k, _)| k)
+            .collect();
+        if varying.is_empty() {
+            return fixed;
+        }
+        for k in varying {
+            fixed.remove(&k);
+        }
+    }
+}
+
+fn rewrite(t: &Trace, plan: &Plan) -> Trace {
+    let mut rw = Rewriter::new(t);
+    for (id, op) in t.ops.iter() {
+        let token = op.label().map(|l| l.token).or_else(|| op.jump_target());
+        match token.and_then(|tok| plan.get(&tok)) {
+            Some(fixed) => edge(&mut rw, op, fixed),
+            None => {
+                rw.copy(id);
+            }
+        }
+    }
+    rw.finish()
+}
+
+/// A label or jump without the fixed positions; a label's fixed parameters become their value.
+fn edge(rw: &mut Rewriter, op: &Op, fixed: &HashMap<usize, Value>) {
+    let keep: Vec<usize> = (0..op.args.len()).filter(|k| !fixed.contains_key(k)).collect();
+    let args: Vec<Value> = keep.iter().map(|&k| rw.map(op.args[k])).collect();
+    let mut new = Op::new(op.opcode, &args);
+    new.span = op.span;
+    match op.label() {
+        Some(l) => {
+            new.extra = OpExtra::Label(Box::new(LabelInfo { token: l.token, params: Vec::new() }));
+            let nid = rw.push(new);
+            for &k in &keep {
+                let p = l.params[k];
+                let name = rw.old.values[p].name.clone();
+                let np = rw.new.add_label_param(nid, rw.old.ty(p), name.as_deref());
+                rw.replace(p, np);
+            }
+            for (&k, &v) in fixed {
+                let nv = rw.map(v);
+                rw.replace(l.params[k], nv);
+            }
+        }
+        None => {
+            new.extra = op.extra.clone();
+            rw.push(new);
+        }
+    }
+}
