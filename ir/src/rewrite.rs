@@ -53,6 +53,11 @@ impl<'a> Rewriter<'a> {
         self.map[v.index()].is_some() || matches!(self.old.values[v].def, ValueDef::Const(_))
     }
 
+    /// The new values of `op`'s operands (no allocation for the usual few).
+    pub fn map_args(&mut self, op: &Op) -> crate::trace::Operands {
+        op.args.iter().map(|&a| self.map(a)).collect()
+    }
+
     /// True if `v` has been given a new value (a constant not used yet has not).
     pub fn is_mapped_exactly(&self, v: Value) -> bool {
         self.map[v.index()].is_some()
@@ -71,22 +76,20 @@ impl<'a> Rewriter<'a> {
             *a = self.map(*a);
         }
         if let OpExtra::Guard(g) = &mut op.extra {
-            let mut g2 = (**g).clone();
-            g2.map_values(|v| self.map(v));
-            **g = g2;
+            g.map_values(|v| self.map(v));
         }
         let params = match &mut op.extra {
             OpExtra::Label(l) => std::mem::take(&mut l.params),
             _ => Vec::new(),
         };
         let name = old_op.result.and_then(|r| self.old.values[r].name.clone());
-        let new_id = self.new.push_op(op, name.as_deref());
+        let new_id = self.new.push_op_named(op, name);
         if let (Some(old_r), Some(new_r)) = (old_op.result, self.new.ops[new_id].result) {
             self.map[old_r.index()] = Some(new_r);
         }
         for p in params {
-            let ValueData { ty, name, .. } = self.old.values[p].clone();
-            let np = self.new.add_label_param(new_id, ty, name.as_deref());
+            let ValueData { ty, name, .. } = &self.old.values[p];
+            let np = self.new.add_label_param_named(new_id, *ty, name.clone());
             self.map[p.index()] = Some(np);
         }
         new_id
@@ -114,7 +117,7 @@ impl<'a> Rewriter<'a> {
             **g = g2;
         }
         let name = old_op.result.and_then(|r| other.values[r].name.clone());
-        let new_id = self.new.push_op(op, name.as_deref());
+        let new_id = self.new.push_op_named(op, name);
         if let (Some(old_r), Some(new_r)) = (old_op.result, self.new.ops[new_id].result) {
             map[old_r.index()] = Some(new_r);
         }

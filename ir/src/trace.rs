@@ -98,9 +98,13 @@ pub enum ValueDef {
 pub struct ValueData {
     pub ty: Type,
     pub def: ValueDef,
-    /// The name the value had in the text (`i5`); printing keeps it when it can.
-    pub name: Option<Box<str>>,
+    /// The name the value had in the text (`i5`); printing keeps it when it can. Shared, so
+    /// that copying a trace (every pass does) does not copy names.
+    pub name: Option<ValueName>,
 }
+
+/// A value's name from the text.
+pub type ValueName = std::sync::Arc<str>;
 
 /// Where a `label` sits or a `jump` goes.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
@@ -137,6 +141,9 @@ pub struct LabelInfo {
     /// parameter is the value inside the loop (a phi of the entry value and the jumps' values).
     pub params: Vec<Value>,
 }
+
+/// Operand lists as passes handle them: inline for up to four values.
+pub type Operands = SmallVec<[Value; 4]>;
 
 #[derive(Clone, PartialEq, Debug)]
 pub struct Op {
@@ -270,19 +277,27 @@ impl Trace {
     }
 
     /// Appends an op; creates its result value from the opcode's result type.
-    pub fn push_op(&mut self, mut op: Op, result_name: Option<&str>) -> OpId {
+    pub fn push_op(&mut self, op: Op, result_name: Option<&str>) -> OpId {
+        self.push_op_named(op, result_name.map(Into::into))
+    }
+
+    /// `push_op` with a name already shared (copying from another trace).
+    pub fn push_op_named(&mut self, mut op: Op, result_name: Option<ValueName>) -> OpId {
         let id = OpId::new_index(self.ops.len());
         let ty = op.opcode.result_type();
-        op.result = (ty != Type::Void).then(|| {
-            self.values.push(ValueData { ty, def: ValueDef::Op(id), name: result_name.map(Into::into) })
-        });
+        op.result = (ty != Type::Void).then(|| self.values.push(ValueData { ty, def: ValueDef::Op(id), name: result_name }));
         self.ops.push(op)
     }
 
     /// Adds a parameter to the label `op` (which must already be pushed).
     pub fn add_label_param(&mut self, op: OpId, ty: Type, name: Option<&str>) -> Value {
+        self.add_label_param_named(op, ty, name.map(Into::into))
+    }
+
+    /// `add_label_param` with a name already shared.
+    pub fn add_label_param_named(&mut self, op: OpId, ty: Type, name: Option<ValueName>) -> Value {
         let index = self.ops[op].label().map_or(0, |l| l.params.len()) as u32;
-        let v = self.values.push(ValueData { ty, def: ValueDef::LabelParam(op, index), name: name.map(Into::into) });
+        let v = self.values.push(ValueData { ty, def: ValueDef::LabelParam(op, index), name });
         if let OpExtra::Label(l) = &mut self.ops[op].extra {
             l.params.push(v);
         }

@@ -23,7 +23,7 @@ use tracelab_ir::{Module, Op, Opcode, Target, Trace, Value};
 
 pub struct Cse;
 
-type Key = (Opcode, Vec<Value>, Option<DescrId>);
+type Key = (Opcode, tracelab_ir::trace::Operands, Option<DescrId>);
 
 impl Pass for Cse {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
@@ -53,7 +53,7 @@ pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {
             rw.copy(id);
             continue;
         }
-        let mut args: Vec<Value> = op.args.iter().map(|&a| rw.map(a)).collect();
+        let mut args = rw.map_args(op);
         if op.opcode.is_commutative() {
             args.sort();
         }

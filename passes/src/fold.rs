@@ -67,8 +67,8 @@ fn constant_of(ty: Type, bits: u64) -> Const {
 
 impl Folder<'_> {
     /// The new-trace operand values of `op`.
-    fn args(&mut self, op: &Op) -> Vec<Value> {
-        op.args.iter().map(|&a| self.rw.map(a)).collect()
+    fn args(&mut self, op: &Op) -> tracelab_ir::trace::Operands {
+        self.rw.map_args(op)
     }
 
     fn konst(&self, v: Value) -> Option<u64> {

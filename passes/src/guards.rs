@@ -90,7 +90,7 @@ impl Walk<'_> {
             self.removed += 1;
             return;
         }
-        let args: Vec<Value> = op.args.iter().map(|&a| self.rw.map(a)).collect();
+        let args = self.rw.map_args(op);
         let f = &self.facts;
         let implied = match op.opcode {
             Opcode::GuardNonnull => f.nonnull.contains(&args[0]),

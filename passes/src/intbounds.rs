@@ -118,7 +118,7 @@ impl Walk<'_> {
 
     fn op(&mut self, id: OpId, op: &Op) {
         use Opcode::*;
-        let args: Vec<Value> = op.args.iter().map(|&a| self.rw.map(a)).collect();
+        let args = self.rw.map_args(op);
         match op.opcode {
             GuardTrue | GuardFalse => return self.condition_guard(id, op, args[0]),
             GuardValue => {

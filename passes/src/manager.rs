@@ -31,7 +31,6 @@ pub struct PassReport {
     pub remarks: Vec<String>,
     /// Text printed after the pass (`--print-after*`, `--print-changed`), if asked for.
     pub dump: Option<String>,
-    pub changed: bool,
 }
 
 /// One step of a pipeline: a pass and its options.
@@ -115,7 +114,6 @@ pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<Pass
         let info = find(step.pass).ok_or_else(|| Error::UnknownPass(step.pass.to_string()))?;
         let pass = (info.make)(&step.options).map_err(Error::BadOptions)?;
         let before_text = (opts.print_changed).then(|| print_module(m));
-        let before = m.clone();
         let (ops_before, guards_before) = counts(m);
         let mut cx = PassContext::default();
         let start = Instant::now();
@@ -126,9 +124,8 @@ pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<Pass
                 return Err(Error::Invalid { pass: info.name, diagnostics, text: print_module(m) });
             }
         }
-        let changed = *m != before;
         let (ops_after, guards_after) = counts(m);
-        let dump = dump_after(info.name, m, opts, before_text.as_deref(), changed);
+        let dump = dump_after(info.name, m, opts, before_text.as_deref());
         reports.push(PassReport {
             pass: info.name,
             ops_before,
@@ -139,21 +136,20 @@ pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<Pass
             stats: cx.stats,
             remarks: cx.remarks,
             dump,
-            changed,
         });
     }
     Ok(reports)
 }
 
-fn dump_after(pass: &str, m: &Module, opts: &Options, before: Option<&str>, changed: bool) -> Option<String> {
+fn dump_after(pass: &str, m: &Module, opts: &Options, before: Option<&str>) -> Option<String> {
     if opts.print_after_all || opts.print_after.iter().any(|p| p == pass) {
         return Some(format!("; *** IR after {pass} ***\n{}", print_module(m)));
     }
     let before = before?;
-    if !changed {
+    let after = print_module(m);
+    if after == before {
         return None;
     }
-    let after = print_module(m);
     let diff = similar::TextDiff::from_lines(before, &after);
     Some(format!("; *** IR changed by {pass} ***\n{}", diff.unified_diff().context_radius(3).header("before", "after")))
 }

@@ -51,3 +51,45 @@ pub fn loop_text(ops: usize) -> String {
 pub fn op_count(text: &str) -> usize {
     tracelab_ir::parse(text).map(|m| m.traces.values().map(|t| t.ops.len()).sum()).unwrap_or(0)
 }
+
+/// The text of a loop of about `ops` ops as PyPy records one (no label: it jumps back to its
+/// start), for optimizer benchmarks: each block reads a boxed int from the frame, checks it,
+/// adds with an overflow check, allocates a new box for the result and stores it back, so that
+/// every pass of `-O` has work (unroll peels it, escape removes boxes, heap forwards and holds
+/// stores, intbounds and guards drop checks).
+pub fn recorded_loop_text(ops: usize) -> String {
+    const PER_BLOCK: usize = 11;
+    let blocks = ops.div_ceil(PER_BLOCK).max(1);
+    let mut s = String::with_capacity(blocks * PER_BLOCK * 64);
+    s.push_str("descr Frame.locals = <FieldP interp.Frame.locals_w 24>\n");
+    s.push_str("descr items = <ArrayP 8>\n");
+    s.push_str("descr W_Int.intval = <FieldS interp.W_Int.intval 8 pure>\n");
+    s.push_str("descr size.W_Int = <SizeDescr 16 class=W_IntObject>\n");
+    s.push_str("descr Frame.last = <FieldS interp.Frame.last_instr 40>\n\n");
+    s.push_str("loop recorded [p0, i1, i2] {\n");
+    for b in 0..blocks {
+        let n = b * 20 + 10;
+        let idx = b % 8;
+        let _ = write!(
+            s,
+            "    debug_merge_point(0, 0, 'f;prog.py:{b}~#{pc} BINARY_ADD')\n\
+             \x20   p{n} = getfield_gc_r(p0, descr=Frame.locals)\n\
+             \x20   p{n1} = getarrayitem_gc_r(p{n}, {idx}, descr=items)\n\
+             \x20   guard_nonnull_class(p{n1}, ConstClass(W_IntObject)) [p0, i1, i2]\n\
+             \x20   i{n2} = getfield_gc_i(p{n1}, descr=W_Int.intval)\n\
+             \x20   i{n3} = int_add_ovf(i{n2}, i1)\n\
+             \x20   guard_no_overflow() [p0, i1, i2]\n\
+             \x20   p{n4} = new_with_vtable(descr=size.W_Int)\n\
+             \x20   setfield_gc(p{n4}, i{n3}, descr=W_Int.intval)\n\
+             \x20   setarrayitem_gc(p{n}, {idx}, p{n4}, descr=items)\n\
+             \x20   setfield_gc(p0, {pc}, descr=Frame.last)\n",
+            pc = b * 2,
+            n1 = n + 1,
+            n2 = n + 2,
+            n3 = n + 3,
+            n4 = n + 4,
+        );
+    }
+    s.push_str("    i3 = int_lt(i1, i2)\n    guard_true(i3) [p0, i1, i2]\n    i4 = int_add(i1, 1)\n    jump(p0, i4, i2)\n}\n");
+    s
+}

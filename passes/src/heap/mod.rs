@@ -357,7 +357,7 @@ impl<'a> Walk<'a> {
 
     fn op(&mut self, id: OpId, op: &Op) {
         use Opcode::*;
-        let args: Vec<Value> = op.args.iter().map(|&a| self.rw.map(a)).collect();
+        let args = self.rw.map_args(op);
         match (op.opcode, op.descr) {
             (GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF, Some(d)) => {
                 return self.load(id, op, d, args[0], None)
