@@ -85,15 +85,17 @@ pub static REGISTRY: &[PassInfo] = &[
 /// Frame first (`virtualize` turns frame traffic into values the rest can see through), then
 /// `inline` (callee bodies become visible), `unroll` (a first iteration for everything after
 /// it to learn from), `cse` (so that two reads of one thread-local state, through two
-/// loop-invariant calls, are reads of one object), `escape` (allocations, including those carried around the loop), `heap`
-/// (loads of what was stored or loaded before, loop-invariant and loop-carried loads, stores
-/// held back), `loop-params` (what the loop carries unchanged becomes the value itself), `fold`,
+/// loop-invariant calls, are reads of one object), `escape` (allocations, including those
+/// carried around the loop), `loop-params` (what a loop carries unchanged becomes the value
+/// itself, so `heap` sees one object), `heap` (loads of what was stored or loaded before,
+/// loop-invariant and loop-carried loads, stores held back), `loop-params` again (for what
+/// `heap` carried), `fold`,
 /// `cse` (on the values those left, so equal conditions become one value), `intbounds` (ranges
 /// from the guards that are left decide comparisons and overflow checks), `guards` (checks
 /// earlier ones imply, including the preamble's), `dce` (what all of them made dead), and
 /// `close-loops` last (the body's uses of preamble values become label parameters).
 pub const DEFAULT_PIPELINE: &[&str] =
-    &["virtualize", "inline", "unroll", "cse", "escape", "heap", "loop-params", "fold", "cse", "intbounds", "guards", "dce", "close-loops"];
+    &["virtualize", "inline", "unroll", "cse", "escape", "loop-params", "heap", "loop-params", "fold", "cse", "intbounds", "guards", "dce", "close-loops"];
 
 pub fn find(name: &str) -> Option<&'static PassInfo> {
     REGISTRY.iter().find(|p| p.name == name)

@@ -11,7 +11,9 @@
 //!   `ptr67`), whatever the object. A loop that passes `ConstPtr(a)` to an input it checks with
 //!   `guard_value(input, ConstPtr(b))` was closed by PyPy, which requires `a` and `b` to be one
 //!   object: both get one name.
-//! Conflicting evidence (two classes for one allocation) leaves things as they are.
+//! Conflicting evidence (two classes for one allocation) leaves things as they are. Runs on
+//! verified traces only, and keeps them valid (a descr with a class for one without, one
+//! constant name for another).
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;

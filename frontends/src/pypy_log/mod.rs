@@ -168,12 +168,14 @@ impl PypyLog {
                 trace.kind = TraceKind::Bridge { guard };
             }
             declare_externs(m, &labels);
-            facts::known_vtables(m);
-            facts::one_name_per_object(m);
             if let Err(errors) = verify(m) {
                 t.errors = shift(errors, t.body_start);
                 t.module = None;
+                continue;
             }
+            // Only on verified traces: the facts read ops as well formed.
+            facts::known_vtables(m);
+            facts::one_name_per_object(m);
         }
     }
 
