@@ -6,7 +6,7 @@
 //!   an op means).
 //! - Identities: `x+0`, `x-0`, `x*1`, `x|0`, `x^0`, `x&-1`, shifts by 0 → `x`; `x*0`, `x&0`,
 //!   `x-x`, `x^x` → 0; `-(-x)`, `~~x`, `same_as(x)`, `cast_ptr_to_int(cast_int_to_ptr(x))`,
-//!   `convert_float_bytes_to_longlong(convert_longlong_bytes_to_float(x))` → `x`; an int or
+//!   `convert_float_bytes_to_longlong(convert_longlong_bytes_to_float(x))` and the reverse → `x`; an int or
 //!   pointer comparison of a value with itself → its constant (not for floats: NaN);
 //!   `int_is_true(c)` of a comparison `c` → `c`.
 //! - Guards: a guard whose condition is a constant that holds is removed; one that must fail is
@@ -131,6 +131,7 @@ impl Folder<'_> {
             IntNeg | IntInvert => self.inner(x, opcode)?,
             CastPtrToInt => self.inner(x, CastIntToPtr)?,
             ConvertFloatBytesToLonglong => self.inner(x, ConvertLonglongBytesToFloat)?,
+            ConvertLonglongBytesToFloat => self.inner(x, ConvertFloatBytesToLonglong)?,
             IntIsTrue if self.def(x).is_some_and(|d| d.opcode.is_comparison()) => x,
             _ => return None,
         })

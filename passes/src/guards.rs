@@ -18,8 +18,8 @@
 //! Strengthening: `guard_nonnull(p)` followed closely by `guard_class(p, c)` becomes one
 //! `guard_nonnull_class(p, c)` at the first guard's place (PyPy does the same), when the two
 //! hand the interpreter back the same state (equal fail args and resume data) and only ops
-//! without effects that cannot fail lie between (markers, pure ops, loads not through `p`),
-//! at most 16: failing earlier then resumes exactly as failing later would.
+//! without effects lie between (markers, pure ops, loads not through `p`, guards that resume
+//! the same way), at most 16: failing earlier then resumes exactly as failing later would.
 //! One linear walk (the look-ahead is bounded).
 
 use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
@@ -158,8 +158,10 @@ impl Walk<'_> {
             if o == Opcode::GuardClass && next.args[0] == p {
                 return same_state(op, next).then_some((later, next.args[1]));
             }
+            // A guard between that resumes the same way fails with the same outcome.
             let harmless = o.is_marker()
                 || (o.is_pure() && !o.is_ovf())
+                || (o.is_guard() && same_state(op, next))
                 || (o.reads_heap() && !o.writes_heap() && !o.is_call() && !o.is_guard() && !next.args.contains(&p));
             if !harmless {
                 return None;
