@@ -1,5 +1,6 @@
-//! Fuzzing the parser, verifier and printer: nothing may panic on any input, and any input
-//! that parses and verifies must round-trip through the printer.
+//! Fuzzing the parser, verifier, printer and passes: nothing may panic on any input, any input
+//! that parses and verifies must round-trip through the printer, and every pass (and `-O`)
+//! must turn a valid trace into a valid trace.
 //!
 //! Generators: random bytes, random token soup from the trace vocabulary, random edits of
 //! every valid trace in the testsuite, and random edits of the PyPy-log fixtures (the importer
@@ -150,6 +151,69 @@ fn mutated_pypy_logs_never_panic() {
                 assert!(tracelab_ir::verify(m).is_ok());
             }
             let _ = tracelab_ir::verify(&log.combined());
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Every pass, and `-O`, on a valid input: no panic, and the result verifies (the manager checks
+/// after each pass).
+fn optimize(m: &tracelab_ir::Module) {
+    use tracelab_passes::manager::{run, Options, Step};
+    let opts = Options { verify_each: true, ..Options::default() };
+    let mut pipelines: Vec<Vec<Step>> = tracelab_passes::REGISTRY.iter().map(|p| vec![Step::new(p.name)]).collect();
+    pipelines.push(tracelab_passes::DEFAULT_PIPELINE.iter().map(|p| Step::new(p)).collect());
+    for steps in pipelines {
+        let mut copy = m.clone();
+        if let Err(e) = run(&mut copy, &steps, &opts) {
+            panic!("{e}\n--- input\n{}", tracelab_ir::printer::print_module(m));
+        }
+    }
+}
+
+#[test]
+fn passes_never_panic_on_mutated_valid_traces() {
+    let corpus: Vec<String> = cases().into_iter().map(|c| c.text).collect();
+    let strategy = (proptest::sample::select(corpus), proptest::collection::vec(edit(), 1..4))
+        .prop_map(|(text, edits)| apply(&text, &edits));
+    let mut runner = TestRunner::new(Config { cases: (cases_per_generator() / 4).max(100), failure_persistence: None, ..Config::default() });
+    let valid = std::sync::atomic::AtomicUsize::new(0);
+    runner
+        .run(&strategy, |text| {
+            if let Ok(m) = tracelab_ir::parse(&text) {
+                if tracelab_ir::verify(&m).is_ok() {
+                    valid.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    optimize(&m);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    eprintln!("{} valid mutated traces optimized", valid.into_inner());
+}
+
+/// `-O` keeps the meaning of mutated valid traces (a few seeds each). Off by default (it is
+/// slow); `TRACELAB_FUZZ_EQUIV=N` runs N cases.
+#[test]
+fn o_keeps_meaning_on_mutated_valid_traces() {
+    let Some(n) = std::env::var("TRACELAB_FUZZ_EQUIV").ok().and_then(|s| s.parse::<u32>().ok()) else { return };
+    use tracelab_passes::manager::{run, Options, Step};
+    let corpus: Vec<String> = cases().into_iter().map(|c| c.text).collect();
+    let strategy = (proptest::sample::select(corpus), proptest::collection::vec(edit(), 1..4))
+        .prop_map(|(text, edits)| apply(&text, &edits));
+    let steps: Vec<Step> = tracelab_passes::DEFAULT_PIPELINE.iter().map(|p| Step::new(p)).collect();
+    let mut runner = TestRunner::new(Config { cases: n, failure_persistence: None, ..Config::default() });
+    runner
+        .run(&strategy, |text| {
+            let Ok(m) = tracelab_ir::parse(&text) else { return Ok(()) };
+            if tracelab_ir::verify(&m).is_err() || m.traces.is_empty() {
+                return Ok(());
+            }
+            let mut o = m.clone();
+            run(&mut o, &steps, &Options::default()).expect("-O runs");
+            if let Err(e) = tracelab::exec::equivalent(&m, &o, 3) {
+                panic!("-O changed meaning:\n{e}\n--- input\n{text}");
+            }
             Ok(())
         })
         .unwrap();
