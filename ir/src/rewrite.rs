@@ -18,7 +18,8 @@ pub struct Rewriter<'a> {
 impl<'a> Rewriter<'a> {
     /// A new trace with the old one's name, kind, inputs and virtualizable, and no ops.
     pub fn new(old: &'a Trace) -> Rewriter<'a> {
-        let mut new = Trace::new(old.name.clone(), old.kind.clone());
+        // Room for a copy of the same size: growing by doubling would move the arenas.
+        let mut new = Trace::with_capacity(old.name.clone(), old.kind.clone(), old.ops.len(), old.values.len());
         new.span = old.span;
         let mut map = vec![None; old.values.len()];
         for &v in &old.inputs {

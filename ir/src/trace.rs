@@ -239,6 +239,11 @@ impl Trace {
         }
     }
 
+    /// An empty trace with room for `ops` ops and `values` values.
+    pub fn with_capacity(name: impl Into<String>, kind: TraceKind, ops: usize, values: usize) -> Trace {
+        Trace { values: Arena::with_capacity(values), ops: Arena::with_capacity(ops), ..Trace::new(name, kind) }
+    }
+
     pub fn ty(&self, v: Value) -> Type {
         self.values[v].ty
     }
