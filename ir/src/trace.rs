@@ -239,6 +239,18 @@ impl Trace {
         }
     }
 
+    /// `v` with `same_as` copies looked through (the value they copy).
+    pub fn through_same_as(&self, mut v: Value) -> Value {
+        while let ValueDef::Op(o) = self.values[v].def {
+            let op = &self.ops[o];
+            if !matches!(op.opcode, Opcode::SameAsI | Opcode::SameAsR | Opcode::SameAsF) {
+                break;
+            }
+            v = op.args[0];
+        }
+        v
+    }
+
     /// An empty trace with room for `ops` ops and `values` values.
     pub fn with_capacity(name: impl Into<String>, kind: TraceKind, ops: usize, values: usize) -> Trace {
         Trace { values: Arena::with_capacity(values), ops: Arena::with_capacity(ops), ..Trace::new(name, kind) }

@@ -3,35 +3,44 @@
 //! allocation sinking).
 //!
 //! One forward walk. An allocation (`new`, `new_with_vtable`, `new_array`/`new_array_clear` with
-//! a constant length) is not emitted: it becomes a *virtual*, whose field and item writes are
-//! recorded and whose reads are forwarded. `arraylen_gc`, `guard_nonnull`, `guard_class` /
-//! `guard_nonnull_class` against its known class, and `ptr_eq`-style comparisons with another
-//! virtual or with null fold away; `same_as_r`, `keepalive` and write barriers on it vanish.
+//! a constant length, and `virtual_ref`, laid out as `ir::descr::vref_layout` says) is not
+//! emitted: it becomes a *virtual*, whose field and item writes are recorded and whose reads are
+//! forwarded. `arraylen_gc`, `guard_nonnull`, `guard_class` / `guard_nonnull_class` against its
+//! known class, identity comparisons (a virtual is only ever itself: nothing outside has seen
+//! its address), `virtual_ref_finish`, and `arraycopy` (oopspec 1) into a virtual array at
+//! constant positions fold away; `same_as_r`, `keepalive` and write barriers on it vanish.
 //!
-//! A virtual *escapes* when it reaches anything else: stored into an object that is not
-//! virtual, passed to a call, returned by `finish`, carried around a loop other than as below,
-//! compared with an object it might be, read at a non-constant index, or used by
-//! any op the pass does not understand. It is then *materialized* right there: allocated, its
-//! known fields written (virtuals it points to first, recursively; sharing and cycles kept),
-//! and from then on it is an ordinary object.
+//! A virtual *escapes* when it reaches anything else: passed to a call, returned by `finish`,
+//! carried around a loop other than as below, read at a non-constant index, or used by any op
+//! the pass does not understand. It is then *materialized* right there: allocated, its known
+//! fields written (virtuals it points to first, recursively; sharing and cycles kept), and from
+//! then on it is an ordinary object.
+//!
+//! Stored into a field of a real object, a virtual does not escape yet: the store is *delayed*.
+//! A later store to the same field of the same object makes it unobservable (PyPy's frames are
+//! linked into the thread state for the length of a call this way, and unlinked after); a load
+//! of that field through any object, or an op that might read memory (a call that is not
+//! effect-free with only scalar arguments, the end of the trace or of an iteration), does the
+//! delayed stores first, in order; a guard lists them as pending writes in its resume data.
 //!
 //! A virtual that only appears in a guard's resume data is not allocated: the resume data
 //! describes it (descr, length, fields, nested virtuals), and it is built only if the guard
-//! fails. A guard without resume data cannot describe one, so a virtual in its fail args is
-//! materialized before it.
+//! fails. A guard without resume data gets a frame holding its fail args
+//! (`GuardInfo::ensure_resume`) when it has something to describe.
 //!
 //! Assumes: a verified trace; fields of a fresh object that were never written read as zero
 //! (the runtime zeroes allocations). Guarantees: the same observable behaviour, no new op
-//! except the allocations and writes of materialization.
+//! except the allocations and writes of materialization and the loads of an arraycopy from a
+//! real array (at most 16 items).
 //!
-//! Loops: a label parameter that carries a virtual of one shape (same allocation, descr, class,
-//! no virtual fields) on every edge into the label (the entry and every jump of this trace)
-//! travels as that virtual's fields: the label gets one parameter per field, jumps pass the
-//! field values, and inside the loop the parameter is a virtual built from them. A probe walk
-//! finds those parameters first. This is what makes a peeled loop (PyPy's unroll output, or the
-//! unroll pass to come) allocate nothing for objects that live from one iteration to the next;
-//! [`Escape::fields`] gives the unroll pass a virtual's fields. Any other virtual reaching a
-//! `label` or `jump` is materialized.
+//! Loops: a label parameter of this trace that carries a virtual of one shape (same allocation,
+//! descr, class; virtual fields of one shape themselves, up to 4 deep, none shared) on every
+//! edge into the label (the entry and every jump of this trace) travels as that virtual's
+//! fields, nested ones flattened: the label gets one parameter per field, jumps pass the field
+//! values, and inside the loop the parameter is a virtual rebuilt from them. A probe walk finds
+//! those parameters first. This is what makes a peeled loop allocate nothing for objects that
+//! live from one iteration to the next. Any other virtual reaching a `label` or `jump` is
+//! materialized.
 //!
 //! Stats: allocations removed, allocations materialized, loop-carried virtuals exploded;
 //! remarks say where and why each materialization happened.
@@ -189,14 +198,6 @@ impl<'a> Escape<'a> {
     /// The virtual an old value denotes, if it is (still) virtual.
     fn virt(&self, v: Value) -> Option<Vid> {
         self.of.get(&v).copied().filter(|&id| self.virtuals[id].real.is_none())
-    }
-
-    /// The known fields of the virtual `v` denotes, as new-trace values where they are not
-    /// virtual (`None` for a nested virtual): what the unroll pass carries around a loop.
-    pub fn fields(&mut self, v: Value) -> Option<Vec<(FieldKey, Option<Value>)>> {
-        let id = self.virt(v)?;
-        let fields: Vec<(FieldKey, FieldVal)> = self.virtuals[id].fields.iter().map(|(k, f)| (*k, *f)).collect();
-        Some(fields.into_iter().map(|(k, f)| (k, self.field_value(f))).collect())
     }
 
     fn field_value(&mut self, f: FieldVal) -> Option<Value> {

@@ -41,7 +41,7 @@
 use crate::{map_traces, Pass, PassContext};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::rewrite::Rewriter;
-use tracelab_ir::trace::{LabelInfo, ValueDef};
+use tracelab_ir::trace::LabelInfo;
 use tracelab_ir::{Module, Op, OpExtra, Opcode, Target, Trace, TraceKind, Value};
 
 pub struct Unroll;
@@ -87,17 +87,6 @@ fn peelable(t: &Trace) -> Result<(), &'static str> {
     }
 }
 
-/// `v` with `same_as` copies looked through.
-fn resolve(t: &Trace, mut v: Value) -> Value {
-    while let ValueDef::Op(o) = t.values[v].def {
-        let op = &t.ops[o];
-        if !matches!(op.opcode, Opcode::SameAsI | Opcode::SameAsR | Opcode::SameAsF) {
-            break;
-        }
-        v = op.args[0];
-    }
-    v
-}
 
 /// Returns the peeled trace and how many inputs became label parameters.
 fn peel(t: &Trace, token: Target) -> (Trace, usize) {
@@ -112,7 +101,7 @@ fn peel(t: &Trace, token: Target) -> (Trace, usize) {
     let mut label_args = Vec::new();
     let mut carried = Vec::new();
     for (j, (&input, &arg)) in t.inputs.iter().zip(&jump.args).enumerate() {
-        let r = resolve(t, arg);
+        let r = t.through_same_as(arg);
         if r == input || t.is_const(r) {
             body_map[input.index()] = Some(rw.map(r));
         } else {

@@ -5,14 +5,17 @@
 
 use std::fmt::Write;
 
+/// The descrs both generated loops use.
+const DESCRS: &str = "descr Frame.locals = <FieldP interp.Frame.locals_w 24>\n\
+                      descr items = <ArrayP 8>\n\
+                      descr W_Int.intval = <FieldS interp.W_Int.intval 8 pure>\n";
+
 /// The text of a loop with about `ops` ops.
 pub fn loop_text(ops: usize) -> String {
     const PER_BLOCK: usize = 9;
     let blocks = ops.div_ceil(PER_BLOCK).max(1);
     let mut s = String::with_capacity(blocks * PER_BLOCK * 64);
-    s.push_str("descr Frame.locals = <FieldP interp.Frame.locals_w 24>\n");
-    s.push_str("descr items = <ArrayP 8>\n");
-    s.push_str("descr W_Int.intval = <FieldS interp.W_Int.intval 8 pure>\n");
+    s.push_str(DESCRS);
     s.push_str("descr Frame.last = <FieldS interp.Frame.last_instr 40>\n\n");
     s.push_str("loop synthetic [p0, i1, p2] {\n");
     s.push_str("    label(p0, i1, p2, descr=TargetToken(1))\n");
@@ -61,9 +64,7 @@ pub fn recorded_loop_text(ops: usize) -> String {
     const PER_BLOCK: usize = 11;
     let blocks = ops.div_ceil(PER_BLOCK).max(1);
     let mut s = String::with_capacity(blocks * PER_BLOCK * 64);
-    s.push_str("descr Frame.locals = <FieldP interp.Frame.locals_w 24>\n");
-    s.push_str("descr items = <ArrayP 8>\n");
-    s.push_str("descr W_Int.intval = <FieldS interp.W_Int.intval 8 pure>\n");
+    s.push_str(DESCRS);
     s.push_str("descr size.W_Int = <SizeDescr 16 class=W_IntObject>\n");
     s.push_str("descr Frame.last = <FieldS interp.Frame.last_instr 40>\n\n");
     s.push_str("loop recorded [p0, i1, i2] {\n");

@@ -22,17 +22,6 @@ use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, OpId, Opcode, Target, Trace, TraceId, TraceKind, Value};
 
-/// `v` with `same_as` copies looked through.
-fn resolve(t: &Trace, mut v: Value) -> Value {
-    while let ValueDef::Op(o) = t.values[v].def {
-        let op = &t.ops[o];
-        if !matches!(op.opcode, Opcode::SameAsI | Opcode::SameAsR | Opcode::SameAsF) {
-            break;
-        }
-        v = op.args[0];
-    }
-    v
-}
 
 /// For a loop jumping to its own start: input → the value the jump passes it.
 fn carried(t: &Trace) -> HashMap<Value, Value> {
@@ -42,7 +31,7 @@ fn carried(t: &Trace) -> HashMap<Value, Value> {
     if t.kind != TraceKind::Loop {
         return HashMap::new();
     }
-    t.inputs.iter().zip(&jump.args).map(|(&i, &a)| (i, resolve(t, a))).collect()
+    t.inputs.iter().zip(&jump.args).map(|(&i, &a)| (i, t.through_same_as(a))).collect()
 }
 
 /// Loads from objects the trace allocated that read back a value stored there: load result →
@@ -119,9 +108,9 @@ pub fn known_vtables(m: &mut Module) {
                 Some(Const::Int(n)) if *n > 0 => n.to_string(),
                 _ => continue,
             };
-            let mut checked = resolve(t, op.args[0]);
+            let mut checked = t.through_same_as(op.args[0]);
             while let Some(&v) = loaded.get(&checked) {
-                checked = resolve(t, v);
+                checked = t.through_same_as(v);
             }
             let alloc = site.get(&checked).or_else(|| next.get(&checked).and_then(|r| site.get(r)));
             let Some(&at) = alloc else { continue };
@@ -190,7 +179,7 @@ fn carried_in_a_field(t: &Trace, next: &HashMap<Value, Value>, fresh: &HashMap<V
         _ => return None,
     };
     let obj = next.get(&op.args[0])?;
-    fresh.get(obj)?.get(&(op.descr?, index)).map(|&x| resolve(t, x))
+    fresh.get(obj)?.get(&(op.descr?, index)).map(|&x| t.through_same_as(x))
 }
 
 /// A copy of `t` whose `ConstPtr`s are renamed by `rename`. Constants are interned in the
