@@ -412,6 +412,15 @@ impl Module {
         id
     }
 
+    /// Replaces what descr `id` says (its name and every reference stay).
+    pub fn set_descr_data(&mut self, id: DescrId, data: DescrData) {
+        let old = std::mem::replace(&mut self.descrs[id].data, data.clone());
+        if self.descr_index.get(&old) == Some(&id) {
+            self.descr_index.remove(&old);
+        }
+        self.descr_index.entry(data).or_insert(id);
+    }
+
     pub fn descr_by_name(&self, name: &str) -> Option<DescrId> {
         self.descr_names.get(name).copied()
     }

@@ -11,6 +11,11 @@
 //!   `ptr67`), whatever the object. A loop that passes `ConstPtr(a)` to an input it checks with
 //!   `guard_value(input, ConstPtr(b))` was closed by PyPy, which requires `a` and `b` to be one
 //!   object: both get one name.
+//! - Sizes of fields: the logs print no field sizes (`<FieldU ...PyFrame.inst_escaped 80>`), and
+//!   a word is assumed; but a struct's byte-sized flags sit at consecutive offsets (80, 81), and
+//!   word-sized accesses there would overlap, so that a store to one field changes another,
+//!   against "different descrs never alias". A field of unknown size followed within 8 bytes by
+//!   another field of its struct gets the largest power of two that fits the gap.
 //! Conflicting evidence (two classes for one allocation) leaves things as they are. Runs on
 //! verified traces only, and keeps them valid (a descr with a class for one without, one
 //! constant name for another).
@@ -197,4 +202,53 @@ fn renamed(t: &Trace, rename: &HashMap<String, String>) -> Trace {
         rw.copy(id);
     }
     rw.finish()
+}
+
+pub fn field_sizes_from_offsets(m: &mut Module) {
+    use tracelab_ir::descr::FieldDescr;
+    let mut by_owner: HashMap<String, Vec<(u32, tracelab_ir::descr::DescrId)>> = HashMap::new();
+    for (id, d) in m.descrs.iter() {
+        if let DescrData::Field(f) = &d.data {
+            by_owner.entry(f.owner.clone()).or_default().push((f.offset, id));
+        }
+    }
+    for fields in by_owner.values_mut() {
+        fields.sort();
+        for w in 0..fields.len() {
+            let (offset, id) = fields[w];
+            let Some(&(next, _)) = fields[w + 1..].iter().find(|(o, _)| *o > offset) else { continue };
+            let DescrData::Field(f) = &m.descrs[id].data else { continue };
+            let gap = next - offset;
+            if f.size.is_some() || gap >= 8 {
+                continue;
+            }
+            let size = [4u8, 2, 1].into_iter().find(|&s| u32::from(s) <= gap).unwrap_or(1);
+            let data = DescrData::Field(FieldDescr { size: Some(size), ..f.clone() });
+            m.set_descr_data(id, data);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_flags_at_consecutive_offsets_get_byte_sizes() {
+        let mut m = tracelab_ir::parse(
+            "descr a = <FieldU S.a 80>\ndescr b = <FieldU S.b 81>\ndescr c = <FieldS S.c 88>\ndescr d = <FieldS T.d 4>\n\
+             loop l [p0] {\n    setfield_gc(p0, 1, descr=a)\n    setfield_gc(p0, 1, descr=b)\n    setfield_gc(p0, 1, descr=c)\n    setfield_gc(p0, 1, descr=d)\n    finish()\n}\n",
+        )
+        .expect("parses");
+        field_sizes_from_offsets(&mut m);
+        let size = |n: &str| match &m.descrs[m.descr_by_name(n).expect("declared")].data {
+            DescrData::Field(f) => f.size,
+            _ => unreachable!(),
+        };
+        assert_eq!(size("a"), Some(1));
+        assert_eq!(size("b"), Some(4), "7 bytes to the next field: the largest power of two that fits");
+        assert_eq!(size("c"), None, "last field of its struct: a word");
+        assert_eq!(size("d"), None, "another struct");
+        assert!(tracelab_ir::verify(&m).is_ok());
+    }
 }

@@ -176,6 +176,7 @@ impl PypyLog {
             // Only on verified traces: the facts read ops as well formed.
             facts::known_vtables(m);
             facts::one_name_per_object(m);
+            facts::field_sizes_from_offsets(m);
         }
     }
 
