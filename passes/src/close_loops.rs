@@ -14,7 +14,7 @@
 //! arguments). Assumes a verified trace; linear: each op is looked at twice (a scan of the region
 //! after each label, then the copy).
 
-use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
+use crate::{is_open_label, map_changed_traces, open_labels, Pass, PassContext};
 use std::collections::{HashMap, HashSet};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::rewrite::Rewriter;
@@ -26,7 +26,10 @@ pub struct CloseLoops;
 impl Pass for CloseLoops {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
-        map_traces(m, |_, t| {
+        map_changed_traces(m, |_, t| {
+            if !t.labels().any(|(id, _)| !is_open_label(&t.ops[id], &open)) {
+                return None;
+            }
             let mut rw = Rewriter::new(t);
             // Label token → the old values added to it, in order.
             let mut extras: HashMap<Target, Vec<Value>> = HashMap::new();
@@ -50,7 +53,7 @@ impl Pass for CloseLoops {
                     }
                 }
             }
-            rw.finish()
+            Some(rw.finish())
         });
     }
 }

@@ -133,8 +133,15 @@ pub fn is_open_label(op: &tracelab_ir::Op, open: &std::collections::HashSet<trac
 
 /// Runs `f` on every trace, replacing each with the trace `f` builds.
 pub fn map_traces(m: &mut Module, mut f: impl FnMut(&Module, &tracelab_ir::Trace) -> tracelab_ir::Trace) {
+    map_changed_traces(m, |m, t| Some(f(m, t)));
+}
+
+/// Like [`map_traces`], for passes that often leave a trace alone: `None` keeps it as it is
+/// (no copy).
+pub fn map_changed_traces(m: &mut Module, mut f: impl FnMut(&Module, &tracelab_ir::Trace) -> Option<tracelab_ir::Trace>) {
     for id in m.traces.keys().collect::<Vec<_>>() {
-        let new = f(m, &m.traces[id]);
-        m.traces[id] = new;
+        if let Some(new) = f(m, &m.traces[id]) {
+            m.traces[id] = new;
+        }
     }
 }

@@ -16,7 +16,7 @@
 //! Open labels are left alone. Linear in the trace length plus, per label, its parameters times
 //! the rounds of the fixpoint (each round drops at least one parameter).
 
-use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
+use crate::{is_open_label, map_changed_traces, open_labels, Pass, PassContext};
 use std::collections::HashMap;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::trace::LabelInfo;
@@ -27,11 +27,11 @@ pub struct LoopParams;
 impl Pass for LoopParams {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
-        map_traces(m, |_, t| {
+        map_changed_traces(m, |_, t| {
             let plan = invariant_params(t, |op| is_open_label(op, &open));
             let removed: usize = plan.values().map(HashMap::len).sum();
             cx.stats.add("label parameters replaced", removed as i64);
-            if removed == 0 { t.clone() } else { rewrite(t, &plan) }
+            (removed > 0).then(|| rewrite(t, &plan))
         });
     }
 }

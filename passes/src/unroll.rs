@@ -38,7 +38,7 @@
 //! (PyPy's optimized traces are peeled already), loops whose jump goes elsewhere. Cost: the
 //! output is twice the input; one linear copy.
 
-use crate::{map_traces, Pass, PassContext};
+use crate::{map_changed_traces, Pass, PassContext};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::trace::LabelInfo;
@@ -49,12 +49,12 @@ pub struct Unroll;
 impl Pass for Unroll {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let mut next = m.fresh_token();
-        map_traces(m, |_, t| {
+        map_changed_traces(m, |_, t| {
             if let Err(why) = peelable(t) {
                 if t.kind == TraceKind::Loop {
                     cx.remarks.push(format!("{} not peeled: {why}", t.name));
                 }
-                return t.clone();
+                return None;
             }
             let token = next;
             next = match next {
@@ -69,7 +69,7 @@ impl Pass for Unroll {
                 tracelab_ir::printer::target_text(token),
                 t.inputs.len()
             ));
-            new
+            Some(new)
         });
     }
 }

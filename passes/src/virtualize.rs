@@ -28,7 +28,7 @@
 //! same parameters). Stats: frame reads and writes before and after, and those left in the
 //! loop body.
 
-use crate::{map_traces, Pass, PassContext};
+use crate::{map_changed_traces, Pass, PassContext};
 use std::collections::BTreeMap;
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::entity::EntityRef;
@@ -47,9 +47,9 @@ enum Slot {
 
 impl Pass for Virtualize {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        map_traces(m, |m, t| {
+        map_changed_traces(m, |m, t| {
             if t.vable.is_none() {
-                return t.clone();
+                return None;
             }
             let Some(why) = unsuitable(t) else {
                 let before = frame_ops(t);
@@ -58,10 +58,10 @@ impl Pass for Virtualize {
                 cx.stats.add("frame reads and writes before", before.0 as i64);
                 cx.stats.add("frame reads and writes after", after.0 as i64);
                 cx.stats.add("frame reads and writes in loop bodies after", after.1 as i64);
-                return new;
+                return Some(new);
             };
             cx.remarks.push(format!("trace {}: not virtualized: {why}", t.name));
-            t.clone()
+            None
         });
     }
 }
