@@ -853,7 +853,7 @@ fn may_read_pending(m: &Module, t: &Trace, op: &Op) -> bool {
         // Calls without effects depend on their arguments, and may read only what reference
         // arguments reach.
         o if o.is_call() => !is_arraycopy(m, op) && !(m.call_is_effect_free(op) && op.args.iter().skip(1).all(|&a| t.ty(a) != Type::Ref)),
-        o => (o.reads_heap() || o.writes_heap()) && !reads_only_arrays_or_raw(o),
+        o => (o.reads_heap() || o.writes_heap()) && !touches_no_struct_field(t, op),
     }
 }
 
@@ -861,9 +861,17 @@ fn is_arraycopy(m: &Module, op: &Op) -> bool {
     op.descr.is_some_and(|d| matches!(&m.descrs[d].data, DescrData::Call(c) if c.oopspec == Some(1)))
 }
 
-fn reads_only_arrays_or_raw(o: Opcode) -> bool {
-    let name = o.name();
-    name.contains("arrayitem") || name.contains("interiorfield") || name.contains("_raw") || name.starts_with("arraylen") || name.starts_with("raw_") || name.starts_with("str") || name.starts_with("unicode")
+/// True if `op` accesses memory that is not a field of a GC struct: array items and lengths,
+/// interior fields, raw memory (addressed by an integer), string contents.
+fn touches_no_struct_field(t: &Trace, op: &Op) -> bool {
+    use tracelab_ir::opcode::DescrKind;
+    use Opcode::*;
+    let raw = op.args.first().is_some_and(|&a| t.ty(a) == Type::Int);
+    let strings = matches!(
+        op.opcode,
+        Strlen | Unicodelen | Strhash | Unicodehash | Strgetitem | Unicodegetitem | Strsetitem | Unicodesetitem | Copystrcontent | Copyunicodecontent
+    );
+    raw || strings || matches!(op.opcode.descr_kind(), DescrKind::Array | DescrKind::Interior)
 }
 
 fn vref_descrs(m: &Module) -> Option<(DescrId, DescrId)> {
