@@ -15,7 +15,7 @@
 //! after each label, then the copy).
 
 use crate::{is_open_label, map_changed_traces, open_labels, Pass, PassContext};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::trace::ValueDef;
@@ -32,7 +32,7 @@ impl Pass for CloseLoops {
             }
             let mut rw = Rewriter::new(t);
             // Label token → the old values added to it, in order.
-            let mut extras: HashMap<Target, Vec<Value>> = HashMap::new();
+            let mut extras: HashMap<Target, Vec<Value>> = HashMap::default();
             for (id, op) in t.ops.iter() {
                 let nid = rw.copy(id);
                 if let Some(l) = op.label().filter(|_| !is_open_label(op, &open)) {
@@ -66,7 +66,7 @@ fn used_from_before(t: &Trace, at: OpId) -> Vec<Value> {
         ValueDef::Op(o) | ValueDef::LabelParam(o, _) => o.index() < at.index(),
         ValueDef::Const(_) => false,
     };
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut out = Vec::new();
     for op in t.ops.values().skip(at.index() + 1) {
         if op.label().is_some() {

@@ -16,7 +16,7 @@
 //! be invalidated by writes: that is `heap`'s job).
 
 use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::descr::DescrId;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::{Module, Op, Opcode, Target, Trace, Value};
@@ -42,7 +42,7 @@ fn elidable(m: &Module, op: &Op) -> bool {
 
 pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {
     let mut rw = Rewriter::new(t);
-    let mut seen: HashMap<Key, Value> = HashMap::new();
+    let mut seen: HashMap<Key, Value> = HashMap::default();
     let mut reused = 0;
     for (id, op) in t.ops.iter() {
         if is_open_label(op, open) {

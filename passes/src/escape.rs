@@ -46,7 +46,8 @@
 //! remarks say where and why each materialization happened.
 
 use crate::{map_traces, Pass, PassContext};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::resume::{FieldKey, GuardInfo, PendingWrite, Resume, ResumeValue, VirtualId, VirtualObject};
@@ -178,12 +179,12 @@ impl<'a> Escape<'a> {
             old,
             rw: Rewriter::new(old),
             virtuals: Vec::new(),
-            of: HashMap::new(),
+            of: HashMap::default(),
             materialized: 0,
             remarks: Vec::new(),
             probing: false,
-            edges: HashMap::new(),
-            explode: HashMap::new(),
+            edges: HashMap::default(),
+            explode: HashMap::default(),
             failed_edges: Vec::new(),
             pending: Vec::new(),
             vref: vref_descrs(m),
@@ -754,7 +755,7 @@ impl<'a> Escape<'a> {
     fn describe(&mut self, g: &GuardInfo) -> GuardInfo {
         let r = g.resume.as_ref().expect("describe is for guards with resume data");
         let mut out = Resume { frames: Vec::new(), virtuals: Vec::new(), vable: Vec::new(), pending: Vec::new() };
-        let mut ids: HashMap<Vid, VirtualId> = HashMap::new();
+        let mut ids: HashMap<Vid, VirtualId> = HashMap::default();
         // The guard's own virtuals keep their indices; ours come after them.
         let own = r.virtuals.len();
         out.virtuals = r.virtuals.clone();

@@ -23,7 +23,7 @@
 //! One linear walk (the look-ahead is bounded).
 
 use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::{Const, Module, Op, OpId, Opcode, Value};
@@ -34,7 +34,7 @@ impl Pass for Guards {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
         map_traces(m, |_, t| {
-            let mut w = Walk { rw: Rewriter::new(t), facts: Facts::default(), removed: 0, merged: HashSet::new() };
+            let mut w = Walk { rw: Rewriter::new(t), facts: Facts::default(), removed: 0, merged: HashSet::default() };
             for (id, op) in t.ops.iter() {
                 if is_open_label(op, &open) {
                     w.facts = Facts::default();

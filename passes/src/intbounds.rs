@@ -23,7 +23,7 @@
 //! `i + 1` is what makes the increment overflow-free). Assumes a verified trace; linear.
 
 use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::trace::ValueDef;
@@ -35,7 +35,7 @@ impl Pass for IntBounds {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
         map_traces(m, |_, t| {
-            let mut w = Walk { t, rw: Rewriter::new(t), ranges: HashMap::new(), order: HashMap::new(), ovf_dropped: false, decided: 0, guards: 0, ovf: 0, remarks: Vec::new() };
+            let mut w = Walk { t, rw: Rewriter::new(t), ranges: HashMap::default(), order: HashMap::default(), ovf_dropped: false, decided: 0, guards: 0, ovf: 0, remarks: Vec::new() };
             for (id, op) in t.ops.iter() {
                 if is_open_label(op, &open) {
                     w.ranges.clear();

@@ -106,14 +106,14 @@ pub fn find(name: &str) -> Option<&'static PassInfo> {
 /// label entered only by fall-through and by jumps of its own trace is *closed*: facts about SSA
 /// values defined before it stay true after it. `opt` assumes the module holds every trace that
 /// enters its labels (`import-pypy` keeps a log's loops and bridges together).
-pub fn open_labels(m: &Module) -> std::collections::HashSet<tracelab_ir::Target> {
-    let mut owner = std::collections::HashMap::new();
+pub fn open_labels(m: &Module) -> rustc_hash::FxHashSet<tracelab_ir::Target> {
+    let mut owner = rustc_hash::FxHashMap::default();
     for (tid, t) in m.traces.iter() {
         for (_, l) in t.labels() {
             owner.insert(l.token, tid);
         }
     }
-    let mut open = std::collections::HashSet::new();
+    let mut open = rustc_hash::FxHashSet::default();
     for (tid, t) in m.traces.iter() {
         for op in t.ops.values() {
             if let Some(target) = op.jump_target() {
@@ -127,7 +127,7 @@ pub fn open_labels(m: &Module) -> std::collections::HashSet<tracelab_ir::Target>
 }
 
 /// True if `op` is a label in `open` (see [`open_labels`]).
-pub fn is_open_label(op: &tracelab_ir::Op, open: &std::collections::HashSet<tracelab_ir::Target>) -> bool {
+pub fn is_open_label(op: &tracelab_ir::Op, open: &rustc_hash::FxHashSet<tracelab_ir::Target>) -> bool {
     op.label().is_some_and(|l| open.contains(&l.token))
 }
 

@@ -17,7 +17,7 @@
 //! the rounds of the fixpoint (each round drops at least one parameter).
 
 use crate::{is_open_label, map_changed_traces, open_labels, Pass, PassContext};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::trace::LabelInfo;
 use tracelab_ir::{Module, Op, OpExtra, Opcode, Target, Trace, Value};
@@ -40,7 +40,7 @@ impl Pass for LoopParams {
 type Plan = HashMap<Target, HashMap<usize, Value>>;
 
 fn invariant_params(t: &Trace, open: impl Fn(&Op) -> bool) -> Plan {
-    let mut plan = Plan::new();
+    let mut plan = Plan::default();
     for op in t.ops.values() {
         let Some(l) = op.label().filter(|_| !open(op)) else { continue };
         let jumps: Vec<&Op> = t.ops.values().filter(|o| o.opcode == Opcode::Jump && o.jump_target() == Some(l.token)).collect();

@@ -37,7 +37,7 @@ mod lazy;
 
 use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
 use lazy::{holdable_index, Lazy, Store};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::resume::GuardInfo;
@@ -50,7 +50,7 @@ impl Pass for Heap {
         let open = open_labels(m);
         map_traces(m, |m, t| {
             let regions = scan_regions(m, t, &open);
-            let first = Walk::run(m, t, &open, &regions, HashMap::new());
+            let first = Walk::run(m, t, &open, &regions, HashMap::default());
             let carry = first.found.clone();
             let done = if carry.values().all(Vec::is_empty) {
                 first
@@ -113,7 +113,7 @@ struct Region {
 }
 
 fn scan_regions(m: &Module, t: &Trace, open: &HashSet<Target>) -> HashMap<OpId, Region> {
-    let mut regions = HashMap::new();
+    let mut regions = HashMap::default();
     let mut current: Option<(OpId, Region)> = None;
     for (id, op) in t.ops.iter() {
         if op.label().is_some() {
@@ -182,13 +182,13 @@ impl<'a> Walk<'a> {
         let mut w = Walk {
             m,
             rw: Rewriter::new(t),
-            mem: HashMap::new(),
-            lens: HashMap::new(),
-            quasi: HashSet::new(),
+            mem: HashMap::default(),
+            lens: HashMap::default(),
+            quasi: HashSet::default(),
             invalidation_guarded: false,
-            dropped_at: HashMap::new(),
+            dropped_at: HashMap::default(),
             carry,
-            found: HashMap::new(),
+            found: HashMap::default(),
             missing: false,
             lazy: Lazy::default(),
             forwarded: 0,
