@@ -47,7 +47,8 @@ fn entry_or_err(m: &Module, name: Option<&str>) -> Result<tracelab_ir::TraceId, 
     entry(m, name).ok_or_else(|| InputError(format!("error: no trace `{}` to run", name.unwrap_or("(loop)"))))
 }
 
-pub fn run(io: &mut Io, file: &str, args: Option<&str>, learn: bool, opts: &RunOptions) -> Result<u8, InputError> {
+/// `tracelab run`; with `native`, compiled code runs instead of the interpreter.
+pub fn run(io: &mut Io, file: &str, args: Option<&str>, learn: bool, native: Option<&crate::native::ClOptions>, opts: &RunOptions) -> Result<u8, InputError> {
     let m = input::load(file)?;
     let tid = entry_or_err(&m, opts.trace.as_deref())?;
     let args = match args.map(parse_args).transpose() {
@@ -58,7 +59,11 @@ pub fn run(io: &mut Io, file: &str, args: Option<&str>, learn: bool, opts: &RunO
         }
     };
     let cfg = opts.config(args);
-    let run = if learn { run_learning(&m, tid, &cfg).0 } else { Interp::new(&m, cfg).run(tid) };
+    let run = match native {
+        Some(cl) => crate::native::run_native(&m, tid, &cfg, learn, cl.settings())?,
+        None if learn => run_learning(&m, tid, &cfg).0,
+        None => Interp::new(&m, cfg).run(tid),
+    };
     io_out!(io, "{}", report(&run));
     Ok(0)
 }

@@ -17,6 +17,7 @@ pub mod exec;
 pub mod harness;
 pub mod import;
 pub mod input;
+pub mod native;
 pub mod opt;
 pub mod stats;
 
@@ -109,8 +110,32 @@ enum Command {
         /// Do not learn inputs that get past guards.
         #[arg(long)]
         no_learn: bool,
+        /// Run compiled code (the Cranelift backend) instead of the interpreter; the output
+        /// has the same format, so the two can be compared with `diff`.
+        #[arg(long)]
+        native: bool,
+        #[command(flatten)]
+        cl: native::ClOptions,
         #[command(flatten)]
         opts: exec::RunOptions,
+    },
+    /// Compile traces to machine code with Cranelift and say what came out.
+    Compile {
+        file: String,
+        /// Only this trace.
+        #[arg(long)]
+        trace: Option<String>,
+        /// Print the Cranelift IR.
+        #[arg(long)]
+        clif: bool,
+        /// Print the machine code.
+        #[arg(long)]
+        asm: bool,
+        /// Time lowering and Cranelift (to stderr).
+        #[arg(long)]
+        time_passes: bool,
+        #[command(flatten)]
+        cl: native::ClOptions,
     },
     /// Run `.trace` tests (RUN lines, CHECK directives, EXPECT blocks, round trip, equivalence),
     /// like LLVM's lit. Ends with a line `N passed, N failed`.
@@ -213,7 +238,10 @@ fn run(io: &mut Io, cmd: Command) -> Result<u8, InputError> {
         }
         Command::ComparePypy { log, json, seeds, passes } => compare::run(io, &log, json, seeds, passes.as_deref()),
         Command::Test { paths, verbose } => Ok(test(io, &paths, verbose)),
-        Command::Run { file, args, no_learn, opts } => exec::run(io, &file, args.as_deref(), !no_learn, &opts),
+        Command::Run { file, args, no_learn, native, cl, opts } => exec::run(io, &file, args.as_deref(), !no_learn, native.then_some(&cl), &opts),
+        Command::Compile { file, trace, clif, asm, time_passes, cl } => {
+            native::run(io, native::CompileArgs { file: &file, trace: trace.as_deref(), clif, asm, time_passes, cl: &cl })
+        }
         Command::Equiv { a, b, seeds, opts } => exec::equiv(io, &a, &b, seeds, &opts),
         Command::Passes => {
             io_out!(io, "{}", opt::list());

@@ -134,21 +134,21 @@ pub struct Machine {
     calls: u32,
 }
 
-struct Frame<'m> {
-    tid: TraceId,
-    t: &'m Trace,
-    vals: Vec<u64>,
-    prov: Vec<Option<Origin>>,
+pub(crate) struct Frame<'m> {
+    pub(crate) tid: TraceId,
+    pub(crate) t: &'m Trace,
+    pub(crate) vals: Vec<u64>,
+    pub(crate) prov: Vec<Option<Origin>>,
 }
 
 pub struct Interp<'m> {
-    m: &'m Module,
+    pub(crate) m: &'m Module,
     pub machine: Machine,
-    cfg: Config,
+    pub(crate) cfg: Config,
     events: Vec<Event>,
-    ops: u64,
-    iterations: u64,
-    ovf: bool,
+    pub(crate) ops: u64,
+    pub(crate) iterations: u64,
+    pub(crate) ovf: bool,
     bridges: HashMap<u64, TraceId>,
     failed: Option<FailedGuard>,
     failed_bounds: Option<(u64, Origin)>,
@@ -169,7 +169,7 @@ pub struct FailedGuard {
     pub condition: Vec<(u64, Option<Origin>)>,
 }
 
-type Step<T> = Result<T, Exit>;
+pub(crate) type Step<T> = Result<T, Exit>;
 
 fn trap(e: HeapError) -> Exit {
     match e {
@@ -233,7 +233,7 @@ impl Machine {
 
     /// Loads `size` bytes at `addr` as a value of type `ty`; invents words of lazy objects and
     /// clobbered words on first read. Returns the value and, if invented, its origin.
-    fn load(&mut self, addr: u64, size: u64, signed: bool, ty: Type) -> Step<(u64, Option<Origin>)> {
+    pub(crate) fn load(&mut self, addr: u64, size: u64, signed: bool, ty: Type) -> Step<(u64, Option<Origin>)> {
         self.load_as(addr, size, signed, ty, false)
     }
 
@@ -328,8 +328,7 @@ impl<'m> Interp<'m> {
 
     /// Runs trace `tid` from its start.
     pub fn run(mut self, tid: TraceId) -> Run {
-        let t = &self.m.traces[tid];
-        let mut frame = Frame { tid, t, vals: vec![0; t.values.len()], prov: vec![None; t.values.len()] };
+        let mut frame = self.frame(tid);
         let mut inputs = Vec::new();
         let exit = match self.bind_inputs(&mut frame) {
             Ok(ins) => {
@@ -340,6 +339,11 @@ impl<'m> Interp<'m> {
             }
             Err(e) => e,
         };
+        self.into_run(exit, inputs)
+    }
+
+    /// The run as it ended with `exit`.
+    pub(crate) fn into_run(self, exit: Exit, inputs: Vec<RtValue>) -> Run {
         Run {
             exit,
             inputs,
@@ -352,7 +356,13 @@ impl<'m> Interp<'m> {
         }
     }
 
-    fn bind_inputs(&mut self, f: &mut Frame<'m>) -> Step<Vec<RtValue>> {
+    /// A frame for trace `tid` with no values yet.
+    pub(crate) fn frame(&self, tid: TraceId) -> Frame<'m> {
+        let t = &self.m.traces[tid];
+        Frame { tid, t, vals: vec![0; t.values.len()], prov: vec![None; t.values.len()] }
+    }
+
+    pub(crate) fn bind_inputs(&mut self, f: &mut Frame<'m>) -> Step<Vec<RtValue>> {
         let mut out = Vec::new();
         for (k, &v) in f.t.inputs.iter().enumerate() {
             let ty = f.t.ty(v);
@@ -375,7 +385,7 @@ impl<'m> Interp<'m> {
         }
     }
 
-    fn constant(&mut self, c: &Const) -> Step<u64> {
+    pub(crate) fn constant(&mut self, c: &Const) -> Step<u64> {
         Ok(match c {
             Const::Int(i) => *i as u64,
             Const::Float(b) => *b,
@@ -386,7 +396,7 @@ impl<'m> Interp<'m> {
     }
 
     /// Executes from op index `start` until the trace ends or leaves.
-    fn exec(&mut self, mut f: Frame<'m>, mut pc: usize) -> Step<Exit> {
+    pub(crate) fn exec(&mut self, mut f: Frame<'m>, mut pc: usize) -> Step<Exit> {
         loop {
             let Some(op) = f.t.ops.get(OpId::new(pc)) else {
                 return Err(Exit::Trap(format!("trace `{}` ran off its end", f.t.name)));
@@ -413,7 +423,7 @@ impl<'m> Interp<'m> {
         }
     }
 
-    fn step(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<Flow<'m>> {
+    pub(crate) fn step(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<Flow<'m>> {
         use Opcode::*;
         let mut a = [0u64; 6];
         for (i, &v) in op.args.iter().take(6).enumerate() {
@@ -998,7 +1008,7 @@ impl<'m> Interp<'m> {
     }
 }
 
-enum Flow<'m> {
+pub(crate) enum Flow<'m> {
     Next,
     Enter(Frame<'m>, usize),
     Exit(Exit),

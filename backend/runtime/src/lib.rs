@@ -12,4 +12,5 @@ pub mod heap;
 pub mod interp;
 pub mod learn;
 pub mod model;
+pub mod native;
 pub mod render;

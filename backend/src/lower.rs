@@ -1,0 +1,629 @@
+//! Lowering one trace to a Cranelift function `fn(ctx) -> exit number`.
+//!
+//! - Every SSA value of the trace is a Cranelift variable (`I64` for ints and refs, `F64` for
+//!   floats); Cranelift's SSA construction turns label parameters into block parameters.
+//! - The trace start and each `label` begin a block; a `jump` to a label of this trace (or to
+//!   the trace start) is a back edge to that block. Each such block first checks the fuel.
+//! - Ints, floats, comparisons, casts and `int_*_ovf` (Cranelift's overflow-checked
+//!   arithmetic, whose flag `guard_no_overflow` reads) are native; guards branch to a cold block
+//!   per guard that stores what the runtime needs and returns the exit number ([`crate::exits`]).
+//! - Every other op (heap, allocation, calls, strings) is executed by the runtime's own
+//!   implementation of it (`tl_step`): its operands go to their slots, its result comes back
+//!   from its slot. One definition of what those ops mean, shared with the interpreter.
+//!
+//! Assumes a trace that verifies. Ops counting: `base` is the interpreter's op count at the
+//! start of the current segment (a segment starts at op 0 and after each label); op `pc` of a
+//! segment starting at `s` is op number `base + (pc - s) + 1`.
+
+use crate::exits::{guard_exit_values, ExitInfo, ExitKind, Liveness};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, AbiParam, Block, FuncRef, InstBuilder, MemFlagsData, Signature};
+use cranelift_codegen::ir::{self, Function};
+use cranelift_codegen::isa::TargetFrontendConfig;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use std::collections::HashMap;
+use tracelab_ir::entity::EntityRef;
+use tracelab_ir::trace::ValueDef;
+use tracelab_ir::{Const, Module, Op, OpId, Opcode, Target, Trace, TraceId, Type, Value};
+use tracelab_runtime::model::class_id;
+use tracelab_runtime::native::{ctx_offset, STATUS_OK};
+
+/// The services a compiled trace calls, as function references in its function.
+pub(crate) struct Services {
+    pub step: FuncRef,
+    pub class_of: FuncRef,
+}
+
+/// What lowering made: the exits, and how many ops went native or to the runtime.
+#[derive(Default, Debug)]
+pub struct LowerStats {
+    pub native_ops: usize,
+    pub runtime_ops: usize,
+    pub guards: usize,
+}
+
+struct PendingExit {
+    block: Block,
+    number: usize,
+    pc: usize,
+    /// The segment the exit is in (its op count is `base + pc - seg`).
+    seg: usize,
+    values: Vec<Value>,
+}
+
+pub(crate) struct Lowered {
+    pub exits: Vec<ExitInfo>,
+    pub stats: LowerStats,
+}
+
+struct Lower<'a, 'b> {
+    m: &'a Module,
+    tid: TraceId,
+    t: &'a Trace,
+    b: FunctionBuilder<'b>,
+    svc: Services,
+    vars: Vec<Option<Variable>>,
+    ctx: ir::Value,
+    vals: ir::Value,
+    base: Variable,
+    ovf: Variable,
+    /// The start of the current segment.
+    seg: usize,
+    /// Segment start → its end (its last op).
+    seg_end: HashMap<usize, usize>,
+    /// The block starting each segment (the trace start and each label of this trace).
+    seg_block: HashMap<usize, Block>,
+    live: Liveness,
+    ended: Block,
+    exits: Vec<ExitInfo>,
+    pending: Vec<PendingExit>,
+    stats: LowerStats,
+}
+
+const TRUSTED: MemFlagsData = MemFlagsData::trusted();
+
+/// The signature of every compiled trace: `fn(ctx: *mut NativeCtx) -> u32`.
+pub(crate) fn trace_signature(call_conv: cranelift_codegen::isa::CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(types::I64));
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+/// The signature of a service: `fn(ctx, word) -> status`.
+pub(crate) fn service_signature(call_conv: cranelift_codegen::isa::CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
+/// Lowers trace `tid` into `func` (whose signature is set).
+pub(crate) fn lower(m: &Module, tid: TraceId, func: &mut Function, fctx: &mut FunctionBuilderContext, target: TargetFrontendConfig, svc: impl FnOnce(&mut Function) -> Services) -> Lowered {
+    let t = &m.traces[tid];
+    let svc = svc(func);
+    let mut b = FunctionBuilder::new(func, fctx);
+    let starts = segment_starts(t);
+    let mut seg_end = HashMap::new();
+    for (k, &s) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).map_or(t.ops.len(), |&n| n) as isize - 1;
+        seg_end.insert(s, end.max(s as isize) as usize);
+    }
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let ctx = b.block_params(entry)[0];
+    let vals = b.ins().load(types::I64, TRUSTED, ctx, ctx_offset::VALS);
+    let base = b.declare_var(types::I64);
+    let ovf = b.declare_var(types::I8);
+    let ended = b.create_block();
+    b.set_cold_block(ended);
+    let vars = t.values.iter().map(|(_, d)| clif_type(d.ty).map(|ty| b.declare_var(ty))).collect();
+    let live = Liveness::new(t, &starts);
+    let mut seg_block = HashMap::new();
+    for &s in &starts {
+        seg_block.insert(s, b.create_block());
+    }
+    let mut l = Lower { m, tid, t, b, svc, vars, ctx, vals, base, ovf, seg: 0, seg_end, seg_block, live, ended, exits: Vec::new(), pending: Vec::new(), stats: LowerStats::default() };
+    l.prologue();
+    l.body();
+    l.emit_exits();
+    l.b.switch_to_block(l.ended);
+    let zero = l.b.ins().iconst(types::I32, 0);
+    l.b.ins().return_(&[zero]);
+    l.b.seal_all_blocks();
+    l.b.finalize(target);
+    Lowered { exits: l.exits, stats: l.stats }
+}
+
+/// Op 0 and the op after each label: where straight-line counting restarts.
+fn segment_starts(t: &Trace) -> Vec<usize> {
+    let mut s = vec![0];
+    s.extend(t.ops.iter().filter(|(_, op)| op.opcode == Opcode::Label).map(|(o, _)| o.index() + 1));
+    s.dedup();
+    s
+}
+
+fn clif_type(ty: Type) -> Option<ir::Type> {
+    match ty {
+        Type::Int | Type::Ref => Some(types::I64),
+        Type::Float => Some(types::F64),
+        _ => None,
+    }
+}
+
+impl Lower<'_, '_> {
+    fn prologue(&mut self) {
+        let ops = self.b.ins().load(types::I64, TRUSTED, self.ctx, ctx_offset::OPS);
+        self.b.def_var(self.base, ops);
+        let ovf = self.b.ins().load(types::I8, TRUSTED, self.ctx, ctx_offset::OVF);
+        self.b.def_var(self.ovf, ovf);
+        for &v in &self.t.inputs {
+            let x = self.load_slot(v);
+            self.def(v, x);
+        }
+        let start = self.seg_block[&0];
+        self.b.ins().jump(start, &[]);
+        self.enter_segment(0);
+    }
+
+    fn body(&mut self) {
+        for (oid, op) in self.t.ops.iter() {
+            if self.current_block_terminated() {
+                // Ops after a jump or finish that no label starts: unreachable, but lowered.
+                let b = self.b.create_block();
+                self.b.switch_to_block(b);
+            }
+            self.op(oid.index(), op);
+        }
+        if !self.current_block_terminated() {
+            // A trace that runs off its end: the interpreter says so.
+            self.interpret_exit(self.t.ops.len(), ExitKind::Finish);
+        }
+    }
+
+    fn current_block_terminated(&self) -> bool {
+        let Some(block) = self.b.current_block() else { return true };
+        self.b.func.layout.last_inst(block).is_some_and(|i| self.b.func.dfg.insts[i].opcode().is_terminator())
+    }
+
+    /// Starts the segment at `start` in its block: the fuel check first.
+    fn enter_segment(&mut self, start: usize) {
+        let block = self.seg_block[&start];
+        self.b.switch_to_block(block);
+        self.seg = start;
+        let len = (self.seg_end[&start] + 1 - start) as i64;
+        let base = self.b.use_var(self.base);
+        let fuel = self.b.ins().load(types::I64, TRUSTED, self.ctx, ctx_offset::FUEL);
+        let need = self.b.ins().iadd_imm_s(base, len);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, need, fuel);
+        let exit = self.interpret_exit_block(start, ExitKind::Fuel);
+        let go = self.b.create_block();
+        self.b.ins().brif(over, exit, &[], go, &[]);
+        self.b.switch_to_block(go);
+    }
+
+    fn op(&mut self, pc: usize, op: &Op) {
+        use Opcode::*;
+        match op.opcode {
+            Label => self.label(pc, op),
+            Jump => self.jump(pc, op),
+            Finish => self.interpret_exit(pc, ExitKind::Finish),
+            o if o.is_guard() => self.guard(pc, op),
+            o if o.is_marker() => self.stats.native_ops += 1,
+            _ => {
+                if let Some(r) = self.native(op) {
+                    self.stats.native_ops += 1;
+                    if let Some(v) = op.result {
+                        self.def(v, r);
+                    }
+                } else {
+                    self.runtime_op(pc, op);
+                }
+            }
+        }
+    }
+
+    fn label(&mut self, pc: usize, op: &Op) {
+        let params = &op.label().expect("a label has label data").params;
+        let args: Vec<ir::Value> = op.args.iter().map(|&a| self.get(a)).collect();
+        for (&p, x) in params.iter().zip(args) {
+            self.def(p, x);
+        }
+        self.advance_base(pc);
+        self.b.ins().jump(self.seg_block[&(pc + 1)], &[]);
+        self.enter_segment(pc + 1);
+    }
+
+    /// `base` moves past the ops of the current segment up to and including `pc`.
+    fn advance_base(&mut self, pc: usize) {
+        let base = self.b.use_var(self.base);
+        let n = self.b.ins().iadd_imm_s(base, (pc + 1 - self.seg) as i64);
+        self.b.def_var(self.base, n);
+    }
+
+    fn jump(&mut self, pc: usize, op: &Op) {
+        let target = op.jump_target().unwrap_or(Target::SELF_START);
+        let (params, start): (Vec<Value>, usize) = match target {
+            Target::Loop(-1) => (self.t.inputs.clone(), 0),
+            Target::Token(_) => match self.m.find_label(target) {
+                Some((tid, oid)) if tid == self.tid => (self.t.ops[oid].label().expect("a label").params.clone(), oid.index() + 1),
+                _ => return self.interpret_exit(pc, ExitKind::Leave),
+            },
+            Target::Loop(_) => return self.interpret_exit(pc, ExitKind::Leave),
+        };
+        let args: Vec<ir::Value> = op.args.iter().map(|&a| self.get(a)).collect();
+        for (&p, x) in params.iter().zip(args) {
+            self.def(p, x);
+        }
+        self.advance_base(pc);
+        let it = self.b.ins().load(types::I64, TRUSTED, self.ctx, ctx_offset::ITERATIONS);
+        let it = self.b.ins().iadd_imm_s(it, 1);
+        self.b.ins().store(TRUSTED, it, self.ctx, ctx_offset::ITERATIONS);
+        self.b.ins().jump(self.seg_block[&start], &[]);
+        self.stats.native_ops += 1;
+    }
+
+    fn guard(&mut self, pc: usize, op: &Op) {
+        use Opcode::*;
+        self.stats.guards += 1;
+        let x = op.args.first().map(|&a| self.get_int(a));
+        let y = op.args.get(1).map(|&a| self.get_int(a));
+        let pass = match op.opcode {
+            GuardTrue | VecGuardTrue => Some(self.b.ins().icmp_imm_s(IntCC::NotEqual, x.expect("operand"), 0)),
+            GuardFalse | VecGuardFalse | GuardIsnull => Some(self.b.ins().icmp_imm_s(IntCC::Equal, x.expect("operand"), 0)),
+            GuardNonnull | GuardIsObject => Some(self.b.ins().icmp_imm_s(IntCC::NotEqual, x.expect("operand"), 0)),
+            GuardValue => Some(self.b.ins().icmp(IntCC::Equal, x.expect("operand"), y.expect("operand"))),
+            GuardClass | GuardGcType | GuardSubclass | GuardNonnullClass => {
+                let p = x.expect("operand");
+                let cls = self.class_of(pc, p);
+                let same = self.b.ins().icmp(IntCC::Equal, cls, y.expect("operand"));
+                if op.opcode == GuardNonnullClass {
+                    let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, p, 0);
+                    Some(self.b.ins().band(nonnull, same))
+                } else {
+                    Some(same)
+                }
+            }
+            GuardNoOverflow => {
+                let o = self.b.use_var(self.ovf);
+                Some(self.b.ins().icmp_imm_s(IntCC::Equal, o, 0))
+            }
+            GuardOverflow => {
+                let o = self.b.use_var(self.ovf);
+                Some(self.b.ins().icmp_imm_s(IntCC::NotEqual, o, 0))
+            }
+            GuardNoException | GuardNotForced | GuardNotForced2 | GuardNotInvalidated | GuardFutureCondition => None,
+            _ => Some(self.b.ins().iconst(types::I8, 0)),
+        };
+        if let Some(r) = op.result {
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.def(r, zero);
+        }
+        let Some(pass) = pass else { return };
+        let exit = self.exit_block(pc, ExitKind::Guard, &guard_exit_values(self.t, op));
+        let next = self.b.create_block();
+        self.b.ins().brif(pass, next, &[], exit, &[]);
+        self.b.switch_to_block(next);
+    }
+
+    /// The class word of `p` through the runtime (the header of an object of unknown layout is
+    /// invented on first read).
+    fn class_of(&mut self, pc: usize, p: ir::Value) -> ir::Value {
+        let n = self.ops_through(pc);
+        self.b.ins().store(TRUSTED, n, self.ctx, ctx_offset::OPS);
+        let status = {
+            let call = self.b.ins().call(self.svc.class_of, &[self.ctx, p]);
+            self.b.inst_results(call)[0]
+        };
+        self.check_status(status);
+        self.b.ins().load(types::I64, TRUSTED, self.ctx, ctx_offset::SCRATCH)
+    }
+
+    fn check_status(&mut self, status: ir::Value) {
+        let ok = self.b.create_block();
+        let failed = self.b.ins().icmp_imm_s(IntCC::NotEqual, status, STATUS_OK as i64);
+        self.b.ins().brif(failed, self.ended, &[], ok, &[]);
+        self.b.switch_to_block(ok);
+    }
+
+    /// An op the runtime executes: operands to their slots, call, result from its slot.
+    fn runtime_op(&mut self, pc: usize, op: &Op) {
+        self.stats.runtime_ops += 1;
+        let calls_trace = self.calls_trace_function(op);
+        let mut spill: Vec<Value> = op.args.to_vec();
+        if calls_trace {
+            // A guard failing in the callee resumes this trace's frames at the call site.
+            for fr in tracelab_ir::resume::call_site_frames(self.t, OpId::new(pc)) {
+                spill.extend(fr.slots.iter().filter_map(|s| match s {
+                    tracelab_ir::resume::ResumeValue::Value(v) => Some(*v),
+                    _ => None,
+                }));
+            }
+        }
+        // The count the run ends with if the runtime ends it here.
+        let n = self.ops_through(pc);
+        self.b.ins().store(TRUSTED, n, self.ctx, ctx_offset::OPS);
+        for v in spill {
+            if crate::exits::def_index(self.t, v).is_some() {
+                self.store_slot(v);
+            }
+        }
+        let pc_v = self.b.ins().iconst(types::I64, pc as i64);
+        let call = self.b.ins().call(self.svc.step, &[self.ctx, pc_v]);
+        let status = self.b.inst_results(call)[0];
+        self.check_status(status);
+        if let Some(r) = op.result.filter(|&r| self.vars[r.index()].is_some()) {
+            let x = self.load_slot(r);
+            self.def(r, x);
+        }
+        if calls_trace {
+            self.after_trace_call(pc);
+        }
+    }
+
+    fn calls_trace_function(&self, op: &Op) -> bool {
+        op.opcode.call_target_index().and_then(|i| op.args.get(i)).is_some_and(|&f| matches!(self.t.as_const(f), Some(Const::Func(_))))
+    }
+
+    /// The interpreter's op count once op `pc` has started.
+    fn ops_through(&mut self, pc: usize) -> ir::Value {
+        let base = self.b.use_var(self.base);
+        self.b.ins().iadd_imm_s(base, (pc + 1 - self.seg) as i64)
+    }
+
+    /// A called trace function ran ops of its own: recount, and leave if the rest of the
+    /// segment might run past the fuel.
+    fn after_trace_call(&mut self, pc: usize) {
+        let ops = self.b.ins().load(types::I64, TRUSTED, self.ctx, ctx_offset::OPS);
+        let base = self.b.ins().iadd_imm_s(ops, -((pc + 1 - self.seg) as i64));
+        self.b.def_var(self.base, base);
+        let rest = (self.seg_end[&self.seg] - pc) as i64;
+        let need = self.b.ins().iadd_imm_s(ops, rest);
+        let fuel = self.b.ins().load(types::I64, TRUSTED, self.ctx, ctx_offset::FUEL);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, need, fuel);
+        let exit = self.interpret_exit_block(pc + 1, ExitKind::Fuel);
+        let go = self.b.create_block();
+        self.b.ins().brif(over, exit, &[], go, &[]);
+        self.b.switch_to_block(go);
+    }
+
+    /// Ends the current block with an interpret exit at `pc`.
+    fn interpret_exit(&mut self, pc: usize, kind: ExitKind) {
+        let block = self.interpret_exit_block(pc, kind);
+        self.b.ins().jump(block, &[]);
+    }
+
+    fn interpret_exit_block(&mut self, pc: usize, kind: ExitKind) -> Block {
+        let values = self.live.interpret_exit_values(self.t, self.seg, pc);
+        self.exit_block(pc, kind, &values)
+    }
+
+    /// A cold block that will store `values`, the op count before `pc` and the overflow flag,
+    /// and return the new exit's number (filled in by `emit_exits`, so that no block is left
+    /// half-built).
+    fn exit_block(&mut self, pc: usize, kind: ExitKind, values: &[Value]) -> Block {
+        let block = self.b.create_block();
+        self.b.set_cold_block(block);
+        self.exits.push(ExitInfo { pc, kind });
+        self.pending.push(PendingExit { block, number: self.exits.len(), pc, seg: self.seg, values: values.to_vec() });
+        block
+    }
+
+    fn emit_exits(&mut self) {
+        for e in std::mem::take(&mut self.pending) {
+            self.b.switch_to_block(e.block);
+            for &v in &e.values {
+                self.store_slot(v);
+            }
+            let base = self.b.use_var(self.base);
+            let ops = self.b.ins().iadd_imm_s(base, (e.pc - e.seg) as i64);
+            self.b.ins().store(TRUSTED, ops, self.ctx, ctx_offset::OPS);
+            let ovf = self.b.use_var(self.ovf);
+            self.b.ins().store(TRUSTED, ovf, self.ctx, ctx_offset::OVF);
+            let n = self.b.ins().iconst(types::I32, e.number as i64);
+            self.b.ins().return_(&[n]);
+        }
+    }
+
+    /// The op computed natively, if it is one of those lowered here.
+    fn native(&mut self, op: &Op) -> Option<ir::Value> {
+        use Opcode::*;
+        let o = op.opcode;
+        let int2 = |l: &mut Self| (l.get_int(op.args[0]), l.get_int(op.args[1]));
+        let flt2 = |l: &mut Self| (l.get(op.args[0]), l.get(op.args[1]));
+        let bool_of = |l: &mut Self, c: ir::Value| l.b.ins().uextend(types::I64, c);
+        Some(match o {
+            IntAdd | NurseryPtrIncrement => {
+                let (x, y) = int2(self);
+                self.b.ins().iadd(x, y)
+            }
+            IntSub => {
+                let (x, y) = int2(self);
+                self.b.ins().isub(x, y)
+            }
+            IntMul => {
+                let (x, y) = int2(self);
+                self.b.ins().imul(x, y)
+            }
+            IntAnd => {
+                let (x, y) = int2(self);
+                self.b.ins().band(x, y)
+            }
+            IntOr => {
+                let (x, y) = int2(self);
+                self.b.ins().bor(x, y)
+            }
+            IntXor => {
+                let (x, y) = int2(self);
+                self.b.ins().bxor(x, y)
+            }
+            // Shift amounts are taken modulo 64, as `wrapping_shl` does.
+            IntLshift => {
+                let (x, y) = int2(self);
+                self.b.ins().ishl(x, y)
+            }
+            IntRshift => {
+                let (x, y) = int2(self);
+                self.b.ins().sshr(x, y)
+            }
+            UintRshift => {
+                let (x, y) = int2(self);
+                self.b.ins().ushr(x, y)
+            }
+            UintMulHigh => {
+                let (x, y) = int2(self);
+                self.b.ins().umulhi(x, y)
+            }
+            IntAddOvf | IntSubOvf | IntMulOvf => {
+                let (x, y) = int2(self);
+                let (r, of) = match o {
+                    IntAddOvf => self.b.ins().sadd_overflow(x, y),
+                    IntSubOvf => self.b.ins().ssub_overflow(x, y),
+                    _ => self.b.ins().smul_overflow(x, y),
+                };
+                self.b.def_var(self.ovf, of);
+                r
+            }
+            IntLt | IntLe | IntEq | IntNe | IntGt | IntGe | UintLt | UintLe | UintGt | UintGe | PtrEq | PtrNe | InstancePtrEq | InstancePtrNe => {
+                let cc = match o {
+                    IntLt => IntCC::SignedLessThan,
+                    IntLe => IntCC::SignedLessThanOrEqual,
+                    IntGt => IntCC::SignedGreaterThan,
+                    IntGe => IntCC::SignedGreaterThanOrEqual,
+                    UintLt => IntCC::UnsignedLessThan,
+                    UintLe => IntCC::UnsignedLessThanOrEqual,
+                    UintGt => IntCC::UnsignedGreaterThan,
+                    UintGe => IntCC::UnsignedGreaterThanOrEqual,
+                    IntEq | PtrEq | InstancePtrEq => IntCC::Equal,
+                    _ => IntCC::NotEqual,
+                };
+                let (x, y) = int2(self);
+                let c = self.b.ins().icmp(cc, x, y);
+                bool_of(self, c)
+            }
+            IntIsZero | IntIsTrue => {
+                let x = self.get_int(op.args[0]);
+                let c = self.b.ins().icmp_imm_s(if o == IntIsZero { IntCC::Equal } else { IntCC::NotEqual }, x, 0);
+                bool_of(self, c)
+            }
+            IntNeg => {
+                let x = self.get_int(op.args[0]);
+                self.b.ins().ineg(x)
+            }
+            IntInvert => {
+                let x = self.get_int(op.args[0]);
+                self.b.ins().bnot(x)
+            }
+            IntForceGeZero => {
+                let x = self.get_int(op.args[0]);
+                let zero = self.b.ins().iconst(types::I64, 0);
+                self.b.ins().smax(x, zero)
+            }
+            FloatAdd | FloatSub | FloatMul | FloatTruediv => {
+                let (x, y) = flt2(self);
+                match o {
+                    FloatAdd => self.b.ins().fadd(x, y),
+                    FloatSub => self.b.ins().fsub(x, y),
+                    FloatMul => self.b.ins().fmul(x, y),
+                    _ => self.b.ins().fdiv(x, y),
+                }
+            }
+            FloatNeg => {
+                let x = self.get(op.args[0]);
+                self.b.ins().fneg(x)
+            }
+            FloatAbs => {
+                let x = self.get(op.args[0]);
+                self.b.ins().fabs(x)
+            }
+            FloatLt | FloatLe | FloatEq | FloatNe | FloatGt | FloatGe => {
+                // Cranelift's `NotEqual` is true when unordered, like Rust's `!=` on NaN.
+                let cc = match o {
+                    FloatLt => FloatCC::LessThan,
+                    FloatLe => FloatCC::LessThanOrEqual,
+                    FloatEq => FloatCC::Equal,
+                    FloatNe => FloatCC::NotEqual,
+                    FloatGt => FloatCC::GreaterThan,
+                    _ => FloatCC::GreaterThanOrEqual,
+                };
+                let (x, y) = flt2(self);
+                let c = self.b.ins().fcmp(cc, x, y);
+                bool_of(self, c)
+            }
+            // Saturating, NaN to 0: what Rust's `as` does.
+            CastFloatToInt => {
+                let x = self.get(op.args[0]);
+                self.b.ins().fcvt_to_sint_sat(types::I64, x)
+            }
+            CastIntToFloat => {
+                let x = self.get_int(op.args[0]);
+                self.b.ins().fcvt_from_sint(types::F64, x)
+            }
+            ConvertFloatBytesToLonglong | ConvertLonglongBytesToFloat | SameAsI | SameAsR | SameAsF | CastPtrToInt | CastIntToPtr => {
+                let x = self.get(op.args[0]);
+                let want = clif_type(self.t.ty(op.result?))?;
+                self.bitcast_to(x, want)
+            }
+            _ => return None,
+        })
+    }
+
+    fn bitcast_to(&mut self, x: ir::Value, want: ir::Type) -> ir::Value {
+        if self.b.func.dfg.value_type(x) == want {
+            x
+        } else {
+            self.b.ins().bitcast(want, MemFlagsData::new(), x)
+        }
+    }
+
+    /// A value as Cranelift sees it (constants materialized; `ConstPtr`s from their slots,
+    /// which the runtime filled before entry).
+    fn get(&mut self, v: Value) -> ir::Value {
+        match &self.t.values[v].def {
+            ValueDef::Const(c) => match c {
+                Const::Int(i) => self.b.ins().iconst(types::I64, *i),
+                Const::Float(bits) => self.b.ins().f64const(f64::from_bits(*bits)),
+                Const::Null => self.b.ins().iconst(types::I64, 0),
+                Const::Class(n) | Const::Func(n) => self.b.ins().iconst(types::I64, class_id(n) as i64),
+                Const::Ptr(_) => self.load_slot(v),
+            },
+            _ => match self.vars[v.index()] {
+                Some(var) => self.b.use_var(var),
+                None => self.b.ins().iconst(types::I64, 0),
+            },
+        }
+    }
+
+    /// A value's bits as an `I64` (floats reinterpreted).
+    fn get_int(&mut self, v: Value) -> ir::Value {
+        let x = self.get(v);
+        self.bitcast_to(x, types::I64)
+    }
+
+    fn def(&mut self, v: Value, x: ir::Value) {
+        if let Some(var) = self.vars[v.index()] {
+            let want = if self.t.ty(v) == Type::Float { types::F64 } else { types::I64 };
+            let x = self.bitcast_to(x, want);
+            self.b.def_var(var, x);
+        }
+    }
+
+    fn slot_offset(v: Value) -> i32 {
+        (v.index() * 8) as i32
+    }
+
+    fn load_slot(&mut self, v: Value) -> ir::Value {
+        let ty = clif_type(self.t.ty(v)).unwrap_or(types::I64);
+        self.b.ins().load(ty, TRUSTED, self.vals, Self::slot_offset(v))
+    }
+
+    fn store_slot(&mut self, v: Value) {
+        if self.vars[v.index()].is_none() {
+            return;
+        }
+        let x = self.get(v);
+        self.b.ins().store(TRUSTED, x, self.vals, Self::slot_offset(v));
+    }
+}
