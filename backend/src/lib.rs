@@ -11,6 +11,7 @@
 //! `tracelab run --native` and `tracelab run` can only differ by a backend bug, which the
 //! differential tests look for.
 
+pub mod differential;
 pub mod exits;
 mod lower;
 

@@ -9,7 +9,9 @@
 //! - its `; RUN:` lines run ([`run`]), their output checked with FileCheck directives
 //!   ([`filecheck`]) or compared with an `; EXPECT:` trace up to renaming; a RUN line that runs
 //!   `opt` is also checked for equivalence between input and output, unless the file says
-//!   `; NO-EQUIV: <reason>`.
+//!   `; NO-EQUIV: <reason>`;
+//! - every trace of it, run by compiled code (the Cranelift backend), must end exactly as the
+//!   interpreter ends it, unless the file says `; NO-NATIVE: <reason>`.
 
 pub mod filecheck;
 pub mod run;
@@ -123,6 +125,19 @@ pub fn check_passes_keep_meaning(m: &Module) -> Result<(), String> {
     Ok(())
 }
 
+/// Seeds per trace for the differential test of compiled code against the interpreter.
+pub const NATIVE_SEEDS: u64 = 3;
+
+/// Every trace of `m`, compiled, must run as the interpreter runs it.
+pub fn check_native_matches(m: &Module) -> Result<(), String> {
+    tracelab_backend::differential::check_module(m, NATIVE_SEEDS, &equiv_config(), Default::default()).map(|_| ())
+}
+
+/// The reason after `; NO-NATIVE:`, if the file opts out of the differential test of compiled code.
+pub fn no_native_reason(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.trim_start().strip_prefix(';')?.trim().strip_prefix("NO-NATIVE:")).map(str::trim)
+}
+
 /// Runs a valid case. Returns the IR after each pass of the pipelines its RUN lines run (the
 /// testsuite snapshots it), empty if it runs none.
 pub fn run_valid(case: &Case) -> Result<String, String> {
@@ -132,6 +147,11 @@ pub fn run_valid(case: &Case) -> Result<String, String> {
         Ok(m) => {
             check_round_trip(&case.name, &m)?;
             check_passes_keep_meaning(&m)?;
+            match no_native_reason(&case.text) {
+                Some("") => return Err("`; NO-NATIVE:` needs a reason".into()),
+                Some(_) => {}
+                None => check_native_matches(&m)?,
+            }
         }
         Err(e) if !rejected_on_purpose => return Err(e),
         Err(_) => {}
