@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 pub use tracelab::harness::{
-    check_equivalent, check_passes_keep_meaning, check_round_trip, invalid_diagnostics, load, run_valid, trace_blocks,
+    check_equivalent, check_native_matches, check_passes_keep_meaning, check_round_trip, invalid_diagnostics, load, run_valid, trace_blocks,
     trace_files, Case,
 };
 

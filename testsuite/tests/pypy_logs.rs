@@ -1,6 +1,7 @@
 //! Every trace of every PyPy log fixture is one test: it imports, verifies, has the op count
 //! PyPy's header states, prints canonically and re-parses to the same IR, runs in the
-//! interpreter, and every pass keeps its meaning on it. The logs are the
+//! interpreter, every pass keeps its meaning on it, and compiled code (the Cranelift backend)
+//! runs it and its `-O` form exactly as the interpreter does. The logs are the
 //! committed fixtures (`testsuite/fixtures/pypy/`) and, when present beside the repository,
 //! the shared samples (`../shared/pypy-samples/`), and any logs named in `TRACELAB_EXTRA_LOGS`
 //! (paths separated by `:`), to check your own. Broken logs must fail where they are broken
@@ -9,7 +10,8 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::PathBuf;
 use tracelab_frontends::pypy_log::{counts, PypyLog};
-use tracelab_testsuite::{check_passes_keep_meaning, check_round_trip, repo_root};
+use tracelab_passes::manager::{run, Options, Step};
+use tracelab_testsuite::{check_native_matches, check_passes_keep_meaning, check_round_trip, repo_root};
 
 fn logs() -> Vec<PathBuf> {
     let root = repo_root();
@@ -53,7 +55,12 @@ fn trace_trials(path: &PathBuf) -> Vec<Trial> {
             }
             check_round_trip(&tname, m).map_err(Failed::from)?;
             // It runs in the interpreter (no crash), and every pass keeps its meaning.
-            check_passes_keep_meaning(m).map_err(Failed::from)
+            check_passes_keep_meaning(m).map_err(Failed::from)?;
+            check_native_matches(m).map_err(Failed::from)?;
+            let mut o = m.clone();
+            let steps: Vec<Step> = tracelab_passes::DEFAULT_PIPELINE.iter().map(|p| Step::new(p)).collect();
+            run(&mut o, &steps, &Options::default()).map_err(|e| Failed::from(format!("-O: {e:?}")))?;
+            check_native_matches(&o).map_err(|e| Failed::from(format!("after -O: {e}")))
         }));
     }
     trials
