@@ -52,6 +52,7 @@ use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::resume::{FieldKey, GuardInfo, PendingWrite, Resume, ResumeValue, VirtualId, VirtualObject};
 use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, Op, OpExtra, OpId, Opcode, Target, Trace, Type, Value};
 
 pub struct EscapePass;
@@ -141,6 +142,8 @@ pub struct Escape<'a> {
     pending: Vec<Pending>,
     /// The descrs a `virtual_ref` is modelled with (a 16-byte object, referent at offset 8).
     vref: Option<(DescrId, DescrId)>,
+    /// For each old value, the index of the last op that uses it.
+    last_use: Vec<usize>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -188,6 +191,7 @@ impl<'a> Escape<'a> {
             failed_edges: Vec::new(),
             pending: Vec::new(),
             vref: vref_descrs(m),
+            last_use: last_uses(old),
         }
     }
 
@@ -460,6 +464,9 @@ impl<'a> Escape<'a> {
     /// A `label` or `jump`: parameters that carry a virtual of one shape on every edge travel as
     /// its fields (no allocation around the loop); any other virtual is built first.
     fn loop_edge(&mut self, id: OpId, op: &Op) {
+        if op.opcode == Opcode::Label {
+            self.materialize_live_across(id);
+        }
         let token = match (op.label(), op.jump_target()) {
             (Some(l), _) => Some(l.token),
             (None, Some(t @ Target::Token(_))) => Some(t),
@@ -521,6 +528,23 @@ impl<'a> Escape<'a> {
                 new.extra = op.extra.clone();
                 self.rw.push(new);
             }
+        }
+    }
+
+    /// Virtuals that live across `label` (named by values defined before it and used after
+    /// it, or reachable from those) are built before it: the loop body is walked once, but
+    /// runs many times, and each iteration must see the one object, as it was left by the
+    /// iteration before. Carried parameters are what lets a virtual cross a label.
+    fn materialize_live_across(&mut self, label: OpId) {
+        let before = |v: Value| match self.old.values[v].def {
+            ValueDef::Input(_) => true,
+            ValueDef::Op(o) | ValueDef::LabelParam(o, _) => o.index() < label.index(),
+            ValueDef::Const(_) => false,
+        };
+        let mut live: Vec<Value> = self.of.keys().copied().filter(|&v| before(v) && self.last_use[v.index()] > label.index()).collect();
+        live.sort_by_key(|v| v.index());
+        for v in live {
+            self.materialize(v, label, "lives across the loop header");
         }
     }
 
@@ -878,6 +902,17 @@ fn touches_no_struct_field(t: &Trace, op: &Op) -> bool {
 fn vref_descrs(m: &Module) -> Option<(DescrId, DescrId)> {
     let (size, referent) = tracelab_ir::descr::vref_layout();
     Some((m.descr_by_data(&size)?, m.descr_by_data(&referent)?))
+}
+
+/// For each value, the index of the last op that uses it (0 if none).
+fn last_uses(t: &Trace) -> Vec<usize> {
+    let mut last = vec![0; t.values.len()];
+    for (id, op) in t.ops.iter() {
+        for v in op.uses() {
+            last[v.index()] = id.index();
+        }
+    }
+    last
 }
 
 fn zero(t: &mut Trace, ty: Type) -> Value {

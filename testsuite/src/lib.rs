@@ -10,6 +10,7 @@ pub use tracelab::harness::{
     trace_files, Case,
 };
 
+pub mod random_trace;
 pub mod synthetic;
 
 /// The repository root (the workspace above this crate).

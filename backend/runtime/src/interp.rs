@@ -112,6 +112,9 @@ pub struct ObjInfo {
     /// Offsets whose value a clobbering call may have changed, but not if the memory is
     /// immutable (read through a `pure` descr): such a read still sees the memory as it was.
     pub kept_if_immutable: std::collections::HashSet<u64>,
+    /// For lazy objects: the values words had before the trace ran (invented before any
+    /// clobbering call). A word the trace leaves with that value is not a change.
+    pub initial: HashMap<u64, u64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -195,7 +198,7 @@ impl Machine {
     /// Allocates a fresh zeroed object. The one allocation function of the runtime.
     pub fn alloc(&mut self, size: u64, what: String, item: Option<(MemKind, u64)>) -> Step<u64> {
         let addr = self.heap.alloc(size).map_err(trap)?;
-        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default() };
+        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), initial: HashMap::new() };
         self.objects.insert(addr, info);
         Ok(addr)
     }
@@ -206,7 +209,7 @@ impl Machine {
             return Ok(a);
         }
         let addr = self.heap.alloc(LAZY_SIZE).map_err(trap)?;
-        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default() };
+        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), initial: HashMap::new() };
         self.objects.insert(addr, info);
         self.lazy_by_origin.insert(origin, addr);
         Ok(addr)
@@ -267,6 +270,9 @@ impl Machine {
         self.heap.write(addr, size, v).map_err(trap)?;
         let info = self.objects.get_mut(&start).expect("found above");
         info.known.insert(off, Some(origin.clone()));
+        if epoch == 0 {
+            info.initial.insert(off, v);
+        }
         Ok((if signed { sign_extend(v, size) } else { v }, Some(origin)))
     }
 
@@ -283,7 +289,12 @@ impl Machine {
         let info = self.objects.get_mut(&start).expect("found above");
         let off = addr - start;
         info.known.insert(off, None);
-        info.written.insert(off, v);
+        // Back to the value it had before the trace (after other writes): no change in all.
+        if info.initial.get(&off) == Some(&v) {
+            info.written.remove(&off);
+        } else {
+            info.written.insert(off, v);
+        }
         Ok(())
     }
 

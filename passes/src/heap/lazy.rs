@@ -62,15 +62,19 @@ impl Lazy {
         }
         // First, so that a frame made from the fail args holds only the original ones.
         g.ensure_resume();
+        // Writes already pending there (stores of virtuals `escape` delayed) came after every
+        // store of the same field still in the trace (escape does those first), so the stores
+        // held here go before them.
+        let mut held = Vec::with_capacity(self.stores.len());
         for s in &self.stores {
             for v in [s.obj, s.value] {
                 if !t.is_const(v) && !g.fail_args.contains(&Some(v)) {
                     g.fail_args.push(Some(v));
                 }
             }
-            let w = PendingWrite { object: ResumeValue::Value(s.obj), descr: s.descr, index: s.index, value: ResumeValue::Value(s.value) };
-            g.ensure_resume().pending.push(w);
+            held.push(PendingWrite { object: ResumeValue::Value(s.obj), descr: s.descr, index: s.index, value: ResumeValue::Value(s.value) });
         }
+        g.ensure_resume().pending.splice(0..0, held);
     }
 }
 
