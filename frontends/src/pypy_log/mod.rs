@@ -18,6 +18,7 @@
 mod facts;
 mod sections;
 
+pub mod summary;
 pub use sections::{body_text, split, Section};
 
 use std::collections::HashMap;
