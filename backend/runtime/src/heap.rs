@@ -22,10 +22,39 @@ pub const ITEMS_OFFSET: u64 = 16;
 /// Bytes reserved for an object of unknown layout.
 pub const LAZY_SIZE: u64 = 2048;
 
-/// A bump-allocated region of 8-byte words.
+/// Per byte of the heap, whether an access starting there may go straight to memory (what
+/// compiled code checks before a load or store; see `interp::Machine`, which keeps it true):
+/// the value is defined, so reading memory gives what the interpreter would give.
+pub const SHADOW_SLOW: u8 = 0;
+/// Reads may go to memory; writes must go through the runtime (they are recorded).
+pub const SHADOW_READ: u8 = 1;
+/// Reads and writes may go to memory (an object the trace allocated).
+pub const SHADOW_READ_WRITE: u8 = 2;
+/// The length word of an array the trace allocated with items of `1 << k` bytes is marked
+/// `SHADOW_ARRAY_LENGTH + k` (reads and writes may go to memory too): compiled code indexes
+/// such an array directly when its access has the same item size.
+pub const SHADOW_ARRAY_LENGTH: u8 = 0x10;
+
+/// The shadow mark of an allocated array's length word, for items of `item_size` bytes.
+pub fn array_length_mark(item_size: u64) -> u8 {
+    if item_size.is_power_of_two() && item_size <= 128 {
+        SHADOW_ARRAY_LENGTH + item_size.trailing_zeros() as u8
+    } else {
+        SHADOW_READ_WRITE
+    }
+}
+
+/// A bump-allocated region of 8-byte words, and its shadow (one byte per allocated heap
+/// byte). A zero word follows the last object: an access starting in an object stays in the
+/// region.
 pub struct Heap {
     words: Vec<u64>,
     top: usize,
+    /// Bytes allocated so far (`8 * top`), where compiled code reads it.
+    limit: u64,
+    /// Grows with `top`, inside a capacity reserved up front (so it never moves and untouched
+    /// pages cost nothing; zeroing it all per run was most of a short run's time).
+    shadow: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,11 +68,46 @@ impl Heap {
     /// A heap of `bytes` bytes (rounded up to whole words).
     pub fn new(bytes: usize) -> Heap {
         // Word 0 is never handed out, so that no object has address `base` + 0 = a null-ish base.
-        Heap { words: vec![0; bytes.div_ceil(8).max(2)], top: 1 }
+        let words = bytes.div_ceil(8).max(2) + 1;
+        // Both grow with `top` inside capacity reserved here, so they never move and a run
+        // pays only for the memory it allocates (zeroing a whole 64 MB region per run was
+        // most of a short run's time). One zero word always follows the last object.
+        let mut region = Vec::with_capacity(words);
+        region.resize(2, 0);
+        let mut shadow = Vec::with_capacity(words * 8);
+        shadow.resize(8, SHADOW_SLOW);
+        Heap { words: region, top: 1, limit: 8, shadow }
     }
 
     pub fn base(&self) -> u64 {
         self.words.as_ptr() as u64
+    }
+
+    /// Bytes of the region in use: the objects and the zero word after them.
+    pub fn len(&self) -> u64 {
+        self.words.len() as u64 * 8
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The shadow's first byte (shadow byte `k` describes heap byte `base + k`, for `k` below
+    /// the limit).
+    pub fn shadow_base(&self) -> u64 {
+        self.shadow.as_ptr() as u64
+    }
+
+    /// Where the count of allocated bytes lives (it changes as objects are allocated).
+    pub fn limit_address(&self) -> u64 {
+        &self.limit as *const u64 as u64
+    }
+
+    /// Marks `len` bytes from `addr` (inside the region) with `state`.
+    pub fn set_shadow(&mut self, addr: u64, len: u64, state: u8) {
+        let start = (addr - self.base()) as usize;
+        let end = (start + len as usize).min(self.shadow.len());
+        self.shadow[start..end].fill(state);
     }
 
     pub fn contains(&self, addr: u64) -> bool {
@@ -53,16 +117,21 @@ impl Heap {
     /// Allocates `bytes` zeroed bytes (word-aligned); the address of the first.
     pub fn alloc(&mut self, bytes: u64) -> Result<u64, HeapError> {
         let n = (bytes.max(8)).div_ceil(8) as usize;
-        if self.top + n > self.words.len() {
+        if self.top + n + 1 > self.words.capacity() {
             return Err(HeapError::OutOfMemory);
         }
         let addr = self.base() + 8 * self.top as u64;
         self.top += n;
+        self.words.resize(self.top + 1, 0);
+        self.limit = 8 * self.top as u64;
+        self.shadow.resize(8 * self.top, SHADOW_SLOW);
         Ok(addr)
     }
 
     fn locate(&self, addr: u64, size: u64) -> Result<usize, HeapError> {
-        if !self.contains(addr) || !self.contains(addr + size.max(1) - 1) {
+        // The first byte must be allocated; an access may run past the last object into the
+        // rest of the region (zeros), as compiled code's direct accesses do.
+        if !self.contains(addr) || addr + size.max(1) > self.base() + self.len() {
             return Err(HeapError::BadAddress(addr));
         }
         Ok((addr - self.base()) as usize)
@@ -127,6 +196,8 @@ mod tests {
         h.write(a + 17, 1, 0xff).unwrap();
         assert_eq!(sign_extend(h.read(a + 17, 1).unwrap(), 1), u64::MAX);
         assert!(h.read(a + 10_000, 8).is_err());
+        // Past the last object but inside the region: zeros, as compiled code reads them.
+        assert_eq!(h.read(b + 4, 8).unwrap(), 0);
         assert_eq!(h.alloc(1 << 20), Err(HeapError::OutOfMemory));
     }
 }

@@ -16,7 +16,7 @@
 //! - Inputs not given, `ConstPtr` objects and whatever they point to are invented lazily from
 //!   the seed; [`Constraints`] learned from failing guards override the invention.
 
-use crate::heap::{sign_extend, Heap, HeapError, HEADER, ITEMS_OFFSET, LAZY_SIZE, LENGTH_OFFSET};
+use crate::heap::{sign_extend, Heap, HeapError, HEADER, ITEMS_OFFSET, LAZY_SIZE, LENGTH_OFFSET, SHADOW_READ, SHADOW_READ_WRITE, SHADOW_SLOW};
 use crate::model::{call_result, class_id, invent_float, invent_int, mix, Forced, Origin};
 use std::collections::{BTreeMap, HashMap};
 use tracelab_ir::descr::{ArrayDescr, DescrData, FieldDescr, MemKind};
@@ -112,6 +112,9 @@ pub struct ObjInfo {
     /// Offsets whose value a clobbering call may have changed, but not if the memory is
     /// immutable (read through a `pure` descr): such a read still sees the memory as it was.
     pub kept_if_immutable: std::collections::HashSet<u64>,
+    /// Every word is kept for immutable reads: the object was allocated by the trace (all its
+    /// words defined) before a clobbering call was given it.
+    pub kept_all_if_immutable: bool,
     /// For lazy objects: the values words had before the trace ran (invented before any
     /// clobbering call). A word the trace leaves with that value is not a change.
     pub initial: HashMap<u64, u64>,
@@ -198,7 +201,11 @@ impl Machine {
     /// Allocates a fresh zeroed object. The one allocation function of the runtime.
     pub fn alloc(&mut self, size: u64, what: String, item: Option<(MemKind, u64)>) -> Step<u64> {
         let addr = self.heap.alloc(size).map_err(trap)?;
-        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), initial: HashMap::new() };
+        self.heap.set_shadow(addr, size.max(8), SHADOW_READ_WRITE);
+        if let Some((_, item_size)) = item {
+            self.heap.set_shadow(addr + LENGTH_OFFSET, 1, crate::heap::array_length_mark(item_size));
+        }
+        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new() };
         self.objects.insert(addr, info);
         Ok(addr)
     }
@@ -209,7 +216,7 @@ impl Machine {
             return Ok(a);
         }
         let addr = self.heap.alloc(LAZY_SIZE).map_err(trap)?;
-        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), initial: HashMap::new() };
+        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new() };
         self.objects.insert(addr, info);
         self.lazy_by_origin.insert(origin, addr);
         Ok(addr)
@@ -247,7 +254,7 @@ impl Machine {
             return Err(trap(HeapError::BadAddress(addr)));
         };
         let off = addr - start;
-        if immutable && info.kept_if_immutable.contains(&off) {
+        if immutable && (info.kept_all_if_immutable || info.kept_if_immutable.contains(&off)) {
             let raw = self.heap.read(addr, size).map_err(trap)?;
             return Ok((if signed { sign_extend(raw, size) } else { raw }, None));
         }
@@ -273,6 +280,7 @@ impl Machine {
         if epoch == 0 {
             info.initial.insert(off, v);
         }
+        self.heap.set_shadow(addr, 1, SHADOW_READ);
         Ok((if signed { sign_extend(v, size) } else { v }, Some(origin)))
     }
 
@@ -288,6 +296,18 @@ impl Machine {
         self.heap.write(addr, size, v).map_err(trap)?;
         let info = self.objects.get_mut(&start).expect("found above");
         let off = addr - start;
+        match &info.kind {
+            ObjKind::Lazy(_) => self.heap.set_shadow(addr, 1, SHADOW_READ),
+            // An array's length word keeps its mark only while the items fit the object:
+            // compiled code bounds-checks against it.
+            ObjKind::Fresh { item: Some((_, item_size)), .. } if off == LENGTH_OFFSET => {
+                let fits = v.checked_mul(*item_size).and_then(|b| b.checked_add(ITEMS_OFFSET)).is_some_and(|end| end <= info.size);
+                let mark = if fits { crate::heap::array_length_mark(*item_size) } else { SHADOW_READ_WRITE };
+                self.heap.set_shadow(addr, 1, mark);
+            }
+            ObjKind::Fresh { .. } => {}
+        }
+        let info = self.objects.get_mut(&start).expect("found above");
         info.known.insert(off, None);
         // Back to the value it had before the trace (after other writes): no change in all.
         if info.initial.get(&off) == Some(&v) {
@@ -305,22 +325,35 @@ impl Machine {
     fn clobber(&mut self, ref_args: &[(u32, u64)]) {
         self.epoch += 1;
         let call = self.calls;
-        for info in self.objects.values_mut() {
+        let heap = &mut self.heap;
+        for (&start, info) in self.objects.iter_mut() {
             if matches!(info.kind, ObjKind::Lazy(_)) {
-                info.known.retain(|&off, o| o.is_none() || off == HEADER);
+                info.known.retain(|&off, o| {
+                    let keep = o.is_none() || off == HEADER;
+                    if !keep {
+                        heap.set_shadow(start + off, 1, SHADOW_SLOW);
+                    }
+                    keep
+                });
             }
         }
         for &(arg, addr) in ref_args {
             let Some((start, _)) = self.object_at(addr) else { continue };
             let info = self.objects.get_mut(&start).expect("found above");
             if let ObjKind::Fresh { .. } = info.kind {
-                // Fresh objects have no origin of their own: name the words by the call.
+                // Fresh objects have no origin of their own: name the words by the call. Every
+                // word was defined, so immutable ones keep their values.
                 info.kind = ObjKind::Lazy(Origin::Clobbered(call, arg));
+                info.kept_all_if_immutable = true;
             }
             let known: Vec<u64> = info.known.keys().copied().filter(|&off| off != HEADER).collect();
             info.kept_if_immutable.extend(known);
             info.known.retain(|&off, _| off == HEADER);
             info.written.clear();
+            self.heap.set_shadow(start, info.size, SHADOW_SLOW);
+            if info.known.contains_key(&HEADER) {
+                self.heap.set_shadow(start + HEADER, 1, SHADOW_READ);
+            }
         }
     }
 }

@@ -37,6 +37,12 @@ pub struct NativeCtx {
     pub vals: *mut u64,
     /// A service's result beside its status.
     pub scratch: u64,
+    /// The heap region (accesses starting at `heap_base + k`, `k < *heap_limit`, the bytes
+    /// allocated so far) and its shadow (`heap::SHADOW_*`): compiled code loads and stores
+    /// directly where the shadow allows, and asks the runtime elsewhere.
+    pub heap_base: u64,
+    pub heap_limit: u64,
+    pub shadow: u64,
     session: *mut c_void,
 }
 
@@ -48,6 +54,9 @@ pub mod ctx_offset {
     pub const OVF: i32 = 24;
     pub const VALS: i32 = 32;
     pub const SCRATCH: i32 = 40;
+    pub const HEAP_BASE: i32 = 48;
+    pub const HEAP_LIMIT: i32 = 56;
+    pub const SHADOW: i32 = 64;
 }
 
 /// A service's status: go on, or the run has ended (the runtime holds how).
@@ -97,7 +106,9 @@ impl<'m> NativeRun<'m> {
             }
         }
         let vals = frame.vals.as_mut_ptr();
-        let ctx = Box::new(NativeCtx { ops: 0, fuel, iterations: 0, ovf: 0, vals, scratch: 0, session: std::ptr::null_mut() });
+        let heap = &interp.machine.heap;
+        let (heap_base, heap_limit, shadow) = (heap.base(), heap.limit_address(), heap.shadow_base());
+        let ctx = Box::new(NativeCtx { ops: 0, fuel, iterations: 0, ovf: 0, vals, scratch: 0, heap_base, heap_limit, shadow, session: std::ptr::null_mut() });
         let mut run = Box::new(NativeRun { interp, frame: Some(frame), inputs, ended: None, ctx });
         run.ctx.session = (&mut *run as *mut NativeRun<'m>).cast();
         Ok(run)
@@ -209,4 +220,23 @@ pub unsafe extern "C" fn tl_class_of(ctx: *mut NativeCtx, p: u64) -> u64 {
 /// The services compiled code calls, by the symbol names the backend declares.
 pub fn services() -> [(&'static str, *const u8); 2] {
     [("tl_step", tl_step as *const u8), ("tl_class_of", tl_class_of as *const u8)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_offsets_match_the_layout() {
+        use std::mem::offset_of;
+        assert_eq!(offset_of!(NativeCtx, ops), ctx_offset::OPS as usize);
+        assert_eq!(offset_of!(NativeCtx, fuel), ctx_offset::FUEL as usize);
+        assert_eq!(offset_of!(NativeCtx, iterations), ctx_offset::ITERATIONS as usize);
+        assert_eq!(offset_of!(NativeCtx, ovf), ctx_offset::OVF as usize);
+        assert_eq!(offset_of!(NativeCtx, vals), ctx_offset::VALS as usize);
+        assert_eq!(offset_of!(NativeCtx, scratch), ctx_offset::SCRATCH as usize);
+        assert_eq!(offset_of!(NativeCtx, heap_base), ctx_offset::HEAP_BASE as usize);
+        assert_eq!(offset_of!(NativeCtx, heap_limit), ctx_offset::HEAP_LIMIT as usize);
+        assert_eq!(offset_of!(NativeCtx, shadow), ctx_offset::SHADOW as usize);
+    }
 }

@@ -22,6 +22,8 @@ use cranelift_codegen::ir::{self, Function};
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use std::collections::HashMap;
+
+mod memory;
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, Op, OpId, Opcode, Target, Trace, TraceId, Type, Value};
@@ -65,6 +67,8 @@ struct Lower<'a, 'b> {
     vars: Vec<Option<Variable>>,
     ctx: ir::Value,
     vals: ir::Value,
+    /// The heap region, where its allocated length is, and its shadow.
+    heap: [ir::Value; 3],
     base: Variable,
     ovf: Variable,
     /// The start of the current segment.
@@ -115,6 +119,7 @@ pub(crate) fn lower(m: &Module, tid: TraceId, func: &mut Function, fctx: &mut Fu
     b.switch_to_block(entry);
     let ctx = b.block_params(entry)[0];
     let vals = b.ins().load(types::I64, TRUSTED, ctx, ctx_offset::VALS);
+    let heap = [ctx_offset::HEAP_BASE, ctx_offset::HEAP_LIMIT, ctx_offset::SHADOW].map(|o| b.ins().load(types::I64, TRUSTED, ctx, o));
     let base = b.declare_var(types::I64);
     let ovf = b.declare_var(types::I8);
     let ended = b.create_block();
@@ -125,7 +130,7 @@ pub(crate) fn lower(m: &Module, tid: TraceId, func: &mut Function, fctx: &mut Fu
     for &s in &starts {
         seg_block.insert(s, b.create_block());
     }
-    let mut l = Lower { m, tid, t, b, svc, vars, ctx, vals, base, ovf, seg: 0, seg_end, seg_block, live, ended, exits: Vec::new(), pending: Vec::new(), stats: LowerStats::default() };
+    let mut l = Lower { m, tid, t, b, svc, vars, ctx, vals, heap, base, ovf, seg: 0, seg_end, seg_block, live, ended, exits: Vec::new(), pending: Vec::new(), stats: LowerStats::default() };
     l.prologue();
     l.body();
     l.emit_exits();
@@ -212,6 +217,7 @@ impl Lower<'_, '_> {
             Finish => self.interpret_exit(pc, ExitKind::Finish),
             o if o.is_guard() => self.guard(pc, op),
             o if o.is_marker() => self.stats.native_ops += 1,
+            _ if self.memory(pc, op) => self.stats.native_ops += 1,
             _ => {
                 if let Some(r) = self.native(op) {
                     self.stats.native_ops += 1;
@@ -328,9 +334,16 @@ impl Lower<'_, '_> {
         self.b.switch_to_block(ok);
     }
 
-    /// An op the runtime executes: operands to their slots, call, result from its slot.
+    /// An op the runtime executes.
     fn runtime_op(&mut self, pc: usize, op: &Op) {
         self.stats.runtime_ops += 1;
+        if let Some(r) = self.runtime_call(pc, op) {
+            self.def(op.result.expect("a result"), r);
+        }
+    }
+
+    /// Has the runtime execute op `pc`: operands to their slots, call, result from its slot.
+    fn runtime_call(&mut self, pc: usize, op: &Op) -> Option<ir::Value> {
         let calls_trace = self.calls_trace_function(op);
         let mut spill: Vec<Value> = op.args.to_vec();
         if calls_trace {
@@ -354,13 +367,11 @@ impl Lower<'_, '_> {
         let call = self.b.ins().call(self.svc.step, &[self.ctx, pc_v]);
         let status = self.b.inst_results(call)[0];
         self.check_status(status);
-        if let Some(r) = op.result.filter(|&r| self.vars[r.index()].is_some()) {
-            let x = self.load_slot(r);
-            self.def(r, x);
-        }
+        let result = op.result.filter(|&r| self.vars[r.index()].is_some()).map(|r| self.load_slot(r));
         if calls_trace {
             self.after_trace_call(pc);
         }
+        result
     }
 
     fn calls_trace_function(&self, op: &Op) -> bool {
