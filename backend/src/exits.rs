@@ -29,13 +29,16 @@ pub enum ExitKind {
     Leave,
     /// The next segment might run past the fuel.
     Fuel,
+    /// The trace ran off its end (the interpreter reports it).
+    OffTheEnd,
 }
 
 impl ExitInfo {
     pub fn leave(&self) -> Leave {
         match self.kind {
             ExitKind::Guard => Leave::GuardFailed { pc: self.pc },
-            _ => Leave::Interpret { pc: self.pc },
+            ExitKind::Finish | ExitKind::Leave => Leave::Step { pc: self.pc },
+            ExitKind::Fuel | ExitKind::OffTheEnd => Leave::Interpret { pc: self.pc },
         }
     }
 }

@@ -26,7 +26,8 @@ use cranelift_module::{Linkage, Module as _};
 use std::time::{Duration, Instant};
 use tracelab_ir::{Module, TraceId};
 use tracelab_runtime::interp::{Config, Run};
-use tracelab_runtime::native::{Leave, NativeCtx, NativeRun};
+use tracelab_ir::entity::EntityRef;
+use tracelab_runtime::native::{Leave, NativeCtx, NativeRun, Next};
 
 /// Cranelift settings that trade compile time for code quality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,11 +77,30 @@ fn err(what: &str) -> impl Fn(String) -> BackendError + '_ {
     move |e| BackendError(format!("{what}: {e}"))
 }
 
-/// A compiled trace. Owns its code: dropping it frees the code.
+/// How a run went between compiled code and the interpreter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NativeCounts {
+    /// Calls of compiled functions (the first, then one per bridge or loop entered).
+    pub entries: u64,
+    /// Times the interpreter took over to the end (fuel, code not compiled).
+    pub interpreted: u64,
+}
+
+/// Compiled traces of one module. Owns their code: dropping it frees the code.
 pub struct Compiled {
     module: Option<JITModule>,
-    entry: unsafe extern "C" fn(*mut NativeCtx) -> u32,
+    /// By trace index: the traces compiled.
+    traces: Vec<Option<CompiledTrace>>,
+    /// Time linking the functions (once for all of them).
+    pub link_time: Duration,
+}
+
+/// One compiled trace.
+pub struct CompiledTrace {
+    entry: unsafe extern "C" fn(*mut NativeCtx, u64) -> u32,
     pub exits: Vec<ExitInfo>,
+    /// Ops where the function can be entered (0 and the op after each label).
+    pub entries: Vec<usize>,
     pub stats: LowerStats,
     /// Cranelift IR before Cranelift's own passes, when asked for.
     pub clif: Option<String>,
@@ -88,7 +108,7 @@ pub struct Compiled {
     pub asm: Option<String>,
     /// Time building Cranelift IR from the trace.
     pub lower_time: Duration,
-    /// Time in Cranelift (optimization, register allocation, emission) and linking.
+    /// Time in Cranelift (optimization, register allocation, emission).
     pub codegen_time: Duration,
     /// Bytes of machine code.
     pub code_size: usize,
@@ -97,7 +117,7 @@ pub struct Compiled {
 impl Drop for Compiled {
     fn drop(&mut self) {
         if let Some(m) = self.module.take() {
-            // SAFETY: the entry pointer dies with `self`; nothing else points into the code.
+            // SAFETY: the entry pointers die with `self`; nothing else points into the code.
             unsafe { m.free_memory() };
         }
     }
@@ -119,8 +139,15 @@ fn isa(settings: Settings) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::
     native.finish(settings::Flags::new(fb)).map_err(|e| err("target")(e.to_string()))
 }
 
-/// Compiles trace `tid` of `m`.
-pub fn compile(m: &Module, tid: TraceId, settings: Settings, keep: Keep) -> Result<Compiled, BackendError> {
+/// Compiles every trace of `m` (bridges and functions too): a guard's bridge and a loop
+/// another trace jumps into run as compiled code.
+pub fn compile(m: &Module, settings: Settings, keep: Keep) -> Result<Compiled, BackendError> {
+    let all: Vec<TraceId> = m.traces.iter().map(|(t, _)| t).collect();
+    compile_traces(m, &all, settings, keep)
+}
+
+/// Compiles the traces `tids` of `m`; the others run in the interpreter when entered.
+pub fn compile_traces(m: &Module, tids: &[TraceId], settings: Settings, keep: Keep) -> Result<Compiled, BackendError> {
     let isa = isa(settings)?;
     let call_conv = isa.default_call_conv();
     let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
@@ -132,58 +159,139 @@ pub fn compile(m: &Module, tid: TraceId, settings: Settings, keep: Keep) -> Resu
     let step = module.declare_function("tl_step", Linkage::Import, &service_sig).map_err(|e| err("declaring tl_step")(e.to_string()))?;
     let class_of = module.declare_function("tl_class_of", Linkage::Import, &service_sig).map_err(|e| err("declaring tl_class_of")(e.to_string()))?;
     let sig = lower::trace_signature(call_conv);
-    let name = format!("trace_{}", m.traces[tid].name);
-    let id = module.declare_function(&name, Linkage::Local, &sig).map_err(|e| err("declaring the trace")(e.to_string()))?;
-
-    let started = Instant::now();
     let mut ctx: Context = module.make_context();
-    ctx.func.signature = sig;
     let mut fctx = FunctionBuilderContext::new();
-    let target = module.target_config();
-    let lowered = lower::lower(m, tid, &mut ctx.func, &mut fctx, target, |func| lower::Services {
-        step: module.declare_func_in_func(step, func),
-        class_of: module.declare_func_in_func(class_of, func),
-    });
-    let clif = keep.clif.then(|| ctx.func.display().to_string());
-    let lower_time = started.elapsed();
-
+    let mut defined = Vec::new();
+    for (k, &tid) in tids.iter().enumerate() {
+        let t = &m.traces[tid];
+        let id = module.declare_function(&format!("trace{k}"), Linkage::Local, &sig).map_err(|e| err("declaring a trace")(e.to_string()))?;
+        let started = Instant::now();
+        ctx.func.signature = sig.clone();
+        let target = module.target_config();
+        let lowered = lower::lower(m, tid, &mut ctx.func, &mut fctx, target, |func| lower::Services {
+            step: module.declare_func_in_func(step, func),
+            class_of: module.declare_func_in_func(class_of, func),
+        });
+        let clif = keep.clif.then(|| ctx.func.display().to_string());
+        let lower_time = started.elapsed();
+        let started = Instant::now();
+        ctx.set_disasm(keep.asm);
+        module.define_function(id, &mut ctx).map_err(|e| BackendError(format!("Cranelift rejected trace `{}`: {e:?}", t.name)))?;
+        let compiled = ctx.compiled_code().expect("defined above");
+        let code_size = compiled.code_buffer().len();
+        let asm = if keep.asm { compiled.vcode.clone() } else { None };
+        module.clear_context(&mut ctx);
+        let codegen_time = started.elapsed();
+        defined.push((tid, id, lowered, clif, asm, lower_time, codegen_time, code_size));
+    }
     let started = Instant::now();
-    ctx.set_disasm(keep.asm);
-    module.define_function(id, &mut ctx).map_err(|e| BackendError(format!("Cranelift rejected trace `{}`: {e:?}", m.traces[tid].name)))?;
-    let compiled = ctx.compiled_code().expect("defined above");
-    let code_size = compiled.code_buffer().len();
-    let asm = if keep.asm { compiled.vcode.clone() } else { None };
-    module.clear_context(&mut ctx);
     module.finalize_definitions().map_err(|e| err("linking")(e.to_string()))?;
-    let ptr = module.get_finalized_function(id);
-    let codegen_time = started.elapsed();
-    // SAFETY: the function was built with `trace_signature`, which is this type under the
-    // target's default (C) calling convention.
-    let entry = unsafe { std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut NativeCtx) -> u32>(ptr) };
-    Ok(Compiled { module: Some(module), entry, exits: lowered.exits, stats: lowered.stats, clif, asm, lower_time, codegen_time, code_size })
+    let link_time = started.elapsed();
+    let mut traces: Vec<Option<CompiledTrace>> = (0..m.traces.len()).map(|_| None).collect();
+    for (tid, id, lowered, clif, asm, lower_time, codegen_time, code_size) in defined {
+        let ptr = module.get_finalized_function(id);
+        // SAFETY: the function was built with `trace_signature`, which is this type under the
+        // target's default (C) calling convention.
+        let entry = unsafe { std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut NativeCtx, u64) -> u32>(ptr) };
+        traces[tid.index()] = Some(CompiledTrace { entry, exits: lowered.exits, entries: lowered.entries, stats: lowered.stats, clif, asm, lower_time, codegen_time, code_size });
+    }
+    Ok(Compiled { module: Some(module), traces, link_time })
 }
 
 impl Compiled {
-    /// Runs the compiled trace `tid` of `m` (the one it was compiled from) with `cfg`, and
-    /// finishes the run in the runtime after it exits.
+    /// The compiled form of trace `tid`, if it was compiled.
+    pub fn trace(&self, tid: TraceId) -> Option<&CompiledTrace> {
+        self.traces.get(tid.index()).and_then(Option::as_ref)
+    }
+
+    /// Runs trace `tid` of `m` (the module this was compiled from) with `cfg`: compiled code
+    /// wherever execution goes (bridges, loops other traces enter), the interpreter for what
+    /// was not compiled and for the ops compiled code leaves to it.
     pub fn run(&self, m: &Module, tid: TraceId, cfg: Config) -> Run {
+        self.run_counted(m, tid, cfg).0
+    }
+
+    /// [`Compiled::run`], and how often compiled code was entered.
+    pub fn run_counted(&self, m: &Module, tid: TraceId, cfg: Config) -> (Run, NativeCounts) {
+        let mut counts = NativeCounts::default();
         let mut session = match NativeRun::start(m, cfg, tid) {
             Ok(s) => s,
-            Err(run) => return run,
+            Err(run) => return (run, counts),
         };
-        // SAFETY: the context is live for the call and belongs to a run of the trace this code
-        // was compiled from.
-        let code = unsafe { (self.entry)(session.ctx()) };
-        let leave = match code {
-            0 => Leave::Ended,
-            n => self.exits[n as usize - 1].leave(),
-        };
-        session.finish(leave)
+        let (mut tid, mut pc) = (tid, 0);
+        loop {
+            let Some(code) = self.trace(tid).filter(|c| c.entries.contains(&pc)) else {
+                counts.interpreted += 1;
+                session.interpret_from(pc);
+                break;
+            };
+            counts.entries += 1;
+            // SAFETY: the context is live for the call and its frame is trace `tid`'s, which
+            // this code was compiled from; `pc` is one of its entries.
+            let n = unsafe { (code.entry)(session.ctx(), pc as u64) };
+            let leave = match n {
+                0 => Leave::Ended,
+                n => code.exits[n as usize - 1].leave(),
+            };
+            match session.leave(leave) {
+                Next::Done => break,
+                Next::Continue { tid: t, pc: p } => (tid, pc) = (t, p),
+            }
+        }
+        (session.into_run(), counts)
     }
 }
 
-/// Compiles and runs trace `tid`: `tracelab run --native`.
+/// Compiles the module and runs trace `tid`: `tracelab run --native`.
 pub fn run_native(m: &Module, tid: TraceId, cfg: Config, settings: Settings) -> Result<Run, BackendError> {
-    let code = compile(m, tid, settings, Keep::default())?;
+    let code = compile(m, settings, Keep::default())?;
     Ok(code.run(m, tid, cfg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARITY: &str = "loop parity [i0, i1] {
+    label(i0, i1, descr=TargetToken(100))
+    i2 = int_and(i0, 1)
+    i3 = int_is_zero(i2)
+    guard_true(i3, descr=<Guard0xa0>) [i0, i1]
+    i4 = int_add(i1, 2)
+    i5 = int_add(i0, 1)
+    i6 = int_lt(i5, 10)
+    guard_true(i6, descr=<Guard0xa1>) [i5, i4]
+    jump(i5, i4, descr=TargetToken(100))
+}
+bridge odd from Guard0xa0 [i0, i1] {
+    i2 = int_add(i1, 1)
+    i3 = int_add(i0, 1)
+    jump(i3, i2, descr=TargetToken(100))
+}
+";
+
+    #[test]
+    fn a_bridge_and_the_loop_it_reenters_run_compiled() {
+        let m = tracelab_ir::parse(PARITY).unwrap();
+        let code = compile(&m, Settings::default(), Keep::default()).unwrap();
+        let cfg = Config { args: vec![0, 0], ..Config::default() };
+        let (run, counts) = code.run_counted(&m, TraceId::new(0), cfg);
+        // Five odd values go through the bridge and back into the loop: 1 + 5 * 2 entries.
+        assert_eq!(counts, NativeCounts { entries: 11, interpreted: 0 });
+        let tracelab_runtime::interp::Exit::GuardFailed { fail_args, .. } = run.exit else { panic!("{:?}", run.exit) };
+        let bits: Vec<u64> = fail_args.iter().map(|v| v.unwrap().bits).collect();
+        assert_eq!(bits, vec![11, 17]);
+    }
+
+    #[test]
+    fn fuel_hands_over_to_the_interpreter_at_the_same_op() {
+        let m = tracelab_ir::parse(PARITY).unwrap();
+        let code = compile(&m, Settings::default(), Keep::default()).unwrap();
+        for fuel in [0, 1, 5, 17, 40] {
+            let cfg = Config { args: vec![0, 0], fuel, ..Config::default() };
+            let native = code.run(&m, TraceId::new(0), cfg.clone());
+            let interp = tracelab_runtime::interp::Interp::new(&m, cfg).run(TraceId::new(0));
+            assert_eq!(tracelab_runtime::render::report(&native), tracelab_runtime::render::report(&interp), "fuel {fuel}");
+        }
+    }
 }

@@ -144,6 +144,8 @@ pub struct Escape<'a> {
     vref: Option<(DescrId, DescrId)>,
     /// For each old value, the index of the last op that uses it.
     last_use: Vec<usize>,
+    /// Guards with a bridge in the module.
+    bridged: rustc_hash::FxHashSet<u64>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -192,6 +194,7 @@ impl<'a> Escape<'a> {
             pending: Vec::new(),
             vref: vref_descrs(m),
             last_use: last_uses(old),
+            bridged: crate::bridged_guards(m),
         }
     }
 
@@ -738,6 +741,16 @@ impl<'a> Escape<'a> {
             if passes {
                 return;
             }
+        }
+        if crate::is_bridged(op, &self.bridged) {
+            // Its fail args are the bridge's inputs, and the bridge reads memory: real objects,
+            // delayed stores done.
+            for &v in op.args.iter().chain(op.guard().into_iter().flat_map(|g| g.fail_args.iter().flatten())) {
+                self.materialize(v, id, "passed to a bridge");
+            }
+            self.flush(|_| true);
+            self.rw.copy(id);
+            return;
         }
         let mut g = op.guard().cloned().unwrap_or_default();
         let any_virtual = op.args.iter().chain(g.fail_args.iter().flatten()).any(|&v| self.virt(v).is_some());

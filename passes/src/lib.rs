@@ -127,6 +127,21 @@ pub fn open_labels(m: &Module) -> rustc_hash::FxHashSet<tracelab_ir::Target> {
 }
 
 /// True if `op` is a label in `open` (see [`open_labels`]).
+/// Ids of the guards that have a bridge in the module. Such a guard's fail args are its
+/// bridge's inputs: a pass may rename them but not add, drop, reorder or virtualize them, and
+/// nothing may be left pending for its resume data (the bridge goes on from memory as it is).
+pub fn bridged_guards(m: &Module) -> rustc_hash::FxHashSet<u64> {
+    m.traces.values().filter_map(|t| match t.kind {
+        tracelab_ir::TraceKind::Bridge { guard } => Some(guard),
+        _ => None,
+    }).collect()
+}
+
+/// Whether `op` is a guard with a bridge (see [`bridged_guards`]).
+pub fn is_bridged(op: &tracelab_ir::Op, bridged: &rustc_hash::FxHashSet<u64>) -> bool {
+    op.guard().and_then(|g| g.id).is_some_and(|id| bridged.contains(&id))
+}
+
 pub fn is_open_label(op: &tracelab_ir::Op, open: &rustc_hash::FxHashSet<tracelab_ir::Target>) -> bool {
     op.label().is_some_and(|l| open.contains(&l.token))
 }

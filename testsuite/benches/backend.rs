@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tracelab_backend::{compile, Keep, OptLevel, Regalloc, Settings};
+use tracelab_backend::{compile, compile_traces, Keep, OptLevel, Regalloc, Settings};
 use tracelab_frontends::pypy_log::{summary::jit_summary, PypyLog, Stage};
 use tracelab_runtime::equiv::entry;
 use tracelab_runtime::interp::{Config, Interp};
@@ -49,7 +49,7 @@ fn speedups() {
             continue;
         }
         let cfg = Config { constraints, ..cfg };
-        let Ok(code) = compile(&m, tid, Settings::default(), Keep::default()) else { continue };
+        let Ok(code) = compile(&m, Settings::default(), Keep::default()) else { continue };
         let interp = time(5, || Interp::new(&m, cfg.clone()).run(tid).ops);
         let native = time(5, || code.run(&m, tid, cfg.clone()).ops);
         let r = interp.as_secs_f64() / native.as_secs_f64();
@@ -81,7 +81,7 @@ fn compile_log(log: &PypyLog, settings: Settings) -> (Duration, usize, usize) {
     for t in log.traces.iter().filter(|t| t.stage == Stage::Optimized) {
         let Some(m) = &t.module else { continue };
         let Some((tid, tr)) = m.traces.iter().next() else { continue };
-        let d = median((0..3).map(|_| compile(m, tid, settings, Keep::default()).map(|c| c.lower_time + c.codegen_time).unwrap_or_default()).collect());
+        let d = median((0..3).map(|_| compile_traces(m, &[tid], settings, Keep::default()).ok().and_then(|c| c.trace(tid).map(|t| t.lower_time + t.codegen_time)).unwrap_or_default()).collect());
         total += d;
         ops += tr.ops.len();
         n += 1;

@@ -1,7 +1,8 @@
 //! Random valid traces for differential testing: typed SSA loops with int and float arithmetic
 //! (overflow checks included), comparisons, guards with fail args, heap ops on fresh objects and
 //! arrays and on an input object of unknown layout, allocations, calls of several effect
-//! classes, and a loop with label parameters of every type. The same seed gives the same text.
+//! classes, a loop with label parameters of every type, and often a bridge from one of the
+//! loop's guards that goes back into the loop or finishes. The same seed gives the same text.
 
 use std::fmt::Write;
 
@@ -49,6 +50,8 @@ struct Scope {
     /// Fresh objects of class S and fresh arrays (with their lengths).
     objects: Vec<String>,
     arrays: Vec<(String, i64)>,
+    /// The object loads and stores go to when no allocated one is picked.
+    base: String,
 }
 
 struct Gen {
@@ -57,6 +60,9 @@ struct Gen {
     next: usize,
     guard: usize,
     s: Scope,
+    /// Guards after the label: (number, fail args), for bridges.
+    body_guards: Vec<(usize, Vec<String>)>,
+    in_body: bool,
 }
 
 impl Gen {
@@ -81,7 +87,7 @@ impl Gen {
         }
     }
 
-    fn fail_args(&mut self) -> String {
+    fn fail_args(&mut self) -> Vec<String> {
         let mut all: Vec<String> = self.s.ints.iter().chain(&self.s.floats).chain(&self.s.refs).cloned().collect();
         let keep = self.rng.below(all.len() + 1).min(6);
         let mut chosen = Vec::new();
@@ -89,7 +95,7 @@ impl Gen {
             let k = self.rng.below(all.len());
             chosen.push(all.swap_remove(k));
         }
-        chosen.join(", ")
+        chosen
     }
 
     fn line(&mut self, text: String) {
@@ -98,8 +104,12 @@ impl Gen {
 
     fn guard(&mut self, text: &str) {
         self.guard += 1;
-        let fa = self.fail_args();
+        let args = self.fail_args();
+        let fa = args.join(", ");
         let g = self.guard;
+        if self.in_body {
+            self.body_guards.push((g, args));
+        }
         let sep = if text.ends_with('(') { "" } else { ", " };
         self.line(format!("{text}{sep}descr=<Guard0x{g:x}>) [{fa}]"));
     }
@@ -201,7 +211,7 @@ impl Gen {
             }
             12 => {
                 // Stores into fresh objects or the input object, of a field of the right type.
-                let target = if self.s.objects.is_empty() || self.rng.chance(30) { "p0".to_string() } else { self.rng.pick(&self.s.objects).clone() };
+                let target = if self.s.objects.is_empty() || self.rng.chance(30) { self.s.base.clone() } else { self.rng.pick(&self.s.objects).clone() };
                 match self.rng.below(3) {
                     0 => {
                         let d = self.rng.pick(&["S.a", "S.b"]);
@@ -219,7 +229,7 @@ impl Gen {
                 }
             }
             13 => {
-                let target = if self.s.objects.is_empty() || self.rng.chance(40) { "p0".to_string() } else { self.rng.pick(&self.s.objects).clone() };
+                let target = if self.s.objects.is_empty() || self.rng.chance(40) { self.s.base.clone() } else { self.rng.pick(&self.s.objects).clone() };
                 match self.rng.below(3) {
                     0 => {
                         let d = self.rng.pick(&["S.a", "S.b"]);
@@ -266,12 +276,13 @@ impl Gen {
 
 /// A random loop of about `ops` ops in preamble and body.
 pub fn random_loop(seed: u64, ops: usize) -> String {
-    let mut g = Gen { rng: Rng(seed), out: String::new(), next: 10, guard: 0, s: Scope::default() };
+    let mut g = Gen { rng: Rng(seed), out: String::new(), next: 10, guard: 0, s: Scope::default(), body_guards: Vec::new(), in_body: false };
     g.out.push_str(DESCRS);
     g.out.push_str("\nloop rnd [p0, i1, i2, f3] {\n");
     g.s.ints = vec!["i1".into(), "i2".into()];
     g.s.floats = vec!["f3".into()];
     g.s.refs = vec!["p0".into()];
+    g.s.base = "p0".into();
     let pre = g.rng.below(ops / 3 + 1);
     for _ in 0..pre {
         g.op();
@@ -292,6 +303,7 @@ pub fn random_loop(seed: u64, ops: usize) -> String {
         named.push((ty.clone(), p));
     }
     g.line(format!("label({}, descr=TargetToken(1))", entry.join(", ")));
+    g.in_body = true;
     for (ty, p) in &named {
         match ty.as_str() {
             "i" => g.s.ints.push(p.clone()),
@@ -320,5 +332,62 @@ pub fn random_loop(seed: u64, ops: usize) -> String {
     }
     g.line(format!("jump({}, descr=TargetToken(1))", args.join(", ")));
     g.out.push_str("}\n");
+    g.in_body = false;
+    if g.rng.chance(50) && !g.body_guards.is_empty() {
+        let (number, fail_args) = g.rng.pick(&g.body_guards).clone();
+        g.bridge(number, &fail_args, &named, ops / 4 + 1);
+    }
     g.out
+}
+
+impl Gen {
+    /// A bridge from guard `number` (inputs: its fail args), a few ops, then back into the
+    /// loop (when the loop counter is among the inputs, counting on) or a `finish`.
+    fn bridge(&mut self, number: usize, fail_args: &[String], params: &[(String, String)], ops: usize) {
+        let inputs: Vec<String> = fail_args.iter().map(|a| {
+            let ty = a.chars().next().expect("a name");
+            self.fresh(ty)
+        }).collect();
+        self.s = Scope::default();
+        for v in &inputs {
+            match v.chars().next() {
+                Some('i') => self.s.ints.push(v.clone()),
+                Some('f') => self.s.floats.push(v.clone()),
+                _ => self.s.refs.push(v.clone()),
+            }
+        }
+        let _ = writeln!(self.out, "bridge b{number} from Guard0x{number:x} [{}] {{", inputs.join(", "));
+        // Ops that need a ref need one: the loop's input object is not here.
+        if self.s.refs.is_empty() {
+            let p = self.fresh('p');
+            self.line(format!("{p} = new_with_vtable(descr=size.S)"));
+            self.s.refs.push(p.clone());
+            self.s.objects.push(p);
+        }
+        self.s.base = self.s.refs[0].clone();
+        for _ in 0..ops {
+            self.op();
+        }
+        let counter = fail_args.iter().position(|a| *a == params[0].1).map(|k| inputs[k].clone());
+        match counter {
+            Some(c) => {
+                let next = self.fresh('i');
+                self.line(format!("{next} = int_add({c}, 1)"));
+                let mut args = vec![next];
+                for (ty, _) in &params[1..] {
+                    args.push(match ty.as_str() {
+                        "i" => self.int(),
+                        "f" => self.float(),
+                        _ => self.rng.pick(&self.s.refs).clone(),
+                    });
+                }
+                self.line(format!("jump({}, descr=TargetToken(1))", args.join(", ")));
+            }
+            None => {
+                let v = self.int();
+                self.line(format!("finish({v})"));
+            }
+        }
+        self.out.push_str("}\n");
+    }
 }

@@ -29,6 +29,9 @@ fn compiled_code_matches_the_interpreter_on_random_traces() {
     let mut iterations = 0;
     for seed in first..first + n {
         let text = random_loop(seed, 8 + (seed % 40) as usize);
+        if std::env::var_os("TRACELAB_FUZZ_VERBOSE").is_some() {
+            eprintln!("trace {seed}");
+        }
         let m = load(&text);
         let s = settings[(seed % 2) as usize];
         if let Err(e) = tracelab_backend::differential::check_module(&m, 2, &cfg, s) {

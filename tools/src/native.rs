@@ -2,7 +2,7 @@
 
 use crate::input::{self, InputError};
 use crate::Io;
-use tracelab_backend::{compile, Keep, OptLevel, Regalloc, Settings};
+use tracelab_backend::{compile_traces, Keep, OptLevel, Regalloc, Settings};
 use tracelab_ir::{Module, TraceId};
 use tracelab_runtime::interp::{Config, Run};
 use tracelab_runtime::learn::run_learning;
@@ -80,34 +80,40 @@ pub fn run(io: &mut Io, a: CompileArgs) -> Result<u8, InputError> {
         None => m.traces.iter().map(|(t, _)| t).collect(),
     };
     let settings = a.cl.settings();
+    let code = compile_traces(&m, &tids, settings, Keep { clif: a.clif, asm: a.asm }).map_err(|e| InputError(format!("error: {e}")))?;
+    let (mut lower, mut cranelift) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     for tid in tids {
         let t = &m.traces[tid];
-        let code = compile(&m, tid, settings, Keep { clif: a.clif, asm: a.asm }).map_err(|e| InputError(format!("error: {e}")))?;
-        if let Some(clif) = &code.clif {
+        let c = code.trace(tid).expect("compiled above");
+        if let Some(clif) = &c.clif {
             io_outln!(io, "; Cranelift IR of `{}`\n{clif}", t.name);
         }
-        if let Some(asm) = &code.asm {
+        if let Some(asm) = &c.asm {
             io_outln!(io, "; machine code of `{}`\n{asm}", t.name);
         }
-        let s = &code.stats;
+        let s = &c.stats;
         io_outln!(
             io,
-            "compiled `{}`: {} ops ({} native, {} through the runtime), {} guards, {} exits, {} bytes of code",
+            "compiled `{}`: {} ops ({} native, {} through the runtime), {} guards, {} exits, {} entries, {} bytes of code",
             t.name,
             t.ops.len(),
             s.native_ops + s.guards,
             s.runtime_ops,
             s.guards,
-            code.exits.len(),
-            code.code_size
+            c.exits.len(),
+            c.entries.len(),
+            c.code_size
         );
-        if a.time_passes {
-            let total = code.lower_time + code.codegen_time;
-            io_errln!(io, "{:<24} {:>10}", "phase", "time (ms)");
-            io_errln!(io, "{:<24} {:>10.3}", "lower to Cranelift IR", code.lower_time.as_secs_f64() * 1e3);
-            io_errln!(io, "{:<24} {:>10.3}", "Cranelift + link", code.codegen_time.as_secs_f64() * 1e3);
-            io_errln!(io, "{:<24} {:>10.3}", "total", total.as_secs_f64() * 1e3);
-        }
+        lower += c.lower_time;
+        cranelift += c.codegen_time;
+    }
+    if a.time_passes {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        io_errln!(io, "{:<24} {:>10}", "phase", "time (ms)");
+        io_errln!(io, "{:<24} {:>10.3}", "lower to Cranelift IR", ms(lower));
+        io_errln!(io, "{:<24} {:>10.3}", "Cranelift", ms(cranelift));
+        io_errln!(io, "{:<24} {:>10.3}", "link", ms(code.link_time));
+        io_errln!(io, "{:<24} {:>10.3}", "total", ms(lower + cranelift + code.link_time));
     }
     Ok(0)
 }

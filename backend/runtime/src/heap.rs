@@ -55,6 +55,11 @@ pub struct Heap {
     /// Grows with `top`, inside a capacity reserved up front (so it never moves and untouched
     /// pages cost nothing; zeroing it all per run was most of a short run's time).
     shadow: Vec<u8>,
+    /// Per allocated byte, its object's colour (1..=255, consecutive objects differ; 0 after
+    /// the last object): compiled code checks that a field lies in the object its base points
+    /// into by comparing two colours.
+    color: Vec<u8>,
+    next_color: u8,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +81,9 @@ impl Heap {
         region.resize(2, 0);
         let mut shadow = Vec::with_capacity(words * 8);
         shadow.resize(8, SHADOW_SLOW);
-        Heap { words: region, top: 1, limit: 8, shadow }
+        let mut color = Vec::with_capacity(words * 8 + 8);
+        color.resize(16, 0);
+        Heap { words: region, top: 1, limit: 8, shadow, color, next_color: 1 }
     }
 
     pub fn base(&self) -> u64 {
@@ -96,6 +103,11 @@ impl Heap {
     /// the limit).
     pub fn shadow_base(&self) -> u64 {
         self.shadow.as_ptr() as u64
+    }
+
+    /// The colour map's first byte (see `color`).
+    pub fn color_base(&self) -> u64 {
+        self.color.as_ptr() as u64
     }
 
     /// Where the count of allocated bytes lives (it changes as objects are allocated).
@@ -125,6 +137,10 @@ impl Heap {
         self.words.resize(self.top + 1, 0);
         self.limit = 8 * self.top as u64;
         self.shadow.resize(8 * self.top, SHADOW_SLOW);
+        self.color.resize(8 * self.top + 8, 0);
+        let start = (addr - self.base()) as usize;
+        self.color[start..start + bytes.max(8) as usize].fill(self.next_color);
+        self.next_color = self.next_color % 255 + 1;
         Ok(addr)
     }
 

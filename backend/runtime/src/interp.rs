@@ -771,13 +771,13 @@ impl<'m> Interp<'m> {
         match (op.opcode, descr) {
             (GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldRawI | GetfieldRawR | GetfieldRawF | GetfieldGcPureI
             | GetfieldGcPureR | GetfieldGcPureF | GetfieldRawPureI | GetfieldRawPureF, Some(DescrData::Field(fd))) => {
-                let base = self.raw_base(nonnull(x)?)?;
-                let (v, o) = self.machine.load_as(base + fd.offset as u64, field_size(fd), fd.kind == MemKind::Signed, rty, fd.pure)?;
+                let addr = self.field_addr(op, nonnull(x)?, fd)?;
+                let (v, o) = self.machine.load_as(addr, field_size(fd), fd.kind == MemKind::Signed, rty, fd.pure)?;
                 self.set(f, op, v, o);
             }
             (SetfieldGc | SetfieldRaw, Some(DescrData::Field(fd))) => {
-                let base = self.raw_base(nonnull(x)?)?;
-                self.machine.store(base + fd.offset as u64, field_size(fd), y)?;
+                let addr = self.field_addr(op, nonnull(x)?, fd)?;
+                self.machine.store(addr, field_size(fd), y)?;
             }
             (GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR
             | GetarrayitemGcPureF, Some(DescrData::Array(ad))) => {
@@ -926,6 +926,17 @@ impl<'m> Interp<'m> {
             }
         }
         Ok(Flow::Next)
+    }
+
+    /// The address of field `fd` of the object `p` points into: the field must lie in that
+    /// object (reading past its end is undefined, even where another object follows).
+    fn field_addr(&mut self, op: &Op, p: u64, fd: &FieldDescr) -> Step<u64> {
+        let base = self.raw_base(p)?;
+        let addr = base.wrapping_add(fd.offset as u64);
+        match self.machine.object_at(base) {
+            Some((start, info)) if addr >= base && addr + field_size(fd) <= start + info.size => Ok(addr),
+            _ => Err(Exit::Trap(format!("`{}` at offset {} past the end of its object", op.opcode, fd.offset))),
+        }
     }
 
     /// A raw address (an int) or a ref: both are addresses; unknown raw addresses get a lazy

@@ -43,6 +43,8 @@ pub struct NativeCtx {
     pub heap_base: u64,
     pub heap_limit: u64,
     pub shadow: u64,
+    /// The heap's colour map (`Heap::color_base`): one object's bytes share a colour.
+    pub color: u64,
     session: *mut c_void,
 }
 
@@ -57,6 +59,7 @@ pub mod ctx_offset {
     pub const HEAP_BASE: i32 = 48;
     pub const HEAP_LIMIT: i32 = 56;
     pub const SHADOW: i32 = 64;
+    pub const COLOR: i32 = 72;
 }
 
 /// A service's status: go on, or the run has ended (the runtime holds how).
@@ -69,11 +72,25 @@ pub enum Leave {
     /// A service ended the run (a trap, a guard failing inside a called trace function, fuel
     /// running out inside one).
     Ended,
-    /// Go on in the interpreter from this op (a `finish`, a jump out of the trace, a segment
-    /// that could run past the fuel).
+    /// Go on in the interpreter from this op to the end (a segment that could run past the
+    /// fuel).
     Interpret { pc: usize },
     /// The guard at this op failed.
     GuardFailed { pc: usize },
+    /// The interpreter executes this op (a `finish`, a jump into another trace); compiled
+    /// code may take over where it leads.
+    Step { pc: usize },
+}
+
+/// Where a run goes after compiled code left.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// The run has ended ([`NativeRun::into_run`] gives it).
+    Done,
+    /// Execution continues at op `pc` of trace `tid` (a bridge of the guard that failed, a
+    /// loop a jump enters), whose frame is installed: compiled code for it may take over, or
+    /// [`NativeRun::interpret_from`].
+    Continue { tid: TraceId, pc: usize },
 }
 
 /// One run of compiled code, from binding the inputs to the exit.
@@ -106,11 +123,12 @@ impl<'m> NativeRun<'m> {
             }
         }
         let vals = frame.vals.as_mut_ptr();
-        let heap = &interp.machine.heap;
-        let (heap_base, heap_limit, shadow) = (heap.base(), heap.limit_address(), heap.shadow_base());
-        let ctx = Box::new(NativeCtx { ops: 0, fuel, iterations: 0, ovf: 0, vals, scratch: 0, heap_base, heap_limit, shadow, session: std::ptr::null_mut() });
+        let ctx = Box::new(NativeCtx { ops: 0, fuel, iterations: 0, ovf: 0, vals, scratch: 0, heap_base: 0, heap_limit: 0, shadow: 0, color: 0, session: std::ptr::null_mut() });
         let mut run = Box::new(NativeRun { interp, frame: Some(frame), inputs, ended: None, ctx });
         run.ctx.session = (&mut *run as *mut NativeRun<'m>).cast();
+        // Addresses into the heap once it sits in the box: its limit is a field of it.
+        let heap = &run.interp.machine.heap;
+        (run.ctx.heap_base, run.ctx.heap_limit, run.ctx.shadow, run.ctx.color) = (heap.base(), heap.limit_address(), heap.shadow_base(), heap.color_base());
         Ok(run)
     }
 
@@ -119,33 +137,84 @@ impl<'m> NativeRun<'m> {
         &mut *self.ctx
     }
 
-    /// The run, after compiled code left as `how`.
-    pub fn finish(self: Box<Self>, how: Leave) -> Run {
-        let mut run = *self;
-        run.interp.ops = run.ctx.ops;
-        run.interp.iterations = run.ctx.iterations;
-        run.interp.ovf = run.ctx.ovf != 0;
-        let frame = run.frame.take().expect("a run finishes once");
-        let exit = match how {
-            Leave::Ended => run.ended.take().unwrap_or_else(|| Exit::Trap("compiled code ended the run without an exit".into())),
-            Leave::Interpret { pc } => run.interp.exec(frame, pc).unwrap_or_else(|e| e),
-            Leave::GuardFailed { pc } => run.guard_failed(frame, pc),
+    /// Handles compiled code leaving as `how`: the interpreter executes the op it left at (a
+    /// failed guard is checked again and decoded by the interpreter's guard code, which may
+    /// enter the guard's bridge) and says where execution goes.
+    pub fn leave(&mut self, how: Leave) -> Next {
+        self.sync_in();
+        let frame = self.frame.take().expect("compiled code left a running frame");
+        let flow = match how {
+            Leave::Ended => {
+                self.frame = Some(frame);
+                if self.ended.is_none() {
+                    self.ended = Some(Exit::Trap("compiled code ended the run without an exit".into()));
+                }
+                return Next::Done;
+            }
+            Leave::Interpret { pc } => {
+                self.ended = Some(self.interp.exec(frame, pc).unwrap_or_else(|e| e));
+                return Next::Done;
+            }
+            Leave::GuardFailed { pc } => self.one_op(frame, pc, true),
+            Leave::Step { pc } => self.one_op(frame, pc, false),
         };
+        match flow {
+            Ok((next, pc)) => {
+                let tid = next.tid;
+                self.install(next);
+                Next::Continue { tid, pc }
+            }
+            Err(e) => {
+                self.ended = Some(e);
+                Next::Done
+            }
+        }
+    }
+
+    /// Interprets the installed frame from `pc` to the end of the run.
+    pub fn interpret_from(&mut self, pc: usize) {
+        self.sync_in();
+        let frame = self.frame.take().expect("a frame to interpret");
+        self.ended = Some(self.interp.exec(frame, pc).unwrap_or_else(|e| e));
+    }
+
+    /// The run, once it is done.
+    pub fn into_run(self: Box<Self>) -> Run {
+        let mut run = *self;
+        let exit = run.ended.take().unwrap_or_else(|| Exit::Trap("the run did not end".into()));
         run.interp.into_run(exit, run.inputs)
     }
 
-    /// The interpreter takes the failed guard over: it checks the guard again, then resumes
-    /// (or enters the guard's bridge) as it would have.
-    fn guard_failed(&mut self, mut frame: Frame<'m>, pc: usize) -> Exit {
+    /// Op counts and flags from compiled code to the interpreter.
+    fn sync_in(&mut self) {
+        self.interp.ops = self.ctx.ops;
+        self.interp.iterations = self.ctx.iterations;
+        self.interp.ovf = self.ctx.ovf != 0;
+    }
+
+    /// A new frame for compiled code: its slots, and the counts from the interpreter.
+    fn install(&mut self, frame: Frame<'m>) {
+        self.frame = Some(frame);
+        self.ctx.vals = self.frame.as_mut().expect("just set").vals.as_mut_ptr();
+        self.ctx.ops = self.interp.ops;
+        self.ctx.iterations = self.interp.iterations;
+        self.ctx.ovf = u64::from(self.interp.ovf);
+    }
+
+    /// The interpreter executes op `pc` (counted as `exec` counts it). A guard must fail
+    /// there too: if it passes, compiled code and interpreter disagree. Where execution goes
+    /// next, or how the run ended.
+    fn one_op(&mut self, mut frame: Frame<'m>, pc: usize, guard: bool) -> Result<(Frame<'m>, usize), Exit> {
         self.interp.ops += 1;
         if self.interp.ops > self.interp.cfg.fuel {
-            return Exit::OutOfFuel;
+            return Err(Exit::OutOfFuel);
         }
         let op = &frame.t.ops[OpId::new(pc)];
-        match self.interp.step(&mut frame, pc, op) {
-            Ok(Flow::Next) => Exit::Trap(format!("compiled code and interpreter disagree: the guard at op {pc} of `{}` passes in the interpreter", frame.t.name)),
-            Ok(Flow::Exit(e)) | Err(e) => e,
-            Ok(Flow::Enter(next, at)) => self.interp.exec(next, at).unwrap_or_else(|e| e),
+        match self.interp.step(&mut frame, pc, op)? {
+            Flow::Next if guard => Err(Exit::Trap(format!("compiled code and interpreter disagree: the guard at op {pc} of `{}` passes in the interpreter", frame.t.name))),
+            Flow::Next => Ok((frame, pc + 1)),
+            Flow::Exit(e) => Err(e),
+            Flow::Enter(next, at) => Ok((next, at)),
         }
     }
 }
@@ -238,5 +307,6 @@ mod tests {
         assert_eq!(offset_of!(NativeCtx, heap_base), ctx_offset::HEAP_BASE as usize);
         assert_eq!(offset_of!(NativeCtx, heap_limit), ctx_offset::HEAP_LIMIT as usize);
         assert_eq!(offset_of!(NativeCtx, shadow), ctx_offset::SHADOW as usize);
+        assert_eq!(offset_of!(NativeCtx, color), ctx_offset::COLOR as usize);
     }
 }

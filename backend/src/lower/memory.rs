@@ -37,22 +37,30 @@ impl Lower<'_, '_> {
             (GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF, Some(DescrData::Field(fd))) => {
                 let acc = Access { size: field_size(fd), signed: fd.kind == MemKind::Signed, ty: rty };
                 let offset = fd.offset as i64;
+                if !colour_tells(offset, acc.size) {
+                    return false;
+                }
                 self.with_fast_path(pc, op, |l, slow| {
                     let p = l.get_int(op.args[0]);
                     let addr = l.b.ins().iadd_imm_s(p, offset);
                     l.require_shadow(addr, IntCC::UnsignedGreaterThanOrEqual, SHADOW_READ, slow);
+                    l.require_same_object(p, addr, acc.size, slow);
                     Some(l.load_mem(addr, acc))
                 });
             }
             (SetfieldGc, Some(DescrData::Field(fd))) => {
                 let size = field_size(fd);
                 let offset = fd.offset as i64;
+                if !colour_tells(offset, size) {
+                    return false;
+                }
                 self.with_fast_path(pc, op, |l, slow| {
                     let p = l.get_int(op.args[0]);
                     let addr = l.b.ins().iadd_imm_s(p, offset);
                     // Exactly: an array's length word goes through the runtime, which keeps its
                     // mark true.
                     l.require_shadow(addr, IntCC::Equal, SHADOW_READ_WRITE, slow);
+                    l.require_same_object(p, addr, size, slow);
                     let v = l.get(op.args[1]);
                     l.store_mem(addr, v, size);
                     None
@@ -117,7 +125,7 @@ impl Lower<'_, '_> {
     /// Continues only if the shadow mark of the access starting at `addr` compares `cc` with
     /// `state`.
     fn require_shadow(&mut self, addr: ir::Value, cc: IntCC, state: u8, slow: Block) {
-        let [base, limit, shadow] = self.heap;
+        let [base, limit, shadow, _] = self.heap;
         let k = self.b.ins().isub(addr, base);
         // Allocation moves the limit: read it at each access.
         let len = self.b.ins().load(types::I64, TRUSTED, limit, 0);
@@ -127,6 +135,24 @@ impl Lower<'_, '_> {
         let mark = self.b.ins().uload8(types::I64, TRUSTED, at, 0);
         let ok = self.b.ins().icmp_imm_u(cc, mark, state as i64);
         self.continue_if(ok, slow);
+    }
+
+    /// Continues only if the `size` bytes at `addr` lie in the object `p` points into: `p` is
+    /// in the heap and the access's last byte has `p`'s colour. (The shadow check of `addr`
+    /// comes first, so `addr` is below the limit, and the colour map has a zero byte after it.)
+    fn require_same_object(&mut self, p: ir::Value, addr: ir::Value, size: u64, slow: Block) {
+        let [base, limit, _, colour] = self.heap;
+        let kp = self.b.ins().isub(p, base);
+        let len = self.b.ins().load(types::I64, TRUSTED, limit, 0);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, kp, len);
+        self.continue_if(inside, slow);
+        let ka = self.b.ins().isub(addr, base);
+        let at_p = self.b.ins().iadd(colour, kp);
+        let at_end = self.b.ins().iadd(colour, ka);
+        let cp = self.b.ins().uload8(types::I64, TRUSTED, at_p, 0);
+        let ce = self.b.ins().uload8(types::I64, TRUSTED, at_end, size as i32 - 1);
+        let same = self.b.ins().icmp(IntCC::Equal, cp, ce);
+        self.continue_if(same, slow);
     }
 
     fn continue_if(&mut self, cond: ir::Value, slow: Block) {
@@ -181,4 +207,11 @@ impl Lower<'_, '_> {
             _ => ins.store(TRUSTED, v, addr, 0),
         };
     }
+}
+
+/// Whether two colours can tell that a field at `offset` of `size` bytes is in its base's
+/// object: colours repeat every 255 objects of at least 8 bytes, so only for fields that end
+/// within 255 * 8 bytes of the base (and start at or after it).
+fn colour_tells(offset: i64, size: u64) -> bool {
+    offset >= 0 && offset as u64 + size <= 255 * 8 && size > 0
 }

@@ -55,6 +55,8 @@ struct PendingExit {
 
 pub(crate) struct Lowered {
     pub exits: Vec<ExitInfo>,
+    /// Where the function can be entered: op 0 and the op after each label.
+    pub entries: Vec<usize>,
     pub stats: LowerStats,
 }
 
@@ -67,8 +69,8 @@ struct Lower<'a, 'b> {
     vars: Vec<Option<Variable>>,
     ctx: ir::Value,
     vals: ir::Value,
-    /// The heap region, where its allocated length is, and its shadow.
-    heap: [ir::Value; 3],
+    /// The heap region, where its allocated length is, its shadow and its colour map.
+    heap: [ir::Value; 4],
     base: Variable,
     ovf: Variable,
     /// The start of the current segment.
@@ -86,9 +88,11 @@ struct Lower<'a, 'b> {
 
 const TRUSTED: MemFlagsData = MemFlagsData::trusted();
 
-/// The signature of every compiled trace: `fn(ctx: *mut NativeCtx) -> u32`.
+/// The signature of every compiled trace: `fn(ctx: *mut NativeCtx, entry: u64) -> u32`,
+/// where `entry` is op 0 or the op after a label (its parameters in their slots).
 pub(crate) fn trace_signature(call_conv: cranelift_codegen::isa::CallConv) -> Signature {
     let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I64));
     sig.returns.push(AbiParam::new(types::I32));
     sig
@@ -118,8 +122,9 @@ pub(crate) fn lower(m: &Module, tid: TraceId, func: &mut Function, fctx: &mut Fu
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let ctx = b.block_params(entry)[0];
+    let entry_pc = b.block_params(entry)[1];
     let vals = b.ins().load(types::I64, TRUSTED, ctx, ctx_offset::VALS);
-    let heap = [ctx_offset::HEAP_BASE, ctx_offset::HEAP_LIMIT, ctx_offset::SHADOW].map(|o| b.ins().load(types::I64, TRUSTED, ctx, o));
+    let heap = [ctx_offset::HEAP_BASE, ctx_offset::HEAP_LIMIT, ctx_offset::SHADOW, ctx_offset::COLOR].map(|o| b.ins().load(types::I64, TRUSTED, ctx, o));
     let base = b.declare_var(types::I64);
     let ovf = b.declare_var(types::I8);
     let ended = b.create_block();
@@ -131,7 +136,7 @@ pub(crate) fn lower(m: &Module, tid: TraceId, func: &mut Function, fctx: &mut Fu
         seg_block.insert(s, b.create_block());
     }
     let mut l = Lower { m, tid, t, b, svc, vars, ctx, vals, heap, base, ovf, seg: 0, seg_end, seg_block, live, ended, exits: Vec::new(), pending: Vec::new(), stats: LowerStats::default() };
-    l.prologue();
+    l.prologue(entry_pc, &starts);
     l.body();
     l.emit_exits();
     l.b.switch_to_block(l.ended);
@@ -139,7 +144,7 @@ pub(crate) fn lower(m: &Module, tid: TraceId, func: &mut Function, fctx: &mut Fu
     l.b.ins().return_(&[zero]);
     l.b.seal_all_blocks();
     l.b.finalize(target);
-    Lowered { exits: l.exits, stats: l.stats }
+    Lowered { exits: l.exits, entries: starts, stats: l.stats }
 }
 
 /// Op 0 and the op after each label: where straight-line counting restarts.
@@ -159,11 +164,24 @@ fn clif_type(ty: Type) -> Option<ir::Type> {
 }
 
 impl Lower<'_, '_> {
-    fn prologue(&mut self) {
-        let ops = self.b.ins().load(types::I64, TRUSTED, self.ctx, ctx_offset::OPS);
-        self.b.def_var(self.base, ops);
-        let ovf = self.b.ins().load(types::I8, TRUSTED, self.ctx, ctx_offset::OVF);
-        self.b.def_var(self.ovf, ovf);
+    /// Dispatches on the entry: op 0 reads the inputs from their slots; the op after a label
+    /// reads the values its segment uses from before it (the label's parameters first).
+    fn prologue(&mut self, entry_pc: ir::Value, starts: &[usize]) {
+        for &e in starts.iter().filter(|&&e| e != 0) {
+            let here = self.b.create_block();
+            let other = self.b.create_block();
+            let is = self.b.ins().icmp_imm_u(IntCC::Equal, entry_pc, e as i64);
+            self.b.ins().brif(is, here, &[], other, &[]);
+            self.b.switch_to_block(here);
+            self.load_counts();
+            for v in self.live.interpret_exit_values(self.t, e, e) {
+                let x = self.load_slot(v);
+                self.def(v, x);
+            }
+            self.b.ins().jump(self.seg_block[&e], &[]);
+            self.b.switch_to_block(other);
+        }
+        self.load_counts();
         for &v in &self.t.inputs {
             let x = self.load_slot(v);
             self.def(v, x);
@@ -171,6 +189,13 @@ impl Lower<'_, '_> {
         let start = self.seg_block[&0];
         self.b.ins().jump(start, &[]);
         self.enter_segment(0);
+    }
+
+    fn load_counts(&mut self) {
+        let ops = self.b.ins().load(types::I64, TRUSTED, self.ctx, ctx_offset::OPS);
+        self.b.def_var(self.base, ops);
+        let ovf = self.b.ins().load(types::I8, TRUSTED, self.ctx, ctx_offset::OVF);
+        self.b.def_var(self.ovf, ovf);
     }
 
     fn body(&mut self) {
@@ -184,7 +209,7 @@ impl Lower<'_, '_> {
         }
         if !self.current_block_terminated() {
             // A trace that runs off its end: the interpreter says so.
-            self.interpret_exit(self.t.ops.len(), ExitKind::Finish);
+            self.interpret_exit(self.t.ops.len(), ExitKind::OffTheEnd);
         }
     }
 

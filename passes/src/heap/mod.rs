@@ -196,8 +196,10 @@ impl<'a> Walk<'a> {
             carried: 0,
             stores_dropped: 0,
         };
+        let bridged = crate::bridged_guards(m);
         for (id, op) in t.ops.iter() {
-            if !w.lazy.is_empty() && must_emit_held_stores(m, t, op) {
+            // A bridge goes on from memory as it is: no store may be held across its guard.
+            if !w.lazy.is_empty() && (must_emit_held_stores(m, t, op) || crate::is_bridged(op, &bridged)) {
                 w.lazy.emit(&mut w.rw, |_| true);
             }
             match (op.label(), regions.get(&id)) {
