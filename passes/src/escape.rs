@@ -459,8 +459,10 @@ impl<'a> Escape<'a> {
 
     /// After a probe walk: the label parameters that carried one shape of virtual on every edge.
     fn explodable(&self) -> HashMap<(Target, usize), Shape> {
-        // Only labels of this trace: a jump into another trace's label must keep its layout.
-        let own: Vec<Target> = self.old.labels().map(|(_, l)| l.token).collect();
+        // Only labels of this trace that no other trace enters: a label another trace jumps
+        // to must keep its layout.
+        let open = crate::open_labels(self.m);
+        let own: Vec<Target> = self.old.labels().map(|(_, l)| l.token).filter(|t| !open.contains(t)).collect();
         self.edges.iter().filter(|((t, _), _)| own.contains(t)).filter_map(|(k, s)| s.clone().map(|s| (*k, s))).collect()
     }
 

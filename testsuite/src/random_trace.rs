@@ -304,6 +304,13 @@ pub fn random_loop(seed: u64, ops: usize) -> String {
     }
     g.line(format!("label({}, descr=TargetToken(1))", entry.join(", ")));
     g.in_body = true;
+    // A label a bridge enters is open: the body may use only its parameters (a frame entered
+    // from elsewhere has no values from before the label).
+    let with_bridge = g.rng.chance(50);
+    if with_bridge {
+        let base = named.iter().find(|(ty, _)| ty == "p").map(|(_, p)| p.clone()).expect("a ref parameter");
+        g.s = Scope { base, ..Scope::default() };
+    }
     for (ty, p) in &named {
         match ty.as_str() {
             "i" => g.s.ints.push(p.clone()),
@@ -333,7 +340,7 @@ pub fn random_loop(seed: u64, ops: usize) -> String {
     g.line(format!("jump({}, descr=TargetToken(1))", args.join(", ")));
     g.out.push_str("}\n");
     g.in_body = false;
-    if g.rng.chance(50) && !g.body_guards.is_empty() {
+    if with_bridge && !g.body_guards.is_empty() {
         let (number, fail_args) = g.rng.pick(&g.body_guards).clone();
         g.bridge(number, &fail_args, &named, ops / 4 + 1);
     }
@@ -373,6 +380,10 @@ impl Gen {
             Some(c) => {
                 let next = self.fresh('i');
                 self.line(format!("{next} = int_add({c}, 1)"));
+                // The bridge bounds the loop too: it may be taken every iteration.
+                let cond = self.fresh('i');
+                self.line(format!("{cond} = int_lt({next}, 20)"));
+                self.guard(&format!("guard_true({cond}"));
                 let mut args = vec![next];
                 for (ty, _) in &params[1..] {
                     args.push(match ty.as_str() {

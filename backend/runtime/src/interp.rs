@@ -133,6 +133,9 @@ pub struct Machine {
     pub heap: Heap,
     pub objects: BTreeMap<u64, ObjInfo>,
     lazy_by_origin: HashMap<Origin, u64>,
+    /// Objects of unknown layout (what a clobbering call forgets), so that a call costs the
+    /// number of those, not of every object allocated.
+    lazy_starts: Vec<u64>,
     seed: u64,
     constraints: Constraints,
     /// Calls so far that may write memory.
@@ -191,6 +194,7 @@ impl Machine {
             heap: Heap::new(cfg.heap_bytes),
             objects: BTreeMap::new(),
             lazy_by_origin: HashMap::new(),
+            lazy_starts: Vec::new(),
             seed: cfg.seed,
             constraints: cfg.constraints.clone(),
             epoch: 0,
@@ -219,6 +223,7 @@ impl Machine {
         let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new() };
         self.objects.insert(addr, info);
         self.lazy_by_origin.insert(origin, addr);
+        self.lazy_starts.push(addr);
         Ok(addr)
     }
 
@@ -265,7 +270,7 @@ impl Machine {
         }
         let epoch = if immutable { 0 } else { self.epoch };
         let origin = match &info.kind {
-            ObjKind::Lazy(o) => Some(Origin::Word(Box::new(o.clone()), off, epoch)),
+            ObjKind::Lazy(o) => Some(Origin::Word(std::sync::Arc::new(o.clone()), off, epoch)),
             ObjKind::Fresh { .. } => None,
         };
         let Some(origin) = origin else {
@@ -326,16 +331,15 @@ impl Machine {
         self.epoch += 1;
         let call = self.calls;
         let heap = &mut self.heap;
-        for (&start, info) in self.objects.iter_mut() {
-            if matches!(info.kind, ObjKind::Lazy(_)) {
-                info.known.retain(|&off, o| {
-                    let keep = o.is_none() || off == HEADER;
-                    if !keep {
-                        heap.set_shadow(start + off, 1, SHADOW_SLOW);
-                    }
-                    keep
-                });
-            }
+        for start in &self.lazy_starts {
+            let info = self.objects.get_mut(start).expect("lazy objects stay");
+            info.known.retain(|&off, o| {
+                let keep = o.is_none() || off == HEADER;
+                if !keep {
+                    heap.set_shadow(start + off, 1, SHADOW_SLOW);
+                }
+                keep
+            });
         }
         for &(arg, addr) in ref_args {
             let Some((start, _)) = self.object_at(addr) else { continue };
@@ -345,6 +349,7 @@ impl Machine {
                 // word was defined, so immutable ones keep their values.
                 info.kind = ObjKind::Lazy(Origin::Clobbered(call, arg));
                 info.kept_all_if_immutable = true;
+                self.lazy_starts.push(start);
             }
             let known: Vec<u64> = info.known.keys().copied().filter(|&off| off != HEADER).collect();
             info.kept_if_immutable.extend(known);

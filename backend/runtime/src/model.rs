@@ -15,7 +15,7 @@ pub enum Origin {
     Const(String),
     /// The word at `offset` in the object from `origin`, as it was after `epoch` calls that
     /// may write memory.
-    Word(Box<Origin>, u64, u32),
+    Word(std::sync::Arc<Origin>, u64, u32),
     /// The object passed as argument `arg` of call number `call`, whose words that call may
     /// have overwritten.
     Clobbered(u32, u32),

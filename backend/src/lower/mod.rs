@@ -237,7 +237,10 @@ impl Lower<'_, '_> {
     fn op(&mut self, pc: usize, op: &Op) {
         use Opcode::*;
         match op.opcode {
-            Label => self.label(pc, op),
+            Label => {
+                self.stats.native_ops += 1;
+                self.label(pc, op)
+            }
             Jump => self.jump(pc, op),
             Finish => self.interpret_exit(pc, ExitKind::Finish),
             o if o.is_guard() => self.guard(pc, op),
