@@ -678,7 +678,10 @@ impl<'m> Interp<'m> {
         for w in &r.pending {
             let (Some(obj), Some(val)) = (value(self, f, &w.object)?, value(self, f, &w.value)?) else { continue };
             match (&self.m.descrs[w.descr].data, w.index) {
-                (DescrData::Field(fd), None) => self.machine.store(obj.bits + fd.offset as u64, field_size(fd), val.bits)?,
+                (DescrData::Field(fd), None) => {
+                    let addr = self.field_addr(&Op::new(Opcode::SetfieldGc, &[]), obj.bits, fd)?;
+                    self.machine.store(addr, field_size(fd), val.bits)?
+                }
                 (DescrData::Array(ad), Some(i)) => self.array_store(obj.bits, i as u64, ad, val.bits)?,
                 _ => {}
             }

@@ -102,7 +102,9 @@ impl Namer<'_> {
                 Some((_, size)) => {
                     let len = self.machine.heap.read(start + LENGTH_OFFSET, 8).unwrap_or(0);
                     fields.push(format!("length: {len}"));
-                    for k in 0..len {
+                    // The items the object holds, whatever its length word says.
+                    let room = info.size.saturating_sub(ITEMS_OFFSET) / (*size).max(1);
+                    for k in 0..len.min(room) {
                         let v = self.machine.heap.read(start + ITEMS_OFFSET + k * size, *size).unwrap_or(0);
                         fields.push(format!("[{k}]: {}", self.word(v)));
                     }

@@ -105,10 +105,12 @@ impl Lower<'_, '_> {
         let args: Vec<BlockArg> = v.map(|v| self.coerce(v, result_ty)).into_iter().map(BlockArg::from).collect();
         self.b.ins().jump(join, &args);
         self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
         let r = self.runtime_call(pc, op);
         let args: Vec<BlockArg> = r.map(|v| self.coerce(v, result_ty)).into_iter().map(BlockArg::from).collect();
         self.b.ins().jump(join, &args);
         self.b.switch_to_block(join);
+        self.b.seal_block(join);
         if let (Some(res), Some(_)) = (op.result, result_ty) {
             let x = self.b.block_params(join)[0];
             self.def(res, x);
@@ -159,6 +161,8 @@ impl Lower<'_, '_> {
         let next = self.b.create_block();
         self.b.ins().brif(cond, next, &[], slow, &[]);
         self.b.switch_to_block(next);
+        // One predecessor, known now: sealing early keeps SSA construction local.
+        self.b.seal_block(next);
     }
 
     /// The length of an array the trace allocated with items of `item_size` bytes (else the

@@ -173,6 +173,7 @@ impl Lower<'_, '_> {
             let is = self.b.ins().icmp_imm_u(IntCC::Equal, entry_pc, e as i64);
             self.b.ins().brif(is, here, &[], other, &[]);
             self.b.switch_to_block(here);
+            self.b.seal_block(here);
             self.load_counts();
             for v in self.live.interpret_exit_values(self.t, e, e) {
                 let x = self.load_slot(v);
@@ -180,6 +181,7 @@ impl Lower<'_, '_> {
             }
             self.b.ins().jump(self.seg_block[&e], &[]);
             self.b.switch_to_block(other);
+            self.b.seal_block(other);
         }
         self.load_counts();
         for &v in &self.t.inputs {
@@ -232,6 +234,7 @@ impl Lower<'_, '_> {
         let go = self.b.create_block();
         self.b.ins().brif(over, exit, &[], go, &[]);
         self.b.switch_to_block(go);
+        self.b.seal_block(go);
     }
 
     fn op(&mut self, pc: usize, op: &Op) {
@@ -340,6 +343,7 @@ impl Lower<'_, '_> {
         let next = self.b.create_block();
         self.b.ins().brif(pass, next, &[], exit, &[]);
         self.b.switch_to_block(next);
+        self.b.seal_block(next);
     }
 
     /// The class word of `p` through the runtime (the header of an object of unknown layout is
@@ -360,6 +364,7 @@ impl Lower<'_, '_> {
         let failed = self.b.ins().icmp_imm_s(IntCC::NotEqual, status, STATUS_OK as i64);
         self.b.ins().brif(failed, self.ended, &[], ok, &[]);
         self.b.switch_to_block(ok);
+        self.b.seal_block(ok);
     }
 
     /// An op the runtime executes.
@@ -426,6 +431,7 @@ impl Lower<'_, '_> {
         let go = self.b.create_block();
         self.b.ins().brif(over, exit, &[], go, &[]);
         self.b.switch_to_block(go);
+        self.b.seal_block(go);
     }
 
     /// Ends the current block with an interpret exit at `pc`.
@@ -453,6 +459,7 @@ impl Lower<'_, '_> {
     fn emit_exits(&mut self) {
         for e in std::mem::take(&mut self.pending) {
             self.b.switch_to_block(e.block);
+            self.b.seal_block(e.block);
             for &v in &e.values {
                 self.store_slot(v);
             }
