@@ -79,6 +79,19 @@ pub struct FieldDescr {
     pub pure: bool,
 }
 
+impl FieldDescr {
+    /// The field's width in bytes: its declared size, else a word (or a byte at an odd
+    /// offset, where PyPy keeps bools and chars). The one definition the interpreter, the
+    /// backend and the passes use.
+    pub fn width(&self) -> u64 {
+        match self.size {
+            Some(s) => s as u64,
+            None if self.offset % 8 != 0 => 1,
+            None => 8,
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct ArrayDescr {
     pub kind: MemKind,

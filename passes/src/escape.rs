@@ -198,6 +198,17 @@ impl<'a> Escape<'a> {
         }
     }
 
+    /// Whether field `d` lies in virtual `vid` as the interpreter lays it out: a struct whose
+    /// size covers the field. A field read from an array, or past a struct's end, reads memory
+    /// the virtual does not describe (an array's length word, say): the object is built.
+    fn field_fits(&self, vid: Vid, d: Option<DescrId>) -> bool {
+        let v = &self.virtuals[vid];
+        match (v.length, &self.m.descrs[v.descr].data, d.map(|d| &self.m.descrs[d].data)) {
+            (None, DescrData::Size(sd), Some(DescrData::Field(fd))) => fd.offset as u64 + fd.width() <= sd.size as u64,
+            _ => false,
+        }
+    }
+
     /// Allocations that were never materialized.
     pub fn removed(&self) -> usize {
         self.virtuals.iter().filter(|v| v.real.is_none()).count()
@@ -330,7 +341,7 @@ impl<'a> Escape<'a> {
                 }
             }
             SetfieldGc => {
-                if let (Some(vid), Some(d)) = (virt_arg(self, 0), op.descr) {
+                if let (Some(vid), Some(d)) = (virt_arg(self, 0).filter(|&v| self.field_fits(v, op.descr)), op.descr) {
                     self.virtuals[vid].fields.insert(FieldKey::Field(d), FieldVal::Old(op.args[1]));
                     return;
                 }
@@ -342,7 +353,7 @@ impl<'a> Escape<'a> {
                 }
             }
             GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF => {
-                if let (Some(vid), Some(d)) = (virt_arg(self, 0), op.descr) {
+                if let (Some(vid), Some(d)) = (virt_arg(self, 0).filter(|&v| self.field_fits(v, op.descr)), op.descr) {
                     let ty = op.opcode.result_type();
                     let f = self.virtuals[vid].fields.get(&FieldKey::Field(d)).copied().unwrap_or(FieldVal::Zero(ty));
                     return self.forward(op, f);

@@ -1077,12 +1077,7 @@ pub(crate) enum Flow<'m> {
     Exit(Exit),
 }
 
-/// A field's width: its declared size, else a word (or a byte at an odd offset, where PyPy
-/// keeps bools and chars).
+/// A field's width ([`FieldDescr::width`]).
 pub fn field_size(fd: &FieldDescr) -> u64 {
-    match fd.size {
-        Some(s) => s as u64,
-        None if fd.offset % 8 != 0 => 1,
-        None => 8,
-    }
+    fd.width()
 }
