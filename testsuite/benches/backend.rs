@@ -8,7 +8,7 @@
 //!    allocation and at `speed` + backtracking, against the backend time PyPy reports for the
 //!    same traces in the log's `jit-summary` (its seconds over its "opt ops").
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tracelab_backend::{compile, compile_traces, Keep, OptLevel, Regalloc, Settings};
 use tracelab_frontends::pypy_log::{summary::jit_summary, PypyLog, Stage};
@@ -62,18 +62,6 @@ fn speedups() {
     }
 }
 
-fn logs() -> Vec<PathBuf> {
-    let root = repo_root();
-    let mut out = Vec::new();
-    for dir in [root.join("testsuite/fixtures/pypy"), root.join("../shared/pypy-samples")] {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
-        let mut v: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "log")).collect();
-        v.sort();
-        out.extend(v);
-    }
-    out
-}
-
 /// Cranelift time (lowering + Cranelift + linking, median of 3) for every optimized trace of a
 /// log, and their op count.
 fn compile_log(log: &PypyLog, settings: Settings) -> (Duration, usize, usize) {
@@ -96,7 +84,7 @@ fn compile_times() {
     let fast = Settings { opt: OptLevel::None, regalloc: Regalloc::SinglePass };
     let good = Settings { opt: OptLevel::Speed, regalloc: Regalloc::Backtracking };
     let (mut sum_pypy, mut sum_fast, mut sum_good, mut sum_ops, mut sum_pypy_ops) = (0.0, 0.0, 0.0, 0usize, 0u64);
-    for path in logs() {
+    for path in tracelab_testsuite::sample_logs() {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let Some(pypy) = jit_summary(&text) else { continue };
         let (Some((_, secs)), Some(opt_ops)) = (pypy.backend, pypy.opt_ops) else { continue };

@@ -13,6 +13,20 @@ pub use tracelab::harness::{
 pub mod random_trace;
 pub mod synthetic;
 
+/// The PyPy logs tests and benchmarks read: the committed fixtures, then the shared samples
+/// beside the repository when they are there; each directory sorted.
+pub fn sample_logs() -> Vec<PathBuf> {
+    let root = repo_root();
+    let mut out = Vec::new();
+    for dir in [root.join("testsuite/fixtures/pypy"), root.join("../shared/pypy-samples")] {
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let mut v: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "log")).collect();
+        v.sort();
+        out.extend(v);
+    }
+    out
+}
+
 /// The repository root (the workspace above this crate).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("testsuite sits in the workspace").to_path_buf()

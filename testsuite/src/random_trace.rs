@@ -323,21 +323,7 @@ pub fn random_loop(seed: u64, ops: usize) -> String {
     }
     // The counter bounds the loop.
     let counter = named[0].1.clone();
-    let next = g.fresh('i');
-    g.line(format!("{next} = int_add({counter}, 1)"));
-    let cond = g.fresh('i');
-    g.line(format!("{cond} = int_lt({next}, 20)"));
-    g.s.ints.push(next.clone());
-    g.guard(&format!("guard_true({cond}"));
-    let mut args = vec![next];
-    for (ty, _) in &named[1..] {
-        args.push(match ty.as_str() {
-            "i" => g.int(),
-            "f" => g.float(),
-            _ => g.rng.pick(&g.s.refs).clone(),
-        });
-    }
-    g.line(format!("jump({}, descr=TargetToken(1))", args.join(", ")));
+    g.back_edge(&counter, &named);
     g.out.push_str("}\n");
     g.in_body = false;
     if with_bridge && !g.body_guards.is_empty() {
@@ -348,6 +334,26 @@ pub fn random_loop(seed: u64, ops: usize) -> String {
 }
 
 impl Gen {
+    /// The counter counts on and must stay below 20; then a jump to the label with a value of
+    /// each parameter's type.
+    fn back_edge(&mut self, counter: &str, params: &[(String, String)]) {
+        let next = self.fresh('i');
+        self.line(format!("{next} = int_add({counter}, 1)"));
+        let cond = self.fresh('i');
+        self.line(format!("{cond} = int_lt({next}, 20)"));
+        self.s.ints.push(next.clone());
+        self.guard(&format!("guard_true({cond}"));
+        let mut args = vec![next];
+        for (ty, _) in &params[1..] {
+            args.push(match ty.as_str() {
+                "i" => self.int(),
+                "f" => self.float(),
+                _ => self.rng.pick(&self.s.refs).clone(),
+            });
+        }
+        self.line(format!("jump({}, descr=TargetToken(1))", args.join(", ")));
+    }
+
     /// A bridge from guard `number` (inputs: its fail args), a few ops, then back into the
     /// loop (when the loop counter is among the inputs, counting on) or a `finish`.
     fn bridge(&mut self, number: usize, fail_args: &[String], params: &[(String, String)], ops: usize) {
@@ -377,23 +383,8 @@ impl Gen {
         }
         let counter = fail_args.iter().position(|a| *a == params[0].1).map(|k| inputs[k].clone());
         match counter {
-            Some(c) => {
-                let next = self.fresh('i');
-                self.line(format!("{next} = int_add({c}, 1)"));
-                // The bridge bounds the loop too: it may be taken every iteration.
-                let cond = self.fresh('i');
-                self.line(format!("{cond} = int_lt({next}, 20)"));
-                self.guard(&format!("guard_true({cond}"));
-                let mut args = vec![next];
-                for (ty, _) in &params[1..] {
-                    args.push(match ty.as_str() {
-                        "i" => self.int(),
-                        "f" => self.float(),
-                        _ => self.rng.pick(&self.s.refs).clone(),
-                    });
-                }
-                self.line(format!("jump({}, descr=TargetToken(1))", args.join(", ")));
-            }
+            // The bridge bounds the loop too: it may be taken every iteration.
+            Some(c) => self.back_edge(&c, params),
             None => {
                 let v = self.int();
                 self.line(format!("finish({v})"));

@@ -14,14 +14,7 @@ use tracelab_passes::manager::{run, Options, Step};
 use tracelab_testsuite::{check_native_matches, check_passes_keep_meaning, check_round_trip, repo_root};
 
 fn logs() -> Vec<PathBuf> {
-    let root = repo_root();
-    let mut out = Vec::new();
-    for dir in [root.join("testsuite/fixtures/pypy"), root.join("../shared/pypy-samples")] {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
-        let mut v: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "log")).collect();
-        v.sort();
-        out.extend(v);
-    }
+    let mut out = tracelab_testsuite::sample_logs();
     let extra = std::env::var("TRACELAB_EXTRA_LOGS").unwrap_or_default();
     out.extend(extra.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
     out
