@@ -245,7 +245,10 @@ impl Lower<'_, '_> {
                 self.label(pc, op)
             }
             Jump => self.jump(pc, op),
-            Finish => self.interpret_exit(pc, ExitKind::Finish),
+            Finish => {
+                self.stats.runtime_ops += 1;
+                self.interpret_exit(pc, ExitKind::Finish)
+            }
             o if o.is_guard() => self.guard(pc, op),
             o if o.is_marker() => self.stats.native_ops += 1,
             _ if self.memory(pc, op) => self.stats.native_ops += 1,
@@ -286,9 +289,9 @@ impl Lower<'_, '_> {
             Target::Loop(-1) => (self.t.inputs.clone(), 0),
             Target::Token(_) => match self.m.find_label(target) {
                 Some((tid, oid)) if tid == self.tid => (self.t.ops[oid].label().expect("a label").params.clone(), oid.index() + 1),
-                _ => return self.interpret_exit(pc, ExitKind::Leave),
+                _ => return self.leave(pc),
             },
-            Target::Loop(_) => return self.interpret_exit(pc, ExitKind::Leave),
+            Target::Loop(_) => return self.leave(pc),
         };
         let args: Vec<ir::Value> = op.args.iter().map(|&a| self.get(a)).collect();
         for (&p, x) in params.iter().zip(args) {
@@ -300,6 +303,12 @@ impl Lower<'_, '_> {
         self.b.ins().store(TRUSTED, it, self.ctx, ctx_offset::ITERATIONS);
         self.b.ins().jump(self.seg_block[&start], &[]);
         self.stats.native_ops += 1;
+    }
+
+    /// A jump into another trace: the runtime takes it.
+    fn leave(&mut self, pc: usize) {
+        self.stats.runtime_ops += 1;
+        self.interpret_exit(pc, ExitKind::Leave);
     }
 
     fn guard(&mut self, pc: usize, op: &Op) {
