@@ -341,9 +341,12 @@ impl<'a> Escape<'a> {
                 }
             }
             SetfieldGc => {
-                if let (Some(vid), Some(d)) = (virt_arg(self, 0).filter(|&v| self.field_fits(v, op.descr)), op.descr) {
-                    self.virtuals[vid].fields.insert(FieldKey::Field(d), FieldVal::Old(op.args[1]));
-                    return;
+                if let (Some(vid), Some(d)) = (virt_arg(self, 0), op.descr) {
+                    if self.field_fits(vid, op.descr) {
+                        self.virtuals[vid].fields.insert(FieldKey::Field(d), FieldVal::Old(op.args[1]));
+                        return;
+                    }
+                    self.materialize(op.args[0], id, "written through a field it does not have");
                 }
                 if let Some(d) = op.descr {
                     return self.store_into_real(id, op.args[0], d, op.args[1]);
@@ -353,10 +356,13 @@ impl<'a> Escape<'a> {
                 }
             }
             GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF => {
-                if let (Some(vid), Some(d)) = (virt_arg(self, 0).filter(|&v| self.field_fits(v, op.descr)), op.descr) {
-                    let ty = op.opcode.result_type();
-                    let f = self.virtuals[vid].fields.get(&FieldKey::Field(d)).copied().unwrap_or(FieldVal::Zero(ty));
-                    return self.forward(op, f);
+                if let (Some(vid), Some(d)) = (virt_arg(self, 0), op.descr) {
+                    if self.field_fits(vid, op.descr) {
+                        let ty = op.opcode.result_type();
+                        let f = self.virtuals[vid].fields.get(&FieldKey::Field(d)).copied().unwrap_or(FieldVal::Zero(ty));
+                        return self.forward(op, f);
+                    }
+                    self.materialize(op.args[0], id, "read through a field it does not have");
                 }
                 if let Some(d) = op.descr {
                     self.flush(|p| p.descr == d);
