@@ -124,16 +124,22 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// Continues only if the shadow mark of the access starting at `addr` compares `cc` with
-    /// `state`.
-    fn require_shadow(&mut self, addr: ir::Value, cc: IntCC, state: u8, slow: Block) {
-        let [base, limit, shadow, _] = self.heap;
+    /// `addr`'s offset in the heap, continuing only if it is in an allocated part.
+    fn heap_offset(&mut self, addr: ir::Value, slow: Block) -> ir::Value {
+        let [base, limit, _, _] = self.heap;
         let k = self.b.ins().isub(addr, base);
         // Allocation moves the limit: read it at each access.
         let len = self.b.ins().load(types::I64, TRUSTED, limit, 0);
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, k, len);
         self.continue_if(inside, slow);
-        let at = self.b.ins().iadd(shadow, k);
+        k
+    }
+
+    /// Continues only if the shadow mark of the access starting at `addr` compares `cc` with
+    /// `state`.
+    fn require_shadow(&mut self, addr: ir::Value, cc: IntCC, state: u8, slow: Block) {
+        let k = self.heap_offset(addr, slow);
+        let at = self.b.ins().iadd(self.heap[2], k);
         let mark = self.b.ins().uload8(types::I64, TRUSTED, at, 0);
         let ok = self.b.ins().icmp_imm_u(cc, mark, state as i64);
         self.continue_if(ok, slow);
@@ -143,11 +149,8 @@ impl Lower<'_, '_> {
     /// in the heap and the access's last byte has `p`'s colour. (The shadow check of `addr`
     /// comes first, so `addr` is below the limit, and the colour map has a zero byte after it.)
     fn require_same_object(&mut self, p: ir::Value, addr: ir::Value, size: u64, slow: Block) {
-        let [base, limit, _, colour] = self.heap;
-        let kp = self.b.ins().isub(p, base);
-        let len = self.b.ins().load(types::I64, TRUSTED, limit, 0);
-        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, kp, len);
-        self.continue_if(inside, slow);
+        let [base, _, _, colour] = self.heap;
+        let kp = self.heap_offset(p, slow);
         let ka = self.b.ins().isub(addr, base);
         let at_p = self.b.ins().iadd(colour, kp);
         let at_end = self.b.ins().iadd(colour, ka);
