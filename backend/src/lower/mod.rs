@@ -490,46 +490,22 @@ impl Lower<'_, '_> {
         let flt2 = |l: &mut Self| (l.get(op.args[0]), l.get(op.args[1]));
         let bool_of = |l: &mut Self, c: ir::Value| l.b.ins().uextend(types::I64, c);
         Some(match o {
-            IntAdd | NurseryPtrIncrement => {
+            IntAdd | NurseryPtrIncrement | IntSub | IntMul | IntAnd | IntOr | IntXor | IntLshift | IntRshift | UintRshift | UintMulHigh => {
                 let (x, y) = int2(self);
-                self.b.ins().iadd(x, y)
-            }
-            IntSub => {
-                let (x, y) = int2(self);
-                self.b.ins().isub(x, y)
-            }
-            IntMul => {
-                let (x, y) = int2(self);
-                self.b.ins().imul(x, y)
-            }
-            IntAnd => {
-                let (x, y) = int2(self);
-                self.b.ins().band(x, y)
-            }
-            IntOr => {
-                let (x, y) = int2(self);
-                self.b.ins().bor(x, y)
-            }
-            IntXor => {
-                let (x, y) = int2(self);
-                self.b.ins().bxor(x, y)
-            }
-            // Shift amounts are taken modulo 64, as `wrapping_shl` does.
-            IntLshift => {
-                let (x, y) = int2(self);
-                self.b.ins().ishl(x, y)
-            }
-            IntRshift => {
-                let (x, y) = int2(self);
-                self.b.ins().sshr(x, y)
-            }
-            UintRshift => {
-                let (x, y) = int2(self);
-                self.b.ins().ushr(x, y)
-            }
-            UintMulHigh => {
-                let (x, y) = int2(self);
-                self.b.ins().umulhi(x, y)
+                let ins = self.b.ins();
+                match o {
+                    IntSub => ins.isub(x, y),
+                    IntMul => ins.imul(x, y),
+                    IntAnd => ins.band(x, y),
+                    IntOr => ins.bor(x, y),
+                    IntXor => ins.bxor(x, y),
+                    // Shift amounts are taken modulo 64, as `wrapping_shl` does.
+                    IntLshift => ins.ishl(x, y),
+                    IntRshift => ins.sshr(x, y),
+                    UintRshift => ins.ushr(x, y),
+                    UintMulHigh => ins.umulhi(x, y),
+                    _ => ins.iadd(x, y),
+                }
             }
             IntAddOvf | IntSubOvf | IntMulOvf => {
                 let (x, y) = int2(self);
