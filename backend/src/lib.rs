@@ -23,11 +23,15 @@ use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module as _};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracelab_runtime::externals::Externals;
 use tracelab_ir::{Module, TraceId};
 use tracelab_runtime::interp::{Config, Run};
 use tracelab_ir::entity::EntityRef;
-use tracelab_runtime::native::{Leave, NativeCtx, NativeRun, Next};
+pub use tracelab_runtime::native::NativeCounts;
+use tracelab_runtime::native::{CodeTable, NativeCode, NativeCtx};
 
 /// Cranelift settings that trade compile time for code quality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,27 +81,22 @@ fn err(what: &str) -> impl Fn(String) -> BackendError + '_ {
     move |e| BackendError(format!("{what}: {e}"))
 }
 
-/// How a run went between compiled code and the interpreter.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NativeCounts {
-    /// Calls of compiled functions (the first, then one per bridge or loop entered).
-    pub entries: u64,
-    /// Times the interpreter took over to the end (fuel, code not compiled).
-    pub interpreted: u64,
-}
-
 /// Compiled traces of one module. Owns their code: dropping it frees the code.
 pub struct Compiled {
     module: Option<JITModule>,
     /// By trace index: the traces compiled.
     traces: Vec<Option<CompiledTrace>>,
+    /// The same code as the runtime enters it.
+    table: CodeTable,
+    /// The external functions compiled code calls directly (runs use them, whatever their
+    /// config says, so that the interpreter's part of a run calls the same ones).
+    externals: Arc<Externals>,
     /// Time linking the functions (once for all of them).
     pub link_time: Duration,
 }
 
 /// One compiled trace.
 pub struct CompiledTrace {
-    entry: unsafe extern "C" fn(*mut NativeCtx, u64) -> u32,
     pub exits: Vec<ExitInfo>,
     /// Ops where the function can be entered (0 and the op after each label).
     pub entries: Vec<usize>,
@@ -148,13 +147,28 @@ pub fn compile(m: &Module, settings: Settings, keep: Keep) -> Result<Compiled, B
 
 /// Compiles the traces `tids` of `m`; the others run in the interpreter when entered.
 pub fn compile_traces(m: &Module, tids: &[TraceId], settings: Settings, keep: Keep) -> Result<Compiled, BackendError> {
+    compile_with(m, tids, settings, keep, Arc::new(Externals::standard()))
+}
+
+/// [`compile_traces`] with calls of the functions `externals` registers as direct calls; runs
+/// of the result use them in the interpreter too.
+pub fn compile_with(m: &Module, tids: &[TraceId], settings: Settings, keep: Keep, externals: Arc<Externals>) -> Result<Compiled, BackendError> {
     let isa = isa(settings)?;
     let call_conv = isa.default_call_conv();
     let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
     for (name, ptr) in tracelab_runtime::native::services() {
         jb.symbol(name, ptr);
     }
+    for (name, f) in externals.iter() {
+        jb.symbol(extern_symbol(name), f.addr());
+    }
     let mut module = JITModule::new(jb);
+    let mut extern_ids = HashMap::new();
+    for (name, f) in externals.iter() {
+        let sig = lower::extern_signature(call_conv, f.params.len());
+        let id = module.declare_function(&extern_symbol(name), Linkage::Import, &sig).map_err(|e| err("declaring an external function")(e.to_string()))?;
+        extern_ids.insert(name.to_string(), id);
+    }
     let service_sig = lower::service_signature(call_conv);
     let step = module.declare_function("tl_step", Linkage::Import, &service_sig).map_err(|e| err("declaring tl_step")(e.to_string()))?;
     let class_of = module.declare_function("tl_class_of", Linkage::Import, &service_sig).map_err(|e| err("declaring tl_class_of")(e.to_string()))?;
@@ -171,6 +185,10 @@ pub fn compile_traces(m: &Module, tids: &[TraceId], settings: Settings, keep: Ke
         let lowered = lower::lower(m, tid, &mut ctx.func, &mut fctx, target, |func| lower::Services {
             step: module.declare_func_in_func(step, func),
             class_of: module.declare_func_in_func(class_of, func),
+            externs: t.ops.iter().filter_map(|(o, op)| {
+                let (name, _) = lower::direct_extern(t, op, &externals)?;
+                Some((o.index(), module.declare_func_in_func(extern_ids[name], func)))
+            }).collect(),
         });
         let clif = keep.clif.then(|| ctx.func.display().to_string());
         let lower_time = started.elapsed();
@@ -188,14 +206,20 @@ pub fn compile_traces(m: &Module, tids: &[TraceId], settings: Settings, keep: Ke
     module.finalize_definitions().map_err(|e| err("linking")(e.to_string()))?;
     let link_time = started.elapsed();
     let mut traces: Vec<Option<CompiledTrace>> = (0..m.traces.len()).map(|_| None).collect();
+    let mut table = CodeTable { traces: (0..m.traces.len()).map(|_| None).collect() };
     for (tid, id, lowered, clif, asm, lower_time, codegen_time, code_size) in defined {
         let ptr = module.get_finalized_function(id);
         // SAFETY: the function was built with `trace_signature`, which is this type under the
-        // target's default (C) calling convention.
-        let entry = unsafe { std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut NativeCtx, u64) -> u32>(ptr) };
-        traces[tid.index()] = Some(CompiledTrace { entry, exits: lowered.exits, entries: lowered.entries, stats: lowered.stats, clif, asm, lower_time, codegen_time, code_size });
+        // target's default (C) calling convention; it was lowered from trace `tid` with these
+        // entries and exits.
+        let code = unsafe {
+            let entry = std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut NativeCtx, u64) -> u32>(ptr);
+            NativeCode::new(&m.traces[tid], entry, lowered.entries.clone(), lowered.exits.iter().map(ExitInfo::leave).collect())
+        };
+        table.traces[tid.index()] = Some(code);
+        traces[tid.index()] = Some(CompiledTrace { exits: lowered.exits, entries: lowered.entries, stats: lowered.stats, clif, asm, lower_time, codegen_time, code_size });
     }
-    Ok(Compiled { module: Some(module), traces, link_time })
+    Ok(Compiled { module: Some(module), traces, table, externals, link_time })
 }
 
 impl Compiled {
@@ -213,33 +237,14 @@ impl Compiled {
 
     /// [`Compiled::run`], and how often compiled code was entered.
     pub fn run_counted(&self, m: &Module, tid: TraceId, cfg: Config) -> (Run, NativeCounts) {
-        let mut counts = NativeCounts::default();
-        let mut session = match NativeRun::start(m, cfg, tid) {
-            Ok(s) => s,
-            Err(run) => return (run, counts),
-        };
-        let (mut tid, mut pc) = (tid, 0);
-        loop {
-            let Some(code) = self.trace(tid).filter(|c| c.entries.contains(&pc)) else {
-                counts.interpreted += 1;
-                session.interpret_from(pc);
-                break;
-            };
-            counts.entries += 1;
-            // SAFETY: the context is live for the call and its frame is trace `tid`'s, which
-            // this code was compiled from; `pc` is one of its entries.
-            let n = unsafe { (code.entry)(session.ctx(), pc as u64) };
-            let leave = match n {
-                0 => Leave::Ended,
-                n => code.exits[n as usize - 1].leave(),
-            };
-            match session.leave(leave) {
-                Next::Done => break,
-                Next::Continue { tid: t, pc: p } => (tid, pc) = (t, p),
-            }
-        }
-        (session.into_run(), counts)
+        let cfg = Config { externals: self.externals.clone(), ..cfg };
+        tracelab_runtime::native::run(m, cfg, tid, &self.table)
     }
+}
+
+/// The symbol compiled code calls external function `name` by.
+fn extern_symbol(name: &str) -> String {
+    format!("tl_ext_{name}")
 }
 
 /// Compiles the module and runs trace `tid`: `tracelab run --native`.
@@ -293,5 +298,64 @@ bridge odd from Guard0xa0 [i0, i1] {
             let interp = tracelab_runtime::interp::Interp::new(&m, cfg).run(TraceId::new(0));
             assert_eq!(tracelab_runtime::render::report(&native), tracelab_runtime::render::report(&interp), "fuel {fuel}");
         }
+    }
+
+    const CALLER: &str = "descr fn = <Calli 8 i EF=2>
+func twice [i0] -> int {
+    i1 = int_add(i0, i0)
+    finish(i1)
+}
+loop sum [i0, i1] {
+    label(i0, i1, descr=TargetToken(7))
+    i2 = call_i(@twice, i0, descr=fn)
+    i3 = int_add(i1, i2)
+    i4 = int_add(i0, 1)
+    i5 = int_lt(i4, 4)
+    guard_true(i5, descr=<Guard0x1>) [i4, i3]
+    jump(i4, i3, descr=TargetToken(7))
+}
+";
+
+    #[test]
+    fn a_called_trace_function_runs_compiled() {
+        let m = tracelab_ir::parse(CALLER).unwrap();
+        let code = compile(&m, Settings::default(), Keep::default()).unwrap();
+        let cfg = Config { args: vec![0, 0], ..Config::default() };
+        let tid = m.trace_by_name("sum").unwrap();
+        let (run, counts) = code.run_counted(&m, tid, cfg);
+        // The loop once, the callee once per iteration (4 calls).
+        assert_eq!(counts, NativeCounts { entries: 5, interpreted: 0 });
+        let tracelab_runtime::interp::Exit::GuardFailed { fail_args, .. } = run.exit else { panic!("{:?}", run.exit) };
+        assert_eq!(fail_args.iter().map(|v| v.unwrap().bits).collect::<Vec<_>>(), vec![4, 12]);
+    }
+
+    extern "C" fn add3(a: u64, b: u64, c: u64) -> u64 {
+        a.wrapping_add(b).wrapping_add(c)
+    }
+
+    #[test]
+    fn a_registered_external_function_is_called_directly() {
+        let src = "descr f = <Calli 8 iii EF=2>
+loop l [i0] {
+    i1 = call_i(ConstClass(add3), i0, 10, 100, descr=f)
+    guard_false(1, descr=<Guard0x1>) [i1]
+    finish()
+}
+";
+        let m = tracelab_ir::parse(src).unwrap();
+        let mut ext = Externals::none();
+        // SAFETY: `add3` takes three words and returns one, and touches no heap.
+        unsafe { ext.register("add3", add3 as *const u8, &[tracelab_ir::Type::Int; 3], tracelab_ir::Type::Int).unwrap() };
+        let tid = TraceId::new(0);
+        let code = compile_with(&m, &[tid], Settings::default(), Keep::default(), Arc::new(ext)).unwrap();
+        // The call is native: only `finish` is left to the runtime.
+        assert_eq!(code.trace(tid).unwrap().stats.runtime_ops, 1);
+        let run = code.run(&m, tid, Config { args: vec![1], ..Config::default() });
+        let tracelab_runtime::interp::Exit::GuardFailed { fail_args, .. } = run.exit else { panic!("{:?}", run.exit) };
+        assert_eq!(fail_args[0].unwrap().bits, 111);
+        assert!(run.events.is_empty(), "a registered function is not an event");
+        // Without the registration the call is modelled: an event with an invented result.
+        let run = compile(&m, Settings::default(), Keep::default()).unwrap().run(&m, tid, Config { args: vec![1], ..Config::default() });
+        assert_eq!(run.events.len(), 1);
     }
 }

@@ -267,7 +267,8 @@ impl Gen {
             _ => {
                 let (x, y) = (self.int(), self.int());
                 let (op, d) = *self.rng.pick(&[("call_i", "effect"), ("call_pure_i", "elidable"), ("call_i", "noraise")]);
-                let f = self.rng.pick(&["f", "g"]);
+                // Modelled targets, and registered functions (a direct call in compiled code).
+                let f = self.rng.pick(&["f", "g", "ll_int_py_mod__Signed_Signed", "ll_int_py_div__Signed_Signed"]);
                 self.def_int(format!("{op}(ConstClass({f}), {x}, {y}, descr={d})"));
             }
         }

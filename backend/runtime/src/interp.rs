@@ -17,6 +17,7 @@
 //!   the seed; [`Constraints`] learned from failing guards override the invention.
 
 use crate::heap::{sign_extend, Heap, HeapError, HEADER, ITEMS_OFFSET, LAZY_SIZE, LENGTH_OFFSET, SHADOW_READ, SHADOW_READ_WRITE, SHADOW_SLOW};
+use crate::externals::Externals;
 use crate::model::{call_result, class_id, invent_float, invent_int, mix, Forced, Origin};
 use std::collections::{BTreeMap, HashMap};
 use tracelab_ir::descr::{ArrayDescr, DescrData, FieldDescr, MemKind};
@@ -44,11 +45,13 @@ pub struct Config {
     /// Values for the first inputs (ints and floats as bits); the rest are invented.
     pub args: Vec<u64>,
     pub constraints: Constraints,
+    /// Functions external calls run instead of the model ([`crate::externals`]).
+    pub externals: std::sync::Arc<Externals>,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { seed: 0, fuel: 1_000_000, heap_bytes: 64 << 20, args: Vec::new(), constraints: Constraints::new() }
+        Config { seed: 0, fuel: 1_000_000, heap_bytes: 64 << 20, args: Vec::new(), constraints: Constraints::new(), externals: std::sync::Arc::new(Externals::standard()) }
     }
 }
 
@@ -123,15 +126,53 @@ pub struct ObjInfo {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ObjKind {
     /// Allocated by the trace (or a resumed virtual): `what` says by which op and descr.
-    Fresh { what: String, item: Option<(MemKind, u64)> },
+    Fresh { what: std::sync::Arc<str>, item: Option<(MemKind, u64)> },
     /// Invented: an input or `ConstPtr` object of unknown layout.
     Lazy(Origin),
+}
+
+/// Every object of the heap by its start address. The heap is a bump allocator, so objects
+/// come in address order: a sorted vector, appended to, searched by bisection (a tree cost
+/// most of an allocation's time in compiled code).
+#[derive(Default)]
+pub struct Objects {
+    by_start: Vec<(u64, ObjInfo)>,
+}
+
+impl Objects {
+    fn push(&mut self, start: u64, info: ObjInfo) {
+        assert!(self.by_start.last().is_none_or(|(s, _)| *s < start), "the heap allocates upwards");
+        self.by_start.push((start, info));
+    }
+
+    fn index(&self, start: u64) -> Option<usize> {
+        self.by_start.binary_search_by_key(&start, |(s, _)| *s).ok()
+    }
+
+    pub fn get(&self, start: u64) -> Option<&ObjInfo> {
+        self.index(start).map(|k| &self.by_start[k].1)
+    }
+
+    pub fn get_mut(&mut self, start: u64) -> Option<&mut ObjInfo> {
+        self.index(start).map(|k| &mut self.by_start[k].1)
+    }
+
+    /// The last object starting at or before `addr`.
+    fn at_or_before(&self, addr: u64) -> Option<(u64, &ObjInfo)> {
+        let k = self.by_start.partition_point(|(s, _)| *s <= addr);
+        self.by_start.get(k.checked_sub(1)?).map(|(s, info)| (*s, info))
+    }
+
+    /// In address order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &ObjInfo)> {
+        self.by_start.iter().map(|(s, info)| (*s, info))
+    }
 }
 
 /// The heap and everything known about its objects.
 pub struct Machine {
     pub heap: Heap,
-    pub objects: BTreeMap<u64, ObjInfo>,
+    pub objects: Objects,
     lazy_by_origin: HashMap<Origin, u64>,
     /// Objects of unknown layout (what a clobbering call forgets), so that a call costs the
     /// number of those, not of every object allocated.
@@ -163,6 +204,11 @@ pub struct Interp<'m> {
     failed_bounds: Option<(u64, Origin)>,
     /// Calls of trace functions in progress (bounded: recursion must not exhaust the stack).
     depth: usize,
+    /// Compiled code to run traces with (called trace functions included), when running
+    /// natively ([`crate::native::run`]).
+    pub(crate) native: Option<&'m crate::native::CodeTable>,
+    pub(crate) native_counts: crate::native::NativeCounts,
+    alloc_sites: HashMap<(Opcode, Option<tracelab_ir::DescrId>), (std::sync::Arc<str>, u64)>,
 }
 
 /// Nested calls of trace functions beyond this trap.
@@ -192,7 +238,7 @@ impl Machine {
     fn new(cfg: &Config) -> Machine {
         Machine {
             heap: Heap::new(cfg.heap_bytes),
-            objects: BTreeMap::new(),
+            objects: Objects::default(),
             lazy_by_origin: HashMap::new(),
             lazy_starts: Vec::new(),
             seed: cfg.seed,
@@ -203,14 +249,14 @@ impl Machine {
     }
 
     /// Allocates a fresh zeroed object. The one allocation function of the runtime.
-    pub fn alloc(&mut self, size: u64, what: String, item: Option<(MemKind, u64)>) -> Step<u64> {
+    pub fn alloc(&mut self, size: u64, what: std::sync::Arc<str>, item: Option<(MemKind, u64)>) -> Step<u64> {
         let addr = self.heap.alloc(size).map_err(trap)?;
         self.heap.set_shadow(addr, size.max(8), SHADOW_READ_WRITE);
         if let Some((_, item_size)) = item {
             self.heap.set_shadow(addr + LENGTH_OFFSET, 1, crate::heap::array_length_mark(item_size));
         }
         let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new() };
-        self.objects.insert(addr, info);
+        self.objects.push(addr, info);
         Ok(addr)
     }
 
@@ -221,7 +267,7 @@ impl Machine {
         }
         let addr = self.heap.alloc(LAZY_SIZE).map_err(trap)?;
         let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new() };
-        self.objects.insert(addr, info);
+        self.objects.push(addr, info);
         self.lazy_by_origin.insert(origin, addr);
         self.lazy_starts.push(addr);
         Ok(addr)
@@ -229,7 +275,7 @@ impl Machine {
 
     /// The object containing `addr`, if any.
     pub fn object_at(&self, addr: u64) -> Option<(u64, &ObjInfo)> {
-        let (&start, info) = self.objects.range(..=addr).next_back()?;
+        let (start, info) = self.objects.at_or_before(addr)?;
         (addr < start + info.size).then_some((start, info))
     }
 
@@ -280,7 +326,7 @@ impl Machine {
         let v = self.invent(ty, origin.clone())?;
         let v = if size < 8 && ty == Type::Int { v & ((1u64 << (8 * size)) - 1) } else { v };
         self.heap.write(addr, size, v).map_err(trap)?;
-        let info = self.objects.get_mut(&start).expect("found above");
+        let info = self.objects.get_mut(start).expect("found above");
         info.known.insert(off, Some(origin.clone()));
         if epoch == 0 {
             info.initial.insert(off, v);
@@ -299,7 +345,7 @@ impl Machine {
             return Ok(());
         }
         self.heap.write(addr, size, v).map_err(trap)?;
-        let info = self.objects.get_mut(&start).expect("found above");
+        let info = self.objects.get_mut(start).expect("found above");
         let off = addr - start;
         match &info.kind {
             ObjKind::Lazy(_) => self.heap.set_shadow(addr, 1, SHADOW_READ),
@@ -310,9 +356,11 @@ impl Machine {
                 let mark = if fits { crate::heap::array_length_mark(*item_size) } else { SHADOW_READ_WRITE };
                 self.heap.set_shadow(addr, 1, mark);
             }
-            ObjKind::Fresh { .. } => {}
+            // Every word of an allocated object is defined and what it holds is what the heap
+            // shows: nothing to remember (compiled code's direct stores remember nothing either).
+            ObjKind::Fresh { .. } => return Ok(()),
         }
-        let info = self.objects.get_mut(&start).expect("found above");
+        let info = self.objects.get_mut(start).expect("found above");
         info.known.insert(off, None);
         // Back to the value it had before the trace (after other writes): no change in all.
         if info.initial.get(&off) == Some(&v) {
@@ -332,7 +380,7 @@ impl Machine {
         let call = self.calls;
         let heap = &mut self.heap;
         for start in &self.lazy_starts {
-            let info = self.objects.get_mut(start).expect("lazy objects stay");
+            let info = self.objects.get_mut(*start).expect("lazy objects stay");
             info.known.retain(|&off, o| {
                 let keep = o.is_none() || off == HEADER;
                 if !keep {
@@ -343,12 +391,14 @@ impl Machine {
         }
         for &(arg, addr) in ref_args {
             let Some((start, _)) = self.object_at(addr) else { continue };
-            let info = self.objects.get_mut(&start).expect("found above");
+            let info = self.objects.get_mut(start).expect("found above");
             if let ObjKind::Fresh { .. } = info.kind {
                 // Fresh objects have no origin of their own: name the words by the call. Every
                 // word was defined, so immutable ones keep their values.
                 info.kind = ObjKind::Lazy(Origin::Clobbered(call, arg));
                 info.kept_all_if_immutable = true;
+                // Its class word was set at allocation and no call changes it.
+                info.known.insert(HEADER, None);
                 self.lazy_starts.push(start);
             }
             let known: Vec<u64> = info.known.keys().copied().filter(|&off| off != HEADER).collect();
@@ -372,7 +422,7 @@ impl<'m> Interp<'m> {
             }
         }
         let machine = Machine::new(&cfg);
-        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0 }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: HashMap::new() }
     }
 
     /// Runs trace `tid` from its start.
@@ -642,7 +692,7 @@ impl<'m> Interp<'m> {
                 DescrData::Array(ad) => (ITEMS_OFFSET + ad.item_size as u64 * v.length.unwrap_or(0) as u64, Some((ad.kind, ad.item_size as u64))),
                 _ => (8, None),
             };
-            let addr = self.machine.alloc(size, format!("{} {}", v.alloc, descr.data), item)?;
+            let addr = self.machine.alloc(size, format!("{} {}", v.alloc, descr.data).into(), item)?;
             if let (DescrData::Size(s), Opcode::NewWithVtable) = (&descr.data, v.alloc) {
                 let cls = s.class.as_deref().map_or(0, class_id);
                 self.machine.store(addr + HEADER, 8, cls)?;
@@ -821,9 +871,11 @@ impl<'m> Interp<'m> {
                 self.set(f, op, n, None);
             }
             (New | NewWithVtable, Some(DescrData::Size(sd))) => {
-                let addr = self.machine.alloc(sd.size as u64, format!("{} {}", op.opcode, descr.map(|d| d.to_string()).unwrap_or_default()), None)?;
+                let (what, class) = self.alloc_site(op, true);
+                let addr = self.machine.alloc(sd.size as u64, what, None)?;
                 if op.opcode == NewWithVtable {
-                    self.machine.store(addr + HEADER, 8, sd.class.as_deref().map_or(0, class_id))?;
+                    // A fresh object's words are only memory (`store` would remember nothing).
+                    self.machine.heap.write(addr + HEADER, 8, class).map_err(trap)?;
                 }
                 self.set(f, op, addr, None);
             }
@@ -832,7 +884,8 @@ impl<'m> Interp<'m> {
                 if len > LAZY_SIZE {
                     return Err(Exit::Trap(format!("array of {} items", len as i64)));
                 }
-                let addr = self.machine.alloc(ITEMS_OFFSET + len * ad.item_size as u64, format!("{} {}", op.opcode, descr.map(|d| d.to_string()).unwrap_or_default()), Some((ad.kind, ad.item_size as u64)))?;
+                let (what, _) = self.alloc_site(op, true);
+                let addr = self.machine.alloc(ITEMS_OFFSET + len * ad.item_size as u64, what, Some((ad.kind, ad.item_size as u64)))?;
                 self.machine.store(addr + LENGTH_OFFSET, 8, len)?;
                 self.set(f, op, addr, None);
             }
@@ -841,7 +894,8 @@ impl<'m> Interp<'m> {
                 if x > LAZY_SIZE {
                     return Err(Exit::Trap(format!("string of {} chars", x as i64)));
                 }
-                let addr = self.machine.alloc(ITEMS_OFFSET + x * width, op.opcode.to_string(), Some((MemKind::Unsigned, width)))?;
+                let (what, _) = self.alloc_site(op, false);
+                let addr = self.machine.alloc(ITEMS_OFFSET + x * width, what, Some((MemKind::Unsigned, width)))?;
                 self.machine.store(addr + LENGTH_OFFSET, 8, x)?;
                 self.set(f, op, addr, None);
             }
@@ -900,23 +954,26 @@ impl<'m> Interp<'m> {
                 self.machine.store(addr, a[5], a[2])?;
             }
             (ForceToken, _) => {
-                let addr = self.machine.alloc(8, "force_token".into(), None)?;
+                let (what, _) = self.alloc_site(op, false);
+                let addr = self.machine.alloc(8, what, None)?;
                 self.set(f, op, addr, None);
             }
             (VirtualRef, _) => {
                 // Laid out as `new` of the vref size descr, so an optimizer may build it that way.
                 let (size, referent) = tracelab_ir::descr::vref_layout();
                 let (DescrData::Size(sd), DescrData::Field(fd)) = (&size, &referent) else { unreachable!("vref_layout is a size and a field") };
-                let addr = self.machine.alloc(sd.size as u64, format!("new {size}"), None)?;
+                let addr = self.machine.alloc(sd.size as u64, format!("new {size}").into(), None)?;
                 self.machine.store(addr + fd.offset as u64, 8, x)?;
                 self.set(f, op, addr, None);
             }
             (CallMallocNursery | CallMallocNurseryVarsizeFrame, _) => {
-                let addr = self.machine.alloc(x, op.opcode.to_string(), None)?;
+                let (what, _) = self.alloc_site(op, false);
+                let addr = self.machine.alloc(x, what, None)?;
                 self.set(f, op, addr, None);
             }
             (CallMallocNurseryVarsize, Some(DescrData::Array(ad))) => {
-                let addr = self.machine.alloc(ITEMS_OFFSET + y * ad.item_size as u64, op.opcode.to_string(), Some((ad.kind, ad.item_size as u64)))?;
+                let (what, _) = self.alloc_site(op, false);
+                let addr = self.machine.alloc(ITEMS_OFFSET + y * ad.item_size as u64, what, Some((ad.kind, ad.item_size as u64)))?;
                 self.machine.store(addr + LENGTH_OFFSET, 8, y)?;
                 self.set(f, op, addr, None);
             }
@@ -934,6 +991,27 @@ impl<'m> Interp<'m> {
             }
         }
         Ok(Flow::Next)
+    }
+
+    /// How the heap report names objects op `op` allocates (the op and, `with_descr`, its
+    /// descr), and the class word of its objects: built once per site, allocation is hot in
+    /// compiled code.
+    fn alloc_site(&mut self, op: &Op, with_descr: bool) -> (std::sync::Arc<str>, u64) {
+        let m = self.m;
+        let descr = op.descr.filter(|_| with_descr);
+        self.alloc_sites
+            .entry((op.opcode, descr))
+            .or_insert_with(|| match descr.map(|d| &m.descrs[d].data) {
+                Some(d) => {
+                    let class = match d {
+                        DescrData::Size(sd) => sd.class.as_deref().map_or(0, class_id),
+                        _ => 0,
+                    };
+                    (format!("{} {}", op.opcode, d).into(), class)
+                }
+                None => (op.opcode.to_string().into(), 0),
+            })
+            .clone()
     }
 
     /// The address of field `fd` of the object `p` points into: the field must lie in that
@@ -978,8 +1056,10 @@ impl<'m> Interp<'m> {
             None => (format!("{}", op.opcode), vals.clone()),
         };
         if let Some(i) = ti {
-            if let Some(Const::Func(name)) = f.t.as_const(op.args[i]) {
-                return self.call_function(f, pc, op, name, &args);
+            match f.t.as_const(op.args[i]) {
+                Some(Const::Func(name)) => return self.call_function(f, pc, op, name, &args),
+                Some(Const::Class(name)) if self.cfg.externals.get(name).is_some() => return self.call_extern(f, op, name, &args),
+                _ => {}
             }
         }
         if let (Some(DescrData::Call(c)), [src, dst, s0, d0, n]) = (op.descr.map(|d| &self.m.descrs[d].data), args.as_slice()) {
@@ -1021,6 +1101,18 @@ impl<'m> Interp<'m> {
         Ok(Flow::Next)
     }
 
+    /// A call of a registered external function: what it computes, no event.
+    fn call_extern(&mut self, f: &mut Frame<'m>, op: &Op, name: &str, args: &[RtValue]) -> Step<Flow<'m>> {
+        let func = self.cfg.externals.get(name).expect("registered");
+        if func.params.len() != args.len() {
+            return Err(Exit::Trap(format!("`{name}` takes {} arguments, the call gives {}", func.params.len(), args.len())));
+        }
+        let words: Vec<u64> = args.iter().map(|a| a.bits).collect();
+        let r = func.call(&words);
+        self.set(f, op, r, None);
+        Ok(Flow::Next)
+    }
+
     fn target_name(&mut self, f: &Frame<'m>, v: Value) -> String {
         match f.t.as_const(v) {
             Some(Const::Class(n)) | Some(Const::Func(n)) => n.clone(),
@@ -1042,7 +1134,11 @@ impl<'m> Interp<'m> {
             callee.vals[inp.index()] = a.bits;
         }
         self.depth += 1;
-        let exit = self.exec(callee, 0);
+        let exit = match self.native.filter(|code| code.enters(tid, 0)) {
+            // SAFETY: `self` is the interpreter the code runs in and waits for the callee.
+            Some(code) => Ok(unsafe { crate::native::drive(self, code, callee, 0) }),
+            None => self.exec(callee, 0),
+        };
         self.depth -= 1;
         match exit? {
             Exit::Finish(v) => {

@@ -8,6 +8,7 @@
 //! into it from the tools.
 
 pub mod equiv;
+pub mod externals;
 pub mod heap;
 pub mod interp;
 pub mod learn;

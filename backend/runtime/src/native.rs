@@ -1,26 +1,33 @@
 //! Running compiled code on the machine the interpreter uses: the context compiled code sees,
-//! the runtime services it calls, and how a run goes on after compiled code returns.
+//! the runtime services it calls, and the loop that goes between compiled code and the
+//! interpreter.
 //!
 //! Compiled code and the interpreter share one [`Interp`] (heap, objects, events, op count) and
-//! one frame of value slots per trace (`vals`, indexed by the trace's value numbers). Compiled
-//! code keeps values in registers; it writes a value to its slot only when the runtime will
-//! read it: operands of an op it hands to the runtime ([`tl_step`]), and everything a side exit
-//! needs. An exit returns to [`NativeRun::finish`], which goes on in the interpreter from the
-//! exit's op with exactly the state the interpreter would have had there. So a failed guard is
-//! decoded by the interpreter's own guard code (resume data, virtuals, virtualizable write-back,
-//! bridges), which also re-checks the guard: if it passes there, compiled code and interpreter
-//! disagree, and the run ends with a trap saying so rather than going on wrongly.
+//! one frame of value slots per trace activation (`vals`, indexed by the trace's value
+//! numbers). Compiled code keeps values in registers; it writes a value to its slot only when
+//! the runtime will read it: operands of an op it hands to the runtime ([`tl_step`]), and
+//! everything a side exit needs. An exit returns to [`drive`], which has the interpreter
+//! execute the op it left at, with exactly the state the interpreter would have had there. So
+//! a failed guard is decoded by the interpreter's own guard code (resume data, virtuals,
+//! virtualizable write-back, bridges), which also re-checks the guard: if it passes there,
+//! compiled code and interpreter disagree, and the run ends with a trap saying so rather than
+//! going on wrongly. Where execution goes next (a bridge, a loop another trace jumps into) runs
+//! compiled again if it was compiled.
+//!
+//! A call of a trace function (`call_i(@f, ...)`) from compiled code goes to the runtime's
+//! call op, which runs the callee's compiled code in a nested [`drive`] on a fresh frame (one
+//! service call, one frame allocation and one `finish` exit per call), and resumes the caller's
+//! frames at the call site if a guard fails inside the callee, as the interpreter does.
 //!
 //! Ops counting and fuel follow the interpreter exactly: compiled code keeps `ops` as the count
 //! at the start of its current straight-line segment plus the op's position in it, and leaves to
 //! the interpreter at a segment start when the segment might run past the fuel.
 
 use crate::heap::HEADER;
-use crate::interp::{Config, Exit, Flow, Frame, Interp, RtValue, Run};
-use std::ffi::c_void;
+use crate::interp::{Config, Exit, Flow, Frame, Interp, Run};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::trace::ValueDef;
-use tracelab_ir::{Const, Module, OpId, TraceId, Type};
+use tracelab_ir::{Const, Module, OpId, TraceId, Type, Value};
 
 /// What compiled code reads and writes. `repr(C)`: the backend addresses fields by
 /// [`ctx_offset`].
@@ -45,7 +52,6 @@ pub struct NativeCtx {
     pub shadow: u64,
     /// The heap's colour map (`Heap::color_base`): one object's bytes share a colour.
     pub color: u64,
-    session: *mut c_void,
 }
 
 /// Byte offsets of [`NativeCtx`]'s fields.
@@ -82,135 +88,197 @@ pub enum Leave {
     Step { pc: usize },
 }
 
-/// Where a run goes after compiled code left.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Next {
-    /// The run has ended ([`NativeRun::into_run`] gives it).
-    Done,
-    /// Execution continues at op `pc` of trace `tid` (a bridge of the guard that failed, a
-    /// loop a jump enters), whose frame is installed: compiled code for it may take over, or
-    /// [`NativeRun::interpret_from`].
-    Continue { tid: TraceId, pc: usize },
+/// The entry of a compiled trace: `fn(ctx, entry op) -> exit number` (0: a service ended the
+/// run; `n`: the trace's exit `n - 1`).
+pub type EntryFn = unsafe extern "C" fn(*mut NativeCtx, u64) -> u32;
+
+/// One compiled trace, as the runtime enters it.
+pub struct NativeCode {
+    entry: EntryFn,
+    entries: Vec<usize>,
+    exits: Vec<Leave>,
+    /// The trace's `ConstPtr` values: their slots get the objects' addresses on entry.
+    const_ptrs: Vec<(Value, Const)>,
 }
 
-/// One run of compiled code, from binding the inputs to the exit.
-pub struct NativeRun<'m> {
-    interp: Interp<'m>,
-    frame: Option<Frame<'m>>,
-    inputs: Vec<RtValue>,
-    ended: Option<Exit>,
-    ctx: Box<NativeCtx>,
+impl NativeCode {
+    /// # Safety
+    /// `entry` must be code compiled from `t` that can be entered at each op of `entries`
+    /// with a context whose frame is `t`'s, and that returns 0 or an exit number of `exits`.
+    pub unsafe fn new(t: &tracelab_ir::Trace, entry: EntryFn, entries: Vec<usize>, exits: Vec<Leave>) -> NativeCode {
+        let const_ptrs = t.values.iter().filter_map(|(v, d)| match &d.def {
+            ValueDef::Const(c @ Const::Ptr(_)) => Some((v, c.clone())),
+            _ => None,
+        });
+        NativeCode { entry, entries, exits, const_ptrs: const_ptrs.collect() }
+    }
 }
 
-impl<'m> NativeRun<'m> {
-    /// Binds `tid`'s inputs as the interpreter does (given, or invented from the seed and the
-    /// learned constraints) and resolves the trace's `ConstPtr`s into their slots. A run that
-    /// ends already (a constraint that cannot be met) comes back as `Err`.
-    pub fn start(m: &'m Module, cfg: Config, tid: TraceId) -> Result<Box<NativeRun<'m>>, Run> {
-        let fuel = cfg.fuel;
-        let mut interp = Interp::new(m, cfg);
-        let mut frame = interp.frame(tid);
-        let inputs = match interp.bind_inputs(&mut frame) {
-            Ok(i) => i,
-            Err(e) => return Err(interp.into_run(e, Vec::new())),
-        };
-        for (v, data) in frame.t.values.iter() {
-            if let ValueDef::Const(c @ Const::Ptr(_)) = &data.def {
-                match interp.constant(c) {
-                    Ok(bits) => frame.vals[v.index()] = bits,
-                    Err(e) => return Err(interp.into_run(e, inputs)),
-                }
-            }
-        }
-        let vals = frame.vals.as_mut_ptr();
-        let ctx = Box::new(NativeCtx { ops: 0, fuel, iterations: 0, ovf: 0, vals, scratch: 0, heap_base: 0, heap_limit: 0, shadow: 0, color: 0, session: std::ptr::null_mut() });
-        let mut run = Box::new(NativeRun { interp, frame: Some(frame), inputs, ended: None, ctx });
-        run.ctx.session = (&mut *run as *mut NativeRun<'m>).cast();
-        // Addresses into the heap once it sits in the box: its limit is a field of it.
-        let heap = &run.interp.machine.heap;
-        (run.ctx.heap_base, run.ctx.heap_limit, run.ctx.shadow, run.ctx.color) = (heap.base(), heap.limit_address(), heap.shadow_base(), heap.color_base());
-        Ok(run)
+/// Compiled code of a module's traces, by trace index (`None`: interpreted).
+#[derive(Default)]
+pub struct CodeTable {
+    pub traces: Vec<Option<NativeCode>>,
+}
+
+impl CodeTable {
+    /// The code to enter trace `tid` at op `pc` with, if there is some.
+    fn at(&self, tid: TraceId, pc: usize) -> Option<&NativeCode> {
+        self.traces.get(tid.index())?.as_ref().filter(|c| c.entries.contains(&pc))
     }
 
-    /// The context to pass to compiled code. Valid while `self` lives.
-    pub fn ctx(&mut self) -> *mut NativeCtx {
-        &mut *self.ctx
+    pub(crate) fn enters(&self, tid: TraceId, pc: usize) -> bool {
+        self.at(tid, pc).is_some()
+    }
+}
+
+/// How a run went between compiled code and the interpreter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NativeCounts {
+    /// Calls of compiled functions (the first, then one per bridge, loop or trace function
+    /// entered).
+    pub entries: u64,
+    /// Times the interpreter took over to the end of a trace (fuel, code not compiled).
+    pub interpreted: u64,
+}
+
+/// Runs trace `tid` of `m` with `cfg` as [`Interp::run`] does, in compiled code wherever
+/// `code` has some.
+pub fn run(m: &Module, cfg: Config, tid: TraceId, code: &CodeTable) -> (Run, NativeCounts) {
+    let mut interp = Interp::new(m, cfg);
+    interp.native = Some(code);
+    let mut frame = interp.frame(tid);
+    let (exit, inputs) = match interp.bind_inputs(&mut frame) {
+        // SAFETY: `interp` outlives the call and is not used during it.
+        Ok(inputs) => (unsafe { drive(&mut interp, code, frame, 0) }, inputs),
+        Err(e) => (e, Vec::new()),
+    };
+    let counts = interp.native_counts;
+    (interp.into_run(exit, inputs), counts)
+}
+
+/// One activation of compiled code: its context first (compiled code gets a pointer to the
+/// context, services cast it back to the activation), the interpreter, the running frame.
+#[repr(C)]
+struct Activation<'m> {
+    ctx: NativeCtx,
+    interp: *mut Interp<'m>,
+    frame: Option<Frame<'m>>,
+    /// How a service ended the run.
+    ended: Option<Exit>,
+}
+
+/// Runs `frame` from op `pc`: compiled code wherever `code` has it (bridges, loops entered
+/// from other traces, trace functions called), the interpreter elsewhere. How the run (or,
+/// for a called function, the callee's run) ended.
+///
+/// # Safety
+/// `interp` must be valid for the call and not used by the caller during it; it is the
+/// interpreter `code` was installed in.
+pub(crate) unsafe fn drive<'m>(interp: *mut Interp<'m>, code: &'m CodeTable, frame: Frame<'m>, pc: usize) -> Exit {
+    // SAFETY: valid per the caller; every use below is short and none spans a call of
+    // compiled code, which reaches the interpreter through the activation.
+    let heap = unsafe { &(*interp).machine.heap };
+    let ctx = NativeCtx {
+        ops: 0,
+        fuel: unsafe { (*interp).cfg.fuel },
+        iterations: 0,
+        ovf: 0,
+        vals: std::ptr::null_mut(),
+        scratch: 0,
+        heap_base: heap.base(),
+        heap_limit: heap.limit_address(),
+        shadow: heap.shadow_base(),
+        color: heap.color_base(),
+    };
+    let (mut tid, mut pc) = (frame.tid, pc);
+    let mut act = Activation { ctx, interp, frame: Some(frame), ended: None };
+    let a: *mut Activation<'m> = &mut act;
+    loop {
+        // SAFETY: `a` is the live activation above; no reference to it is held across the
+        // call of compiled code (services make their own from the context).
+        let act = unsafe { &mut *a };
+        let interp = unsafe { &mut *act.interp };
+        let Some(nc) = code.at(tid, pc) else {
+            interp.native_counts.interpreted += 1;
+            let frame = act.frame.take().expect("a frame");
+            return interp.exec(frame, pc).unwrap_or_else(|e| e);
+        };
+        interp.native_counts.entries += 1;
+        if let Err(e) = act.install(nc) {
+            return e;
+        }
+        // SAFETY: the context is live, its frame is `tid`'s, compiled into `nc`, and `pc` is one
+        // of its entries (`NativeCode::new`'s contract).
+        let n = unsafe { (nc.entry)(a.cast::<NativeCtx>(), pc as u64) };
+        let act = unsafe { &mut *a };
+        let leave = match n {
+            0 => Leave::Ended,
+            n => nc.exits[n as usize - 1],
+        };
+        match act.leave(leave) {
+            Ok((t, p)) => (tid, pc) = (t, p),
+            Err(e) => return e,
+        }
+    }
+}
+
+impl<'m> Activation<'m> {
+    fn interp(&mut self) -> &mut Interp<'m> {
+        // SAFETY: `drive`'s contract; the activation is the only user while it runs.
+        unsafe { &mut *self.interp }
+    }
+
+    /// Hands the frame to compiled code: its slots, its `ConstPtr`s resolved, the counts.
+    fn install(&mut self, nc: &NativeCode) -> Result<(), Exit> {
+        let interp = unsafe { &mut *self.interp };
+        let frame = self.frame.as_mut().expect("a frame to install");
+        for (v, c) in &nc.const_ptrs {
+            frame.vals[v.index()] = interp.constant(c)?;
+        }
+        self.ctx.vals = frame.vals.as_mut_ptr();
+        self.ctx.ops = interp.ops;
+        self.ctx.iterations = interp.iterations;
+        self.ctx.ovf = u64::from(interp.ovf);
+        Ok(())
+    }
+
+    /// Counts and flags from compiled code to the interpreter.
+    fn sync_in(&mut self) {
+        let (ops, iterations, ovf) = (self.ctx.ops, self.ctx.iterations, self.ctx.ovf != 0);
+        let interp = self.interp();
+        interp.ops = ops;
+        interp.iterations = iterations;
+        interp.ovf = ovf;
     }
 
     /// Handles compiled code leaving as `how`: the interpreter executes the op it left at (a
     /// failed guard is checked again and decoded by the interpreter's guard code, which may
-    /// enter the guard's bridge) and says where execution goes.
-    pub fn leave(&mut self, how: Leave) -> Next {
+    /// enter the guard's bridge). Where execution goes, or how the run ended.
+    fn leave(&mut self, how: Leave) -> Result<(TraceId, usize), Exit> {
         self.sync_in();
         let frame = self.frame.take().expect("compiled code left a running frame");
-        let flow = match how {
-            Leave::Ended => {
-                self.frame = Some(frame);
-                if self.ended.is_none() {
-                    self.ended = Some(Exit::Trap("compiled code ended the run without an exit".into()));
-                }
-                return Next::Done;
-            }
-            Leave::Interpret { pc } => {
-                self.ended = Some(self.interp.exec(frame, pc).unwrap_or_else(|e| e));
-                return Next::Done;
-            }
-            Leave::GuardFailed { pc } => self.one_op(frame, pc, true),
-            Leave::Step { pc } => self.one_op(frame, pc, false),
+        let (next, pc) = match how {
+            Leave::Ended => return Err(self.ended.take().unwrap_or_else(|| Exit::Trap("compiled code ended the run without an exit".into()))),
+            Leave::Interpret { pc } => return Err(self.interp().exec(frame, pc).unwrap_or_else(|e| e)),
+            Leave::GuardFailed { pc } => self.one_op(frame, pc, true)?,
+            Leave::Step { pc } => self.one_op(frame, pc, false)?,
         };
-        match flow {
-            Ok((next, pc)) => {
-                let tid = next.tid;
-                self.install(next);
-                Next::Continue { tid, pc }
-            }
-            Err(e) => {
-                self.ended = Some(e);
-                Next::Done
-            }
-        }
-    }
-
-    /// Interprets the installed frame from `pc` to the end of the run.
-    pub fn interpret_from(&mut self, pc: usize) {
-        self.sync_in();
-        let frame = self.frame.take().expect("a frame to interpret");
-        self.ended = Some(self.interp.exec(frame, pc).unwrap_or_else(|e| e));
-    }
-
-    /// The run, once it is done.
-    pub fn into_run(self: Box<Self>) -> Run {
-        let mut run = *self;
-        let exit = run.ended.take().unwrap_or_else(|| Exit::Trap("the run did not end".into()));
-        run.interp.into_run(exit, run.inputs)
-    }
-
-    /// Op counts and flags from compiled code to the interpreter.
-    fn sync_in(&mut self) {
-        self.interp.ops = self.ctx.ops;
-        self.interp.iterations = self.ctx.iterations;
-        self.interp.ovf = self.ctx.ovf != 0;
-    }
-
-    /// A new frame for compiled code: its slots, and the counts from the interpreter.
-    fn install(&mut self, frame: Frame<'m>) {
-        self.frame = Some(frame);
-        self.ctx.vals = self.frame.as_mut().expect("just set").vals.as_mut_ptr();
-        self.ctx.ops = self.interp.ops;
-        self.ctx.iterations = self.interp.iterations;
-        self.ctx.ovf = u64::from(self.interp.ovf);
+        let tid = next.tid;
+        self.frame = Some(next);
+        Ok((tid, pc))
     }
 
     /// The interpreter executes op `pc` (counted as `exec` counts it). A guard must fail
     /// there too: if it passes, compiled code and interpreter disagree. Where execution goes
     /// next, or how the run ended.
     fn one_op(&mut self, mut frame: Frame<'m>, pc: usize, guard: bool) -> Result<(Frame<'m>, usize), Exit> {
-        self.interp.ops += 1;
-        if self.interp.ops > self.interp.cfg.fuel {
+        let interp = self.interp();
+        interp.ops += 1;
+        if interp.ops > interp.cfg.fuel {
             return Err(Exit::OutOfFuel);
         }
         let op = &frame.t.ops[OpId::new(pc)];
-        match self.interp.step(&mut frame, pc, op)? {
+        match interp.step(&mut frame, pc, op)? {
             Flow::Next if guard => Err(Exit::Trap(format!("compiled code and interpreter disagree: the guard at op {pc} of `{}` passes in the interpreter", frame.t.name))),
             Flow::Next => Ok((frame, pc + 1)),
             Flow::Exit(e) => Err(e),
@@ -219,19 +287,14 @@ impl<'m> NativeRun<'m> {
     }
 }
 
-/// The session behind a context.
+/// The activation behind a context.
 ///
 /// # Safety
-/// `ctx` must come from [`NativeRun::ctx`] of a run that is alive and not otherwise borrowed.
-unsafe fn session<'a>(ctx: *mut NativeCtx) -> (&'a mut NativeCtx, &'a mut NativeRun<'static>) {
-    // SAFETY: the caller promises a live context; the run and its context are two separate
-    // allocations, so the two references do not overlap. The lifetime is erased: compiled code
-    // only runs while the run (and the module it borrows) lives.
-    unsafe {
-        let c = &mut *ctx;
-        let run = &mut *c.session.cast::<NativeRun<'static>>();
-        (c, run)
-    }
+/// `ctx` must be the context of a live activation (compiled code passes the one it was given).
+unsafe fn activation<'a>(ctx: *mut NativeCtx) -> &'a mut Activation<'static> {
+    // SAFETY: the context is the first field of a `repr(C)` activation. The lifetime is
+    // erased: compiled code only runs while the activation (and what it borrows) lives.
+    unsafe { &mut *ctx.cast::<Activation<'static>>() }
 }
 
 /// Executes op `pc` of the current trace in the runtime, as the interpreter would: its operands
@@ -241,23 +304,25 @@ unsafe fn session<'a>(ctx: *mut NativeCtx) -> (&'a mut NativeCtx, &'a mut Native
 /// `ctx` must be a live context (compiled code passes the one it was given).
 pub unsafe extern "C" fn tl_step(ctx: *mut NativeCtx, pc: u64) -> u64 {
     // SAFETY: forwarded from the caller.
-    let (c, run) = unsafe { session(ctx) };
-    // A called trace function counts ops and iterations in the interpreter.
-    run.interp.ops = c.ops;
-    run.interp.iterations = c.iterations;
-    let frame = run.frame.as_mut().expect("running");
+    let act = unsafe { activation(ctx) };
+    // A called trace function counts ops and iterations in the interpreter (the overflow
+    // flag stays compiled code's own until an exit stores it).
+    let interp = unsafe { &mut *act.interp };
+    interp.ops = act.ctx.ops;
+    interp.iterations = act.ctx.iterations;
+    let frame = act.frame.as_mut().expect("running");
     let op = &frame.t.ops[OpId::new(pc as usize)];
-    let r = run.interp.step(frame, pc as usize, op);
-    c.ops = run.interp.ops;
-    c.iterations = run.interp.iterations;
+    let r = interp.step(frame, pc as usize, op);
+    act.ctx.ops = interp.ops;
+    act.ctx.iterations = interp.iterations;
     match r {
         Ok(Flow::Next) => STATUS_OK,
         Ok(Flow::Exit(e)) | Err(e) => {
-            run.ended = Some(e);
+            act.ended = Some(e);
             STATUS_ENDED
         }
         Ok(Flow::Enter(..)) => {
-            run.ended = Some(Exit::Trap(format!("op {pc} changes traces; compiled code must leave for it")));
+            act.ended = Some(Exit::Trap(format!("op {pc} changes traces; compiled code must leave for it")));
             STATUS_ENDED
         }
     }
@@ -269,18 +334,18 @@ pub unsafe extern "C" fn tl_step(ctx: *mut NativeCtx, pc: u64) -> u64 {
 /// As [`tl_step`].
 pub unsafe extern "C" fn tl_class_of(ctx: *mut NativeCtx, p: u64) -> u64 {
     // SAFETY: forwarded from the caller.
-    let (c, run) = unsafe { session(ctx) };
+    let act = unsafe { activation(ctx) };
     if p == 0 {
-        c.scratch = 0;
+        act.ctx.scratch = 0;
         return STATUS_OK;
     }
-    match run.interp.machine.load(p + HEADER, 8, false, Type::Int) {
+    match act.interp().machine.load(p + HEADER, 8, false, Type::Int) {
         Ok((v, _)) => {
-            c.scratch = v;
+            act.ctx.scratch = v;
             STATUS_OK
         }
         Err(e) => {
-            run.ended = Some(e);
+            act.ended = Some(e);
             STATUS_ENDED
         }
     }

@@ -69,14 +69,14 @@ impl Namer<'_> {
             .machine
             .objects
             .iter()
-            .filter_map(|(&start, info)| match &info.kind {
+            .filter_map(|(start, info)| match &info.kind {
                 ObjKind::Lazy(o) if !info.written.is_empty() => Some((origin_name(o), start)),
                 _ => None,
             })
             .collect();
         lazy.sort();
         for (name, start) in lazy {
-            let info = &self.machine.objects[&start];
+            let info = self.machine.objects.get(start).expect("listed above");
             // A word written back with the value it had (`x.8` into x at +8) is not a change.
             let fields: Vec<String> = info
                 .written
@@ -95,7 +95,7 @@ impl Namer<'_> {
         while i < self.order.len() {
             let start = self.order[i];
             i += 1;
-            let Some(info) = self.machine.objects.get(&start) else { continue };
+            let Some(info) = self.machine.objects.get(start) else { continue };
             let ObjKind::Fresh { what, item } = &info.kind else { continue };
             let mut fields = Vec::new();
             match item {

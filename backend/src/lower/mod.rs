@@ -7,6 +7,8 @@
 //! - Ints, floats, comparisons, casts and `int_*_ovf` (Cranelift's overflow-checked
 //!   arithmetic, whose flag `guard_no_overflow` reads) are native; guards branch to a cold block
 //!   per guard that stores what the runtime needs and returns the exit number ([`crate::exits`]).
+//! - Calls of registered external functions ([`tracelab_runtime::externals`]) are direct
+//!   machine calls, one word per argument.
 //! - Every other op (heap, allocation, calls, strings) is executed by the runtime's own
 //!   implementation of it (`tl_step`): its operands go to their slots, its result comes back
 //!   from its slot. One definition of what those ops mean, shared with the interpreter.
@@ -28,12 +30,16 @@ use tracelab_ir::entity::EntityRef;
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, Op, OpId, Opcode, Target, Trace, TraceId, Type, Value};
 use tracelab_runtime::model::class_id;
+use tracelab_runtime::externals::{ExternFn, Externals};
 use tracelab_runtime::native::{ctx_offset, STATUS_OK};
 
-/// The services a compiled trace calls, as function references in its function.
+/// The services a compiled trace calls, as function references in its function, and the
+/// registered external functions it calls directly.
 pub(crate) struct Services {
     pub step: FuncRef,
     pub class_of: FuncRef,
+    /// By op index: the external function the op calls directly.
+    pub externs: HashMap<usize, FuncRef>,
 }
 
 /// What lowering made: the exits, and how many ops went native or to the runtime.
@@ -105,6 +111,29 @@ pub(crate) fn service_signature(call_conv: cranelift_codegen::isa::CallConv) -> 
     sig.params.push(AbiParam::new(types::I64));
     sig.returns.push(AbiParam::new(types::I64));
     sig
+}
+
+/// The signature of a registered external function of `arity` words: `fn(u64...) -> u64`.
+pub(crate) fn extern_signature(call_conv: cranelift_codegen::isa::CallConv, arity: usize) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.extend((0..arity).map(|_| AbiParam::new(types::I64)));
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
+/// The registered external function op `op` of `t` calls directly, if any: an ordinary call
+/// (not a conditional one) of a `ConstClass` target registered with the call's arity.
+pub(crate) fn direct_extern<'t, 'e>(t: &'t Trace, op: &Op, externals: &'e Externals) -> Option<(&'t str, &'e ExternFn)> {
+    use Opcode::*;
+    let plain = matches!(
+        op.opcode,
+        CallI | CallR | CallF | CallN | CallPureI | CallPureR | CallPureF | CallPureN | CallMayForceI | CallMayForceR | CallMayForceF | CallMayForceN
+            | CallLoopinvariantI | CallLoopinvariantR | CallLoopinvariantF | CallLoopinvariantN | CallReleaseGilI | CallReleaseGilR | CallReleaseGilF | CallReleaseGilN
+    );
+    let i = op.opcode.call_target_index().filter(|_| plain)?;
+    let Some(Const::Class(name)) = t.as_const(*op.args.get(i)?) else { return None };
+    let f = externals.get(name)?;
+    (f.params.len() == op.args.len() - i - 1).then_some((name.as_str(), f))
 }
 
 /// Lowers trace `tid` into `func` (whose signature is set).
@@ -252,6 +281,7 @@ impl Lower<'_, '_> {
             o if o.is_guard() => self.guard(pc, op),
             o if o.is_marker() => self.stats.native_ops += 1,
             _ if self.memory(pc, op) => self.stats.native_ops += 1,
+            _ if self.extern_call(pc, op) => self.stats.native_ops += 1,
             _ => {
                 if let Some(r) = self.native(op) {
                     self.stats.native_ops += 1;
@@ -374,6 +404,20 @@ impl Lower<'_, '_> {
         self.b.ins().brif(failed, self.ended, &[], ok, &[]);
         self.b.switch_to_block(ok);
         self.b.seal_block(ok);
+    }
+
+    /// A call of a registered external function, lowered as a direct call (false: the op is
+    /// not one).
+    fn extern_call(&mut self, pc: usize, op: &Op) -> bool {
+        let Some(&fref) = self.svc.externs.get(&pc) else { return false };
+        let i = op.opcode.call_target_index().expect("a call");
+        let args: Vec<ir::Value> = op.args[i + 1..].iter().map(|&a| self.get_int(a)).collect();
+        let call = self.b.ins().call(fref, &args);
+        let r = self.b.inst_results(call)[0];
+        if let Some(v) = op.result {
+            self.def(v, r);
+        }
+        true
     }
 
     /// An op the runtime executes.
