@@ -208,7 +208,7 @@ pub struct Interp<'m> {
     /// natively ([`crate::native::run`]).
     pub(crate) native: Option<&'m crate::native::CodeTable>,
     pub(crate) native_counts: crate::native::NativeCounts,
-    alloc_sites: HashMap<(Opcode, Option<tracelab_ir::DescrId>), (std::sync::Arc<str>, u64)>,
+    alloc_sites: rustc_hash::FxHashMap<(Opcode, Option<tracelab_ir::DescrId>), (std::sync::Arc<str>, u64)>,
 }
 
 /// Nested calls of trace functions beyond this trap.
@@ -422,7 +422,7 @@ impl<'m> Interp<'m> {
             }
         }
         let machine = Machine::new(&cfg);
-        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: HashMap::new() }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default() }
     }
 
     /// Runs trace `tid` from its start.

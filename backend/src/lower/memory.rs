@@ -5,7 +5,10 @@
 //!   a word of an object of unknown layout already read or written);
 //! - field stores into objects the trace allocated;
 //! - array length, item loads and stores of arrays the trace allocated with items of the
-//!   access's size: length word at 8, unsigned bounds check, items from 16.
+//!   access's size: length word at 8, unsigned bounds check, items from 16; strings and
+//!   unicode strings the same way (unsigned items of 1 and 4 bytes), and fields of array items
+//!   (`getinteriorfield_gc_*`, `setinteriorfield_gc`) at the item's address plus the field's
+//!   offset.
 //!
 //! Anything else (a word of unknown layout read for the first time, a store the runtime must
 //! record, an index out of bounds, null) takes the slow path: the runtime's own op, which
@@ -18,6 +21,22 @@ use tracelab_ir::descr::{DescrData, MemKind};
 use tracelab_ir::{Op, Opcode, Type};
 use tracelab_runtime::heap::{array_length_mark, ITEMS_OFFSET, LENGTH_OFFSET, SHADOW_READ, SHADOW_READ_WRITE};
 use tracelab_runtime::interp::field_size;
+
+/// The item size of an interior field's array, when the field lies inside one item (else the
+/// runtime's op, which reads wherever the offset lands).
+fn interior_stride(idd: &tracelab_ir::descr::InteriorDescr) -> Option<u64> {
+    let stride = idd.array.as_ref()?.item_size as u64;
+    (idd.field.offset as u64 + field_size(&idd.field) <= stride).then_some(stride)
+}
+
+/// The item size of a string op's string: bytes for `str`, 4 for `unicode`.
+fn char_width(o: Opcode) -> u64 {
+    if matches!(o, Opcode::Strgetitem | Opcode::Strsetitem | Opcode::Strlen) {
+        1
+    } else {
+        4
+    }
+}
 
 /// How a heap access reads or writes memory.
 #[derive(Copy, Clone)]
@@ -84,6 +103,49 @@ impl Lower<'_, '_> {
             }
             (ArraylenGc, Some(DescrData::Array(ad))) => {
                 let size = ad.item_size as u64;
+                self.with_fast_path(pc, op, |l, slow| Some(l.array_length(op, size, slow)));
+            }
+            // An item's field: within the item, or the interpreter may read another object.
+            (GetinteriorfieldGcI | GetinteriorfieldGcR | GetinteriorfieldGcF, Some(DescrData::Interior(idd))) => {
+                let Some(stride) = interior_stride(idd) else { return false };
+                let acc = Access { size: field_size(&idd.field), signed: idd.field.kind == MemKind::Signed, ty: rty };
+                let offset = idd.field.offset as i64;
+                self.with_fast_path(pc, op, |l, slow| {
+                    let item = l.item_address(op, stride, slow);
+                    let addr = l.b.ins().iadd_imm_s(item, offset);
+                    Some(l.load_mem(addr, acc))
+                });
+            }
+            (SetinteriorfieldGc, Some(DescrData::Interior(idd))) => {
+                let Some(stride) = interior_stride(idd) else { return false };
+                let (size, offset) = (field_size(&idd.field), idd.field.offset as i64);
+                self.with_fast_path(pc, op, |l, slow| {
+                    let item = l.item_address(op, stride, slow);
+                    let addr = l.b.ins().iadd_imm_s(item, offset);
+                    let v = l.get(op.args[2]);
+                    l.store_mem(addr, v, size);
+                    None
+                });
+            }
+            // Strings are arrays of unsigned 1-byte (4-byte for unicode) items.
+            (Strgetitem | Unicodegetitem, _) => {
+                let acc = Access { size: char_width(op.opcode), signed: false, ty: Type::Int };
+                self.with_fast_path(pc, op, |l, slow| {
+                    let addr = l.item_address(op, acc.size, slow);
+                    Some(l.load_mem(addr, acc))
+                });
+            }
+            (Strsetitem | Unicodesetitem, _) => {
+                let size = char_width(op.opcode);
+                self.with_fast_path(pc, op, |l, slow| {
+                    let addr = l.item_address(op, size, slow);
+                    let v = l.get(op.args[2]);
+                    l.store_mem(addr, v, size);
+                    None
+                });
+            }
+            (Strlen | Unicodelen, _) => {
+                let size = char_width(op.opcode);
                 self.with_fast_path(pc, op, |l, slow| Some(l.array_length(op, size, slow)));
             }
             _ => return false,
