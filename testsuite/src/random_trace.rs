@@ -1,8 +1,9 @@
 //! Random valid traces for differential testing: typed SSA loops with int and float arithmetic
 //! (overflow checks included), comparisons, guards with fail args, heap ops on fresh objects and
 //! arrays and on an input object of unknown layout, allocations, calls of several effect
-//! classes, a loop with label parameters of every type, and often a bridge from one of the
-//! loop's guards that goes back into the loop or finishes. The same seed gives the same text.
+//! classes (modelled targets and registered external functions), a loop with label parameters
+//! of every type, and often a bridge from one of the loop's guards that goes back into the loop
+//! or finishes. The same seed gives the same text.
 
 use std::fmt::Write;
 
