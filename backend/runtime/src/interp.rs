@@ -121,6 +121,10 @@ pub struct ObjInfo {
     /// For lazy objects: the values words had before the trace ran (invented before any
     /// clobbering call). A word the trace leaves with that value is not a change.
     pub initial: HashMap<u64, u64>,
+    /// For lazy objects: per word, the value last invented for it (its size, origin, and the
+    /// epoch it belongs to). While no clobbering call has come since, a store of that value
+    /// gives the word back to the world: unwritten again, as if the trace had never written it.
+    pub world: HashMap<u64, (u64, u64, Origin, u32)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -226,6 +230,15 @@ pub struct FailedGuard {
 
 pub(crate) type Step<T> = Result<T, Exit>;
 
+/// The bits a `size`-byte access keeps.
+fn size_mask(size: u64) -> u64 {
+    if size >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * size)) - 1
+    }
+}
+
 fn trap(e: HeapError) -> Exit {
     match e {
         HeapError::OutOfMemory => Exit::Trap("out of heap memory".into()),
@@ -255,7 +268,7 @@ impl Machine {
         if let Some((_, item_size)) = item {
             self.heap.set_shadow(addr + LENGTH_OFFSET, 1, crate::heap::array_length_mark(item_size));
         }
-        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new() };
+        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new(), world: HashMap::new() };
         self.objects.push(addr, info);
         Ok(addr)
     }
@@ -266,7 +279,7 @@ impl Machine {
             return Ok(a);
         }
         let addr = self.heap.alloc(LAZY_SIZE).map_err(trap)?;
-        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new() };
+        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new(), world: HashMap::new() };
         self.objects.push(addr, info);
         self.lazy_by_origin.insert(origin, addr);
         self.lazy_starts.push(addr);
@@ -331,6 +344,7 @@ impl Machine {
         if epoch == 0 {
             info.initial.insert(off, v);
         }
+        info.world.insert(off, (v, size, origin.clone(), self.epoch));
         self.heap.set_shadow(addr, 1, SHADOW_READ);
         Ok((if signed { sign_extend(v, size) } else { v }, Some(origin)))
     }
@@ -343,6 +357,20 @@ impl Machine {
         // back unchanged): it stays what it was, not a write the heap comparison shows.
         if matches!(info.known.get(&(addr - start)), Some(Some(_))) && self.heap.read(addr, size).ok() == Some(v) {
             return Ok(());
+        }
+        // Writing back what the world last put there (no clobbering call since) makes it the
+        // world's again: the same state as never having written it, whatever the trace wrote in
+        // between (so dropping both stores, as an optimizer may, changes nothing).
+        if let Some((w, wsize, origin, epoch)) = info.world.get(&(addr - start)) {
+            if *wsize == size && *epoch == self.epoch && (*w & size_mask(size)) == (v & size_mask(size)) {
+                let origin = origin.clone();
+                self.heap.write(addr, size, v).map_err(trap)?;
+                self.heap.set_shadow(addr, 1, SHADOW_READ);
+                let info = self.objects.get_mut(start).expect("found above");
+                info.known.insert(addr - start, Some(origin));
+                info.written.remove(&(addr - start));
+                return Ok(());
+            }
         }
         self.heap.write(addr, size, v).map_err(trap)?;
         let info = self.objects.get_mut(start).expect("found above");
