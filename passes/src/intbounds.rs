@@ -10,7 +10,13 @@
 //!   (`guard_false`), and `uint_lt`/`uint_ge` against a non-negative bound (the unsigned check
 //!   of an index against a length: `0 <= x < len`); after `guard_value(x, c)` x is `c`.
 //!
+//! - backwards through `int_add`/`int_sub` with a constant: when `y = x - c` is narrowed and
+//!   `x`'s range minus `c` cannot wrap, `x` is narrowed too (`x >= 2` and `x - 1 < 2` make `x`
+//!   exactly 2).
+//!
 //! With the ranges it:
+//! - replaces a value whose range is one number by that constant in every later use (operands,
+//!   fail args, resume data), so what was computed from it folds here too;
 //! - replaces a comparison (and `int_is_true`/`int_is_zero`) the ranges decide by its constant;
 //! - removes a `guard_true`/`guard_false` whose condition is then known to hold (one that must
 //!   fail is kept and reported);
@@ -35,7 +41,11 @@ impl Pass for IntBounds {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
         map_traces(m, |_, t| {
-            let mut w = Walk { t, rw: Rewriter::new(t), ranges: HashMap::default(), order: HashMap::default(), ovf_dropped: false, decided: 0, guards: 0, ovf: 0, remarks: Vec::new() };
+            let mut w = Walk { t, rw: Rewriter::new(t), ranges: HashMap::default(), order: HashMap::default(), old_of: HashMap::default(), ovf_dropped: false, decided: 0, guards: 0, ovf: 0, pinned: 0, remarks: Vec::new() };
+            for &v in &t.inputs {
+                let n = w.rw.map(v);
+                w.old_of.insert(n, v);
+            }
             for (id, op) in t.ops.iter() {
                 if is_open_label(op, &open) {
                     w.ranges.clear();
@@ -46,6 +56,7 @@ impl Pass for IntBounds {
             cx.stats.add("comparisons decided", w.decided);
             cx.stats.add("guards removed", w.guards);
             cx.stats.add("overflow checks removed", w.ovf);
+            cx.stats.add("values found constant", w.pinned);
             cx.remarks.append(&mut w.remarks);
             w.rw.finish()
         });
@@ -85,11 +96,15 @@ struct Walk<'a> {
     /// Orderings guards established that ranges cannot express: `(a, b)` → `a < b` (true)
     /// or `a <= b` (false).
     order: HashMap<(Value, Value), bool>,
+    /// New value → the old value it stands for (to replace later uses of a value found
+    /// constant).
+    old_of: HashMap<Value, Value>,
     /// The last overflow-checked op became a plain op: its guard_no_overflow goes too.
     ovf_dropped: bool,
     decided: i64,
     guards: i64,
     ovf: i64,
+    pinned: i64,
     remarks: Vec<String>,
 }
 
@@ -102,10 +117,55 @@ impl Walk<'_> {
     }
 
     fn narrow(&mut self, v: Value, r: Range) {
-        if self.rw.new.ty(v) == Type::Int && !self.rw.new.is_const(v) {
-            let now = self.range(v).meet(r);
-            self.ranges.insert(v, now);
+        if self.rw.new.ty(v) != Type::Int || self.rw.new.is_const(v) {
+            return;
         }
+        let was = self.range(v);
+        let now = was.meet(r);
+        if now == was || now.lo > now.hi {
+            // Nothing new, or a contradiction (a guard that must fail: it stays).
+            return;
+        }
+        self.ranges.insert(v, now);
+        if now.lo == now.hi {
+            self.pin(v, now.lo);
+        }
+        self.narrow_operand(v, now);
+    }
+
+    /// From now on `v` is the constant `c`.
+    fn pin(&mut self, v: Value, c: i64) {
+        if let Some(&old) = self.old_of.get(&v) {
+            let k = self.rw.new.int(c);
+            self.rw.replace(old, k);
+            self.pinned += 1;
+        }
+    }
+
+    /// `v`, now in `r`, is `x + c` or `x - c` (or `c - x`, `c + x`): narrows `x` when its range
+    /// shifted by `c` cannot wrap (then the shift is exact both ways).
+    fn narrow_operand(&mut self, v: Value, r: Range) {
+        use Opcode::*;
+        let Some(def) = self.def(v) else { return };
+        let (o, args) = (def.opcode, [def.args[0], *def.args.get(1).unwrap_or(&def.args[0])]);
+        let konst = |w: &Self, a: Value| match w.rw.new.as_const(a) {
+            Some(Const::Int(c)) => Some(*c),
+            _ => None,
+        };
+        // x's range from v's: v = x + c → x = v - c; v = x - c → x = v + c; v = c - x → x = c - v.
+        let (x, back): (Value, Box<dyn Fn(i64) -> Option<i64>>) = match (o, konst(self, args[0]), konst(self, args[1])) {
+            (IntAdd, None, Some(c)) => (args[0], Box::new(move |b| b.checked_sub(c))),
+            (IntAdd, Some(c), None) => (args[1], Box::new(move |b| b.checked_sub(c))),
+            (IntSub, None, Some(c)) => (args[0], Box::new(move |b| b.checked_add(c))),
+            (IntSub, Some(c), None) => (args[1], Box::new(move |b| c.checked_sub(b))),
+            _ => return,
+        };
+        let rx = self.range(x);
+        if Range::corners(rx, self.range(if x == args[0] { args[1] } else { args[0] }), if o == IntAdd { i64::checked_add } else { i64::checked_sub }).is_none() {
+            return;
+        }
+        let (Some(a), Some(b)) = (back(r.lo), back(r.hi)) else { return };
+        self.narrow(x, Range { lo: a.min(b), hi: a.max(b) });
     }
 
     /// The op (of the new trace) that defines `v`.
@@ -145,9 +205,19 @@ impl Walk<'_> {
             }
         }
         let nid = self.rw.copy(id);
+        self.remember_defs(op);
         if let Some(r) = self.rw.new.ops[nid].result.filter(|&r| self.rw.new.ty(r) == Type::Int) {
             let range = self.result_range(op.opcode, &args);
             self.narrow(r, range);
+        }
+    }
+
+    /// Which old values the new values `op` defined stand for.
+    fn remember_defs(&mut self, op: &Op) {
+        let params = op.label().map(|l| l.params.clone()).unwrap_or_default();
+        for v in op.result.into_iter().chain(params) {
+            let n = self.rw.map(v);
+            self.old_of.insert(n, v);
         }
     }
 
@@ -315,6 +385,7 @@ impl Walk<'_> {
             _ => (IntMul, i64::checked_mul),
         };
         let nid = self.rw.copy(id);
+        self.remember_defs(op);
         let r = self.rw.new.ops[nid].result.expect("overflow-checked ops have a result");
         // Only with its guard_no_overflow right after (markers aside): nothing else reads the flag.
         let next = self.t.ops.values().skip(id.index() + 1).find(|o| !o.opcode.is_marker()).map(|o| o.opcode);
