@@ -1064,9 +1064,13 @@ impl<'m> Interp<'m> {
 
     fn call(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<Flow<'m>> {
         use Opcode::*;
+        let ti = op.opcode.call_target_index();
         let mut vals = Vec::with_capacity(op.args.len());
-        for &v in &op.args {
-            vals.push(RtValue { ty: f.t.ty(v), bits: self.get(f, v)? });
+        for (k, &v) in op.args.iter().enumerate() {
+            // A named target is not a value anybody reads (its name is): no need to hash it.
+            let named = Some(k) == ti && matches!(f.t.as_const(v), Some(Const::Func(_) | Const::Class(_)));
+            let bits = if named { 0 } else { self.get(f, v)? };
+            vals.push(RtValue { ty: f.t.ty(v), bits });
         }
         // Conditional calls: cond_call calls if its condition holds; cond_call_value calls if
         // its value is 0 (and otherwise gives the value).
@@ -1078,10 +1082,9 @@ impl<'m> Interp<'m> {
             }
             _ => {}
         }
-        let ti = op.opcode.call_target_index();
-        let (target_name, args) = match ti {
-            Some(i) => (self.target_name(f, op.args[i]), vals[i + 1..].to_vec()),
-            None => (format!("{}", op.opcode), vals.clone()),
+        let args = match ti {
+            Some(i) => vals[i + 1..].to_vec(),
+            None => vals,
         };
         if let Some(i) = ti {
             match f.t.as_const(op.args[i]) {
@@ -1090,6 +1093,10 @@ impl<'m> Interp<'m> {
                 _ => {}
             }
         }
+        let target_name = match ti {
+            Some(i) => self.target_name(f, op.args[i]),
+            None => op.opcode.to_string(),
+        };
         if let (Some(DescrData::Call(c)), [src, dst, s0, d0, n]) = (op.descr.map(|d| &self.m.descrs[d].data), args.as_slice()) {
             if c.oopspec == Some(1) {
                 self.arraycopy(src.bits, dst.bits, s0.bits, d0.bits, n.bits)?;
