@@ -152,19 +152,24 @@ impl Walk<'_> {
             Some(Const::Int(c)) => Some(*c),
             _ => None,
         };
-        // x's range from v's: v = x + c → x = v - c; v = x - c → x = v + c; v = c - x → x = c - v.
-        let (x, back): (Value, Box<dyn Fn(i64) -> Option<i64>>) = match (o, konst(self, args[0]), konst(self, args[1])) {
-            (IntAdd, None, Some(c)) => (args[0], Box::new(move |b| b.checked_sub(c))),
-            (IntAdd, Some(c), None) => (args[1], Box::new(move |b| b.checked_sub(c))),
-            (IntSub, None, Some(c)) => (args[0], Box::new(move |b| b.checked_add(c))),
-            (IntSub, Some(c), None) => (args[1], Box::new(move |b| c.checked_sub(b))),
+        // The op must not wrap on its operands' ranges (in its own operand order).
+        let f: fn(i64, i64) -> Option<i64> = match o {
+            IntAdd => i64::checked_add,
+            IntSub => i64::checked_sub,
             _ => return,
         };
-        let rx = self.range(x);
-        if Range::corners(rx, self.range(if x == args[0] { args[1] } else { args[0] }), if o == IntAdd { i64::checked_add } else { i64::checked_sub }).is_none() {
+        if Range::corners(self.range(args[0]), self.range(args[1]), f).is_none() {
             return;
         }
-        let (Some(a), Some(b)) = (back(r.lo), back(r.hi)) else { return };
+        // x's bounds from v's: v = x + c or c + x → v - c; v = x - c → v + c; v = c - x → c - v.
+        let (x, back, c): (Value, fn(i64, i64) -> Option<i64>, i64) = match (o, konst(self, args[0]), konst(self, args[1])) {
+            (IntAdd, None, Some(c)) => (args[0], |b, c| b.checked_sub(c), c),
+            (IntAdd, Some(c), None) => (args[1], |b, c| b.checked_sub(c), c),
+            (IntSub, None, Some(c)) => (args[0], |b, c| b.checked_add(c), c),
+            (IntSub, Some(c), None) => (args[1], |b, c| c.checked_sub(b), c),
+            _ => return,
+        };
+        let (Some(a), Some(b)) = (back(r.lo, c), back(r.hi, c)) else { return };
         self.narrow(x, Range { lo: a.min(b), hi: a.max(b) });
     }
 
