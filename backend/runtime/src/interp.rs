@@ -337,7 +337,7 @@ impl Machine {
             return Ok((if signed { sign_extend(raw, size) } else { raw }, None));
         };
         let v = self.invent(ty, origin.clone())?;
-        let v = if size < 8 && ty == Type::Int { v & ((1u64 << (8 * size)) - 1) } else { v };
+        let v = if ty == Type::Int { v & size_mask(size) } else { v };
         self.heap.write(addr, size, v).map_err(trap)?;
         let info = self.objects.get_mut(start).expect("found above");
         info.known.insert(off, Some(origin.clone()));

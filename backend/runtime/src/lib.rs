@@ -1,10 +1,11 @@
 //! tracelab's runtime: the heap that interpreted and compiled traces share ([`heap`]), the
 //! reference interpreter ([`interp`]) with its deterministic models of what a trace leaves
-//! unknown ([`model`]), input learning ([`learn`]), printing runs ([`render`]) and equivalence
-//! checking ([`equiv`]).
+//! unknown ([`model`]), external functions with a real implementation ([`externals`]), input
+//! learning ([`learn`]), printing runs ([`render`]), equivalence checking ([`equiv`]), and what
+//! compiled code shares with the interpreter ([`native`]).
 //!
 //! **Architecture invariant:** the runtime depends only on the IR. It knows nothing of passes
-//! or Cranelift; the backend will lower to its heap layout, and the pass manager's checks call
+//! or Cranelift; the backend lowers to its heap layout, and the pass manager's checks call
 //! into it from the tools.
 
 pub mod equiv;
