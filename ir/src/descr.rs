@@ -193,6 +193,11 @@ pub struct CallDescr {
     pub oopspec: Option<u16>,
 }
 
+/// `OS=1`: `ll_arraycopy(src, dst, src_start, dst_start, length)`.
+pub const OS_ARRAYCOPY: u16 = 1;
+/// `OS=120`: `jit_force_virtual(vref)`, which gives the object a `virtual_ref` refers to.
+pub const OS_JIT_FORCE_VIRTUAL: u16 = 120;
+
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct InteriorDescr {
     pub field: FieldDescr,

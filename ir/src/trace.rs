@@ -474,6 +474,14 @@ impl Module {
         }
     }
 
+    /// The oopspec index of a call's descr (PyPy's `OS=`: what the callee is), if it has one.
+    pub fn call_oopspec(&self, op: &Op) -> Option<u16> {
+        match op.descr.map(|d| &self.descrs[d].data) {
+            Some(crate::descr::DescrData::Call(c)) if op.opcode.is_call() => c.oopspec,
+            _ => None,
+        }
+    }
+
     /// True for a call that writes nothing and whose result depends on its arguments only
     /// (elidable or loop-invariant): it may be merged with an identical one, and is not an
     /// event the interpreter records.

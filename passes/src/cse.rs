@@ -11,6 +11,12 @@
 //! label another trace jumps into (its values are not defined on that path; see
 //! [`crate::open_labels`]).
 //!
+//! Calls are keyed by target and arguments alone (`call_pure_r(f, x)` and
+//! `call_loopinvariant_r(f, x)` call one function), and `record_known_result(r, f, args...)`
+//! (PyPy's statement that `f(args...)` is `r`; a bridge's entry facts use it) enters `r` for that
+//! key, so a later call with those arguments becomes `r`. The statement itself stays: it
+//! generates no code, and the interpreter makes it true of the calls it models.
+//!
 //! Reads of immutable memory (`strlen`, `strhash`, `arraylen_gc`, `getfield_gc_pure_*`...) are
 //! keyed too: nothing can change what they read. Other heap reads are not this pass's (they can
 //! be invalidated by writes: that is `heap`'s job).
@@ -40,6 +46,13 @@ fn elidable(m: &Module, op: &Op) -> bool {
     op.opcode != Opcode::RecordKnownResult && m.call_is_effect_free(op)
 }
 
+/// The key of an effect-free call: its target and arguments (whatever the call opcode and
+/// descr, which only say how it is called).
+fn call_key(opcode: Opcode, args: &[Value]) -> Key {
+    let target = opcode.call_target_index().expect("a call with its target among its operands");
+    (Opcode::RecordKnownResult, args[target..].into(), None)
+}
+
 pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {
     let mut rw = Rewriter::new(t);
     let mut seen: HashMap<Key, Value> = HashMap::default();
@@ -47,6 +60,12 @@ pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {
     for (id, op) in t.ops.iter() {
         if is_open_label(op, open) {
             seen.clear();
+        }
+        if op.opcode == Opcode::RecordKnownResult {
+            let args = rw.map_args(op);
+            seen.entry(call_key(op.opcode, &args)).or_insert(args[0]);
+            rw.copy(id);
+            continue;
         }
         let keyed = op.result.is_some() && (op.opcode.is_pure() || op.opcode.is_immutable_read() || elidable(m, op));
         if !keyed {
@@ -57,7 +76,11 @@ pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {
         if op.opcode.is_commutative() {
             args.sort();
         }
-        let key = (op.opcode, args, op.descr);
+        // A plain call's result is its target's on its arguments (not so a `cond_call_value`'s).
+        let key = match op.opcode.call_target_index() {
+            Some(0) => call_key(op.opcode, &args),
+            _ => (op.opcode, args, op.descr),
+        };
         match seen.get(&key) {
             Some(&v) => {
                 reused += 1;

@@ -7,8 +7,9 @@
 //! emitted: it becomes a *virtual*, whose field and item writes are recorded and whose reads are
 //! forwarded. `arraylen_gc`, `guard_nonnull`, `guard_class` / `guard_nonnull_class` against its
 //! known class, identity comparisons (a virtual is only ever itself: nothing outside has seen
-//! its address), `virtual_ref_finish`, and `arraycopy` (oopspec 1) into a virtual array at
-//! constant positions fold away; `same_as_r`, `keepalive` and write barriers on it vanish.
+//! its address), `virtual_ref_finish`, `jit_force_virtual` (oopspec 120) of a virtual vref (it
+//! gives the referent), and `arraycopy` (oopspec 1) into a virtual array at constant positions
+//! fold away; `same_as_r`, `keepalive` and write barriers on it vanish.
 //!
 //! A virtual *escapes* when it reaches anything else: passed to a call, returned by `finish`,
 //! carried around a loop other than as below, read at a non-constant index, or used by any op
@@ -308,6 +309,9 @@ impl<'a> Escape<'a> {
         use Opcode::*;
         let arg = |i: usize| op.args.get(i).copied();
         let virt_arg = |s: &Self, i: usize| arg(i).and_then(|v| s.virt(v));
+        if self.m.call_oopspec(op) == Some(tracelab_ir::descr::OS_JIT_FORCE_VIRTUAL) && self.force_virtual_ref(op) {
+            return;
+        }
         if !self.pending.is_empty() && may_read_pending(self.m, self.old, op) {
             for p in self.pending.clone() {
                 if self.virt(p.value).is_some() {
@@ -689,6 +693,16 @@ impl<'a> Escape<'a> {
     }
 
     /// The result of a read from a virtual is the field's value.
+    /// `jit_force_virtual(vref)` of a virtual vref: the object it refers to (nothing to force,
+    /// nothing read from memory). False if the vref is not virtual.
+    fn force_virtual_ref(&mut self, op: &Op) -> bool {
+        let vid = op.args.get(1).and_then(|&v| self.virt(v));
+        let (Some(vid), Some((_, referent)), Some(_)) = (vid, self.vref, op.result) else { return false };
+        let Some(&f) = self.virtuals[vid].fields.get(&FieldKey::Field(referent)) else { return false };
+        self.forward(op, f);
+        true
+    }
+
     fn forward(&mut self, op: &Op, f: FieldVal) {
         let r = op.result.expect("reads produce a value");
         match f {
@@ -915,7 +929,7 @@ fn may_read_pending(m: &Module, t: &Trace, op: &Op) -> bool {
 }
 
 fn is_arraycopy(m: &Module, op: &Op) -> bool {
-    op.descr.is_some_and(|d| matches!(&m.descrs[d].data, DescrData::Call(c) if c.oopspec == Some(1)))
+    m.call_oopspec(op) == Some(tracelab_ir::descr::OS_ARRAYCOPY)
 }
 
 /// True if `op` accesses memory that is not a field of a GC struct: array items and lengths,

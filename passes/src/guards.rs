@@ -12,6 +12,15 @@
 //!   `cse` has made two equal conditions one value, `fold` has already run).
 //! `assert_not_none(p)` (a frontend's promise, no code) is dropped and its fact kept;
 //! `guard_future_condition` (a placeholder that always passes) is dropped.
+//! `record_known_class(p, c)` (a statement, e.g. a bridge's entry fact, that `p` is a non-null
+//! object of class `c`) counts as a passed `guard_nonnull_class(p, c)`; it stays (no code).
+//! - `guard_no_exception` when no op since the last passed `guard_no_exception` or
+//!   `guard_exception` (or since the start of a loop or function, which the interpreter enters
+//!   with no exception pending) can raise: a call whose effect class says it cannot raise (EF 0-2)
+//!   or no call at all; likewise `guard_not_forced` when no op since can force (a call of EF 6 or
+//!   7, `call_may_force_*`, `call_assembler_*`, `call_release_gil_*`). This is what removes the
+//!   guard after a call that another pass removed (PyPy drops it with the call). A bridge starts,
+//!   and every label restarts, with both unknown.
 //! At a label that another trace jumps into, everything is forgotten (see
 //! [`crate::open_labels`]).
 //!
@@ -33,8 +42,10 @@ pub struct Guards;
 impl Pass for Guards {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
-        map_traces(m, |_, t| {
-            let mut w = Walk { rw: Rewriter::new(t), facts: Facts::default(), removed: 0, merged: HashSet::default() };
+        map_traces(m, |m, t| {
+            let bridge = matches!(t.kind, tracelab_ir::TraceKind::Bridge { .. });
+            let state = Pending { exception: bridge, forced: bridge };
+            let mut w = Walk { m, rw: Rewriter::new(t), facts: Facts::default(), removed: 0, merged: HashSet::default(), state };
             for (id, op) in t.ops.iter() {
                 if is_open_label(op, &open) {
                     w.facts = Facts::default();
@@ -57,7 +68,33 @@ struct Facts {
     value: HashMap<Value, Value>,
 }
 
+/// What may have happened since the last guard that checked it.
+#[derive(Clone, Copy)]
+struct Pending {
+    /// An op may have raised.
+    exception: bool,
+    /// A call may have forced the frame (`guard_not_forced`'s question).
+    forced: bool,
+}
+
+impl Pending {
+    fn after(&mut self, m: &Module, op: &Op) {
+        use Opcode::*;
+        if op.opcode == Label {
+            *self = Pending { exception: true, forced: true };
+            return;
+        }
+        let effect = m.call_effect(op).map_or(7, |e| e.0);
+        let call = op.opcode.is_call();
+        self.exception |= (call && effect > 2) || (!call && op.opcode.can_raise()) || op.opcode == RestoreException;
+        let forcing = matches!(op.opcode, CallMayForceI | CallMayForceR | CallMayForceF | CallMayForceN | CallAssemblerI | CallAssemblerR | CallAssemblerF | CallAssemblerN | CallReleaseGilI | CallReleaseGilR | CallReleaseGilF | CallReleaseGilN);
+        self.forced |= forcing || (call && effect >= 6);
+    }
+}
+
 struct Walk<'a> {
+    m: &'a Module,
+    state: Pending,
     rw: Rewriter<'a>,
     facts: Facts,
     removed: i64,
@@ -82,8 +119,18 @@ impl Walk<'_> {
             self.removed += 1;
             return;
         }
+        if op.opcode == Opcode::RecordKnownClass {
+            let args = self.rw.map_args(op);
+            self.facts.nonnull.insert(args[0]);
+            self.facts.class.insert(args[0], args[1]);
+        }
         if !op.opcode.is_guard() {
+            self.state.after(self.m, op);
             self.rw.copy(id);
+            return;
+        }
+        if self.already_known(op.opcode) {
+            self.removed += 1;
             return;
         }
         if self.merged.remove(&id) {
@@ -140,6 +187,21 @@ impl Walk<'_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// True for `guard_no_exception` / `guard_not_forced` with nothing since the last check that
+    /// could change the answer; records that a check of either kind happened.
+    fn already_known(&mut self, opcode: Opcode) -> bool {
+        let st = &mut self.state;
+        match opcode {
+            Opcode::GuardNoException => !std::mem::replace(&mut st.exception, false),
+            Opcode::GuardException => {
+                st.exception = false;
+                false
+            }
+            Opcode::GuardNotForced => !std::mem::replace(&mut st.forced, false),
+            _ => false,
         }
     }
 

@@ -9,7 +9,7 @@
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::PathBuf;
-use tracelab_frontends::pypy_log::{counts, PypyLog};
+use tracelab_frontends::pypy_log::PypyLog;
 use tracelab_passes::manager::{run, Options, Step};
 use tracelab_testsuite::{check_native_matches, check_passes_keep_meaning, check_round_trip, repo_root};
 
@@ -42,7 +42,7 @@ fn trace_trials(path: &PathBuf) -> Vec<Trial> {
         trials.push(Trial::test(tname.clone(), move || {
             let t = &log.traces[i];
             let m = t.module.as_ref().ok_or_else(|| format!("did not import: {:?}", t.errors))?;
-            let (ops, _) = counts(m);
+            let (ops, _) = t.logged_counts().ok_or("no module")?;
             if t.header_ops.is_some_and(|h| h != ops) {
                 return Err(format!("PyPy's header says {:?} ops, imported {ops}", t.header_ops).into());
             }
@@ -91,9 +91,44 @@ fn broken_trials() -> Vec<Trial> {
     ]
 }
 
+/// A recorded bridge starts with what held at its guard in PyPy's optimized parent: in
+/// recursion.log, the parent of bridge 0x7fdf1fbe02a8 (bridge 0x7fdf1fbe00b0) called the
+/// loop-invariant `threadlocalref_get(64)` and passes its result as fail arg 5, and had checked
+/// the class of fail arg 2.
+fn entry_fact_trials() -> Vec<Trial> {
+    let text = std::fs::read_to_string(repo_root().join("testsuite/fixtures/pypy/recursion.log")).expect("fixture is readable");
+    vec![Trial::test("recursion.log: a bridge starts with the facts at its guard", move || {
+        let log = PypyLog::import(&text);
+        let i = log.find("bridge_7fdf1fbe02a8.noopt").ok_or("bridge not found")?;
+        let m = log.traces[i].module.as_ref().ok_or("bridge did not import")?;
+        let printed = tracelab_ir::print_module(m);
+        let body: Vec<&str> = printed.lines().skip_while(|l| !l.starts_with("bridge ")).skip(1).take(log.traces[i].entry_facts).collect();
+        let stated = |what: &str| body.iter().any(|l| l.trim_start().starts_with(what));
+        if !stated("record_known_result(p5, ConstClass(_ll_1_threadlocalref_get") || !stated("record_known_class(p2, ConstClass(W_IntObject)") {
+            return Err(format!("entry facts: {body:#?}").into());
+        }
+        Ok(())
+    }), Trial::test("exceptions.log: classes and names of constant objects its recorded guards checked", move || {
+        let text = std::fs::read_to_string(repo_root().join("testsuite/fixtures/pypy/exceptions.log")).expect("fixture is readable");
+        let log = PypyLog::import(&text);
+        let i = log.find("bridge_7fd4f7dd82a8.noopt").ok_or("bridge not found")?;
+        let printed = tracelab_ir::print_module(log.traces[i].module.as_ref().ok_or("bridge did not import")?);
+        // `guard_class(x, 140552979730016)` of a constant read back from a fresh object.
+        if !printed.contains("record_known_class(ConstPtr(ptr199), 140552979730016)") {
+            return Err("no statement of the constant's class".into());
+        }
+        // `guard_value(x, ConstPtr(ptr199))` of the constant ptr149 read back: one object.
+        if printed.contains("ptr149") {
+            return Err("ptr149 kept a name of its own".into());
+        }
+        Ok(())
+    })]
+}
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials: Vec<Trial> = logs().iter().flat_map(trace_trials).collect();
     trials.extend(broken_trials());
+    trials.extend(entry_fact_trials());
     libtest_mimic::run(&args, trials).exit();
 }

@@ -3,7 +3,8 @@
 //! check of tracelab's result against the recorded trace.
 //!
 //! Ops are counted without those that generate no code (`debug_merge_point`,
-//! `enter_portal_frame`, `leave_portal_frame`, `jit_debug`, `keepalive`, `quasiimmut_field`). A trace with labels is
+//! `enter_portal_frame`, `leave_portal_frame`, `jit_debug`, `keepalive`, `quasiimmut_field`,
+//! and the statements `record_known_class` and `record_known_result`). A trace with labels is
 //! split at its last label into preamble and loop body; a trace without one is all body. Loops
 //! whose body is longer than PyPy's are listed with the opcodes that make the difference.
 
@@ -18,9 +19,12 @@ use tracelab_passes::DEFAULT_PIPELINE;
 
 /// Ops that generate no machine code: markers, and `quasiimmut_field`, which records that the
 /// trace depends on a quasi-immutable field (PyPy's optimizer moves that into the loop token;
-/// tracelab keeps one per field and object in the trace for a runtime to register).
+/// tracelab keeps one per field and object in the trace for a runtime to register), and
+/// statements of facts (PyPy's optimizer consumes them; tracelab's passes read them and leave
+/// them, as the statements the trace was optimized under).
 fn uncounted(op: Opcode) -> bool {
-    matches!(op, Opcode::DebugMergePoint | Opcode::EnterPortalFrame | Opcode::LeavePortalFrame | Opcode::JitDebug | Opcode::Keepalive | Opcode::QuasiimmutField)
+    use Opcode::*;
+    matches!(op, DebugMergePoint | EnterPortalFrame | LeavePortalFrame | JitDebug | Keepalive | QuasiimmutField | RecordKnownClass | RecordKnownResult)
 }
 
 /// Op counts of one trace.

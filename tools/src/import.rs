@@ -85,7 +85,7 @@ pub fn summary(log: &PypyLog) -> String {
             Stage::Optimized => (t.pair, Some(i)),
             Stage::Recorded => (Some(i), None),
         };
-        let count = |j: Option<usize>| j.and_then(|j| log.traces[j].module.as_ref()).map(counts);
+        let count = |j: Option<usize>| j.and_then(|j| log.traces[j].logged_counts());
         let (rc, oc) = (count(rec), count(opt));
         let idx = |j: Option<usize>| j.map_or("-".to_string(), |j| j.to_string());
         let num = |c: Option<(usize, usize)>, f: fn((usize, usize)) -> usize| c.map_or("-".to_string(), |c| f(c).to_string());

@@ -213,6 +213,8 @@ pub struct Interp<'m> {
     pub(crate) native: Option<&'m crate::native::CodeTable>,
     pub(crate) native_counts: crate::native::NativeCounts,
     alloc_sites: rustc_hash::FxHashMap<(Opcode, Option<tracelab_ir::DescrId>), (std::sync::Arc<str>, u64)>,
+    /// Results `record_known_result` stated, by [`call_key`] of target and arguments.
+    known_results: HashMap<u64, u64>,
 }
 
 /// Nested calls of trace functions beyond this trap.
@@ -229,6 +231,22 @@ pub struct FailedGuard {
 }
 
 pub(crate) type Step<T> = Result<T, Exit>;
+
+/// What a call's result may depend on of an argument: scalars, and of references only whether
+/// they are null (an optimized trace allocates fewer objects, so addresses differ between
+/// equivalent runs).
+fn call_arg_bits(ty: Type, bits: u64) -> u64 {
+    if ty == Type::Ref {
+        u64::from(bits != 0)
+    } else {
+        bits
+    }
+}
+
+/// The key of an effect-free call by target and arguments (as [`call_arg_bits`] sees them).
+fn call_key(target: &str, bits: &[u64]) -> u64 {
+    mix((target, bits))
+}
 
 /// The bits a `size`-byte access keeps.
 fn size_mask(size: u64) -> u64 {
@@ -349,6 +367,16 @@ impl Machine {
         Ok((if signed { sign_extend(v, size) } else { v }, Some(origin)))
     }
 
+    /// Makes the word at `addr` of an object of unknown layout read as `v`, if nobody read it
+    /// yet (an invented word is fixed once read; later it is left as it is).
+    fn assume_word(&mut self, addr: u64, v: u64) {
+        let Some((start, info)) = self.object_at(addr) else { return };
+        if let (ObjKind::Lazy(o), false) = (&info.kind, info.known.contains_key(&(addr - start))) {
+            let origin = Origin::Word(std::sync::Arc::new(o.clone()), addr - start, self.epoch);
+            self.constraints.entry(origin).or_insert(Forced::Int(v));
+        }
+    }
+
     fn store(&mut self, addr: u64, size: u64, v: u64) -> Step<()> {
         let Some((start, info)) = self.object_at(addr) else {
             return Err(trap(HeapError::BadAddress(addr)));
@@ -450,7 +478,7 @@ impl<'m> Interp<'m> {
             }
         }
         let machine = Machine::new(&cfg);
-        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default() }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default(), known_results: HashMap::new() }
     }
 
     /// Runs trace `tid` from its start.
@@ -1013,6 +1041,8 @@ impl<'m> Interp<'m> {
             (SaveException | SaveExcClass | LoadFromGcTable, _) => self.set(f, op, 0, None),
             (ZeroPtrField, _) => self.machine.store(x + y, 8, 0)?,
             (o, _) if o.is_call() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => return self.call(f, pc, op),
+            (RecordKnownClass, _) => self.assume_class(x, y)?,
+            (RecordKnownResult, _) => self.assume_result(f, op)?,
             (o, _) if o.is_marker() || matches!(o, RestoreException | VirtualRefFinish | CondCallGcWb | CondCallGcWbArray | ForceSpill | CheckMemoryError) => {}
             (o, d) => {
                 return Err(Exit::Trap(format!("`{o}` is not interpreted{}", if d.is_none() && o.descr_kind() != tracelab_ir::opcode::DescrKind::None { " without its descr" } else { "" })))
@@ -1062,6 +1092,54 @@ impl<'m> Interp<'m> {
         self.machine.lazy(Origin::Const(format!("raw{addr:#x}")))
     }
 
+    /// `jit_force_virtual(vref)` (oopspec 120): the object the vref refers to, read from its
+    /// referent field (`ir::descr::vref_layout`). Every object is real here, so forcing has
+    /// nothing to do: it is a read, not an event.
+    fn force_virtual(&mut self, vref: u64) -> Step<u64> {
+        if vref == 0 {
+            return Err(Exit::Trap("`jit_force_virtual` of a null reference".into()));
+        }
+        let (_, referent) = tracelab_ir::descr::vref_layout();
+        let DescrData::Field(fd) = referent else { unreachable!("vref_layout's referent is a field") };
+        Ok(self.machine.load(vref + fd.offset as u64, 8, false, Type::Ref)?.0)
+    }
+
+    /// `record_known_class(p, c)`: a statement that `p` is an object of class `c` (a bridge's
+    /// entry facts say so). An object of unknown layout whose class nobody read yet is given
+    /// that class; one known to be of another class ends the run (the statement is false, so
+    /// the run is outside what the trace was made for).
+    fn assume_class(&mut self, p: u64, class: u64) -> Step<()> {
+        if p == 0 {
+            return Err(Exit::Trap("`record_known_class` of a null reference".into()));
+        }
+        self.machine.assume_word(p + HEADER, class);
+        match self.machine.load(p + HEADER, 8, false, Type::Int)?.0 {
+            h if h == class => Ok(()),
+            _ => Err(Exit::Trap("`record_known_class`: the object is of another class".into())),
+        }
+    }
+
+    /// `record_known_result(r, f, args...)`: from here on an elidable or loop-invariant call of
+    /// `f` with these arguments gives `r` (PyPy's meaning of the op). Stating two results for
+    /// one call ends the run.
+    fn assume_result(&mut self, f: &mut Frame<'m>, op: &Op) -> Step<()> {
+        let r = self.get(f, op.args[0])?;
+        let target = self.target_name(f, op.args[1]);
+        let mut bits = Vec::with_capacity(op.args.len().saturating_sub(2));
+        for &v in &op.args[2..] {
+            bits.push(call_arg_bits(f.t.ty(v), self.get(f, v)?));
+        }
+        match self.known_results.entry(call_key(&target, &bits)) {
+            std::collections::hash_map::Entry::Occupied(e) if *e.get() != r => {
+                Err(Exit::Trap("`record_known_result` states a second result for one call".into()))
+            }
+            e => {
+                e.or_insert(r);
+                Ok(())
+            }
+        }
+    }
+
     fn call(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<Flow<'m>> {
         use Opcode::*;
         let ti = op.opcode.call_target_index();
@@ -1097,11 +1175,17 @@ impl<'m> Interp<'m> {
             Some(i) => self.target_name(f, op.args[i]),
             None => op.opcode.to_string(),
         };
-        if let (Some(DescrData::Call(c)), [src, dst, s0, d0, n]) = (op.descr.map(|d| &self.m.descrs[d].data), args.as_slice()) {
-            if c.oopspec == Some(1) {
+        match (self.m.call_oopspec(op), args.as_slice()) {
+            (Some(tracelab_ir::descr::OS_ARRAYCOPY), [src, dst, s0, d0, n]) => {
                 self.arraycopy(src.bits, dst.bits, s0.bits, d0.bits, n.bits)?;
                 return Ok(Flow::Next);
             }
+            (Some(tracelab_ir::descr::OS_JIT_FORCE_VIRTUAL), [vref]) if op.result.is_some() => {
+                let r = self.force_virtual(vref.bits)?;
+                self.set(f, op, r, None);
+                return Ok(Flow::Next);
+            }
+            _ => {}
         }
         let effect = match op.descr.map(|d| &self.m.descrs[d].data) {
             Some(DescrData::Call(c)) => c.effect.0,
@@ -1110,9 +1194,13 @@ impl<'m> Interp<'m> {
         // Elidable and loop-invariant calls are not events, and give the same result for the
         // same arguments.
         let elidable = self.m.call_is_effect_free(op);
-        // Results depend on scalar arguments, not on where objects happen to sit (an optimized
-        // trace allocates fewer objects, so addresses differ between equivalent runs).
-        let bits: Vec<u64> = args.iter().map(|v| if v.ty == Type::Ref { u64::from(v.bits != 0) } else { v.bits }).collect();
+        let bits: Vec<u64> = args.iter().map(|v| call_arg_bits(v.ty, v.bits)).collect();
+        if elidable && !self.known_results.is_empty() {
+            if let Some(&r) = self.known_results.get(&call_key(&target_name, &bits)) {
+                self.set(f, op, r, None);
+                return Ok(Flow::Next);
+            }
+        }
         let index = (!elidable).then_some(self.machine.calls);
         let key = mix((self.cfg.seed, &target_name, &bits, index));
         let rty = op.opcode.result_type();

@@ -279,6 +279,8 @@ impl Lower<'_, '_> {
                 self.interpret_exit(pc, ExitKind::Finish)
             }
             o if o.is_guard() => self.guard(pc, op),
+            // Statements of facts the runtime makes true of what it invents.
+            RecordKnownClass | RecordKnownResult => self.runtime_op(pc, op),
             o if o.is_marker() => self.stats.native_ops += 1,
             _ if self.memory(pc, op) => self.stats.native_ops += 1,
             _ if self.extern_call(pc, op) => self.stats.native_ops += 1,

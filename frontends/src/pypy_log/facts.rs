@@ -10,7 +10,12 @@
 //! - Names of constant objects: the log names each `ConstPtr` occurrence anew (`ptr23`,
 //!   `ptr67`), whatever the object. A loop that passes `ConstPtr(a)` to an input it checks with
 //!   `guard_value(input, ConstPtr(b))` was closed by PyPy, which requires `a` and `b` to be one
-//!   object: both get one name.
+//!   object: both get one name. So do two constants a recorded `guard_value` compares (directly,
+//!   or the first read back from a fresh object it was stored into): the guard passed while
+//!   PyPy traced.
+//! - Classes of constant objects: a recorded `guard_class(ConstPtr(x), C)` passed while PyPy
+//!   traced, and classes never change: the trace is stated to start with
+//!   `record_known_class(ConstPtr(x), C)` ([`classes_of_constants`]).
 //! - Sizes of fields: the logs print no field sizes (`<FieldU ...PyFrame.inst_escaped 80>`), and
 //!   a word is assumed; but a struct's byte-sized flags sit at consecutive offsets (80, 81), and
 //!   word-sized accesses there would overlap, so that a store to one field changes another,
@@ -150,16 +155,26 @@ fn set_class(m: &mut Module, tid: TraceId, at: OpId, c: &str) {
 }
 
 pub fn one_name_per_object(m: &mut Module) {
+    // (`guard_value(ConstPtr(a), ConstPtr(b))` in a recorded trace names one object twice.)
     for tid in m.traces.keys().collect::<Vec<TraceId>>() {
         let t = &m.traces[tid];
         let next = carried(t);
-        let (_, fresh) = memory_of_fresh_objects(t);
+        let (stored, fresh) = memory_of_fresh_objects(t);
         let mut rename: HashMap<String, String> = HashMap::new();
         for op in t.ops.values() {
             if op.opcode != Opcode::GuardValue {
                 continue;
             }
             let Some(Const::Ptr(b)) = t.as_const(op.args[1]) else { continue };
+            // A recorded guard passed while PyPy traced: two constants it compares are one (also
+            // when the first was stored into a fresh object and read back).
+            let read_back = stored.get(&op.args[0]).copied().unwrap_or(op.args[0]);
+            if let Some(Const::Ptr(a)) = t.as_const(read_back) {
+                if a != b {
+                    rename.insert(a.clone(), b.clone());
+                }
+                continue;
+            }
             let passed = next.get(&op.args[0]).copied().or_else(|| carried_in_a_field(t, &next, &fresh, op.args[0]));
             if let Some(Const::Ptr(a)) = passed.and_then(|p| t.as_const(p)) {
                 if a != b {
@@ -251,4 +266,22 @@ mod tests {
         assert_eq!(size("d"), None, "another struct");
         assert!(tracelab_ir::verify(&m).is_ok());
     }
+}
+
+/// Classes of constant objects: a recorded `guard_class(ConstPtr(x), C)` (or
+/// `guard_nonnull_class`) passed while PyPy traced, and an object's class never changes, so `x`
+/// is of class `C` (PyPy's optimizer reads it off the object; tracelab states it). Also when
+/// the guard checks the constant read back from a fresh object it was stored into.
+pub fn classes_of_constants(t: &Trace) -> Vec<tracelab_passes::bridge_facts::EntryFact> {
+    let mut out = Vec::new();
+    let stored = stored_and_loaded(t);
+    for op in t.ops.values().filter(|o| matches!(o.opcode, Opcode::GuardClass | Opcode::GuardNonnullClass)) {
+        let checked = stored.get(&op.args[0]).copied().unwrap_or(op.args[0]);
+        let (Some(object @ Const::Ptr(_)), Some(class)) = (t.as_const(checked), t.as_const(op.args[1])) else { continue };
+        let fact = tracelab_passes::bridge_facts::EntryFact::ConstantClass { object: object.clone(), class: class.clone() };
+        if !out.contains(&fact) {
+            out.push(fact);
+        }
+    }
+    out
 }

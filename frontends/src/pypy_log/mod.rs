@@ -12,6 +12,11 @@
 //! - jumps into other traces' labels (a bridge entering its loop) get `extern` declarations with
 //!   the label's parameter types taken from the log (or from the jump when the loop is absent).
 //!
+//! - entry facts: a recorded bridge starts with what held at its guard in the optimized trace
+//!   it leaves from (known classes and loop-invariant call results of the fail args, see
+//!   `tracelab_passes::bridge_facts`), as PyPy's optimizer hands them to the bridge's; and any
+//!   recorded trace with the classes of the constant objects its guards checked (`facts.rs`).
+//!
 //! A section that does not parse or verify is reported with a location in the log and
 //! skipped; the other sections still import.
 
@@ -73,11 +78,23 @@ pub struct LogTrace {
     pub module: Option<Module>,
     /// Why it failed: diagnostics with spans into the log text.
     pub errors: Vec<Diagnostic>,
+    /// Ops the importer put at the start of a recorded trace: its entry facts (PyPy's header
+    /// count does not include them).
+    pub entry_facts: usize,
 }
 
 impl LogTrace {
     pub fn ok(&self) -> bool {
         self.module.is_some()
+    }
+
+    /// Ops and guards of the trace as the log has it (without the entry facts the importer
+    /// stated), if it imported.
+    pub fn logged_counts(&self) -> Option<(usize, usize)> {
+        self.module.as_ref().map(|m| {
+            let (ops, guards) = counts(m);
+            (ops - self.entry_facts, guards)
+        })
     }
 }
 
@@ -113,7 +130,42 @@ impl PypyLog {
         }
         out.pair_and_name();
         out.link_and_verify();
+        out.state_entry_facts();
         out
+    }
+
+    /// Starts each recorded trace with the facts it may assume: for a bridge, what held at its
+    /// guard in the optimized trace holding it (when the log has it); for every trace, the
+    /// classes of constant objects its recorded guards checked.
+    fn state_entry_facts(&mut self) {
+        for i in 0..self.traces.len() {
+            let t = &self.traces[i];
+            let Some(m) = t.module.as_ref().filter(|_| t.stage == Stage::Recorded) else { continue };
+            let mut facts = match t.origin {
+                Origin::Bridge { guard } => self.facts_at(guard).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            facts.extend(facts::classes_of_constants(&m.traces[first_trace()]));
+            if facts.is_empty() {
+                continue;
+            }
+            let t = &mut self.traces[i];
+            let Some(m) = t.module.as_mut() else { continue };
+            let tid = first_trace();
+            let stated = tracelab_passes::bridge_facts::state_at_entry(m, &m.traces[tid].clone(), &facts);
+            t.entry_facts = stated.ops.len() - m.traces[tid].ops.len();
+            m.traces[tid] = stated;
+        }
+    }
+
+    /// The entry facts of a bridge from guard `guard`, from the optimized trace holding it.
+    fn facts_at(&self, guard: u64) -> Option<Vec<tracelab_passes::bridge_facts::EntryFact>> {
+        self.traces.iter().filter(|t| t.stage == Stage::Optimized).find_map(|t| {
+            let m = t.module.as_ref()?;
+            let tr = m.traces.values().next()?;
+            let (id, _) = tr.ops.iter().find(|(_, op)| op.guard().and_then(|g| g.id) == Some(guard))?;
+            Some(tracelab_passes::bridge_facts::facts_at_guard(m, tr, id)).filter(|f| !f.is_empty())
+        })
     }
 
     /// Pairs each optimized trace with the recorded one before it, then names both.
@@ -237,6 +289,7 @@ fn parse_section(log: &str, s: &Section, stage: Stage) -> LogTrace {
         pair: None,
         module: None,
         errors: Vec::new(),
+        entry_facts: 0,
     };
     match parse(&body) {
         Ok(m) if m.traces.len() == 1 => t.module = Some(m),
