@@ -15,8 +15,9 @@
 //!
 //! [`state_at_entry`] writes facts at the start of a bridge as ops the passes read: a
 //! `record_known_class(input, class)` (`guards` treats it as a passed class guard) and a
-//! `record_known_result(input, f, args...)` (`cse` replaces the same call by the input). They
-//! generate no code; the interpreter makes them true of what it invents, and ends a run where
+//! `record_known_result(input, f, args...)` (`cse` replaces the same call by the input); also a
+//! constant object's class, which a frontend may know otherwise (the PyPy importer does, from the
+//! recorded guards). They generate no code; the interpreter makes them true of what it invents, and ends a run where
 //! they are false.
 //!
 //! Not carried (PyPy carries them too): known field values of fail args, which would need a
@@ -26,7 +27,8 @@ use tracelab_ir::descr::DescrData;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::{Const, Module, Op, OpId, Opcode, Trace, Type, Value};
 
-/// A fact about the bridge's inputs (by position among the guard's fail args).
+/// A fact a trace may assume from its start: about its inputs (by position among the guard's
+/// fail args, for a bridge) or about a constant object.
 #[derive(Clone, PartialEq, Debug)]
 pub enum EntryFact {
     /// Input `input` is a non-null object of class `class`.

@@ -62,8 +62,10 @@ pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {
             seen.clear();
         }
         if op.opcode == Opcode::RecordKnownResult {
+            // From here on the call gives `r`, also if an earlier call gave something else (the
+            // interpreter makes later calls give `r` too).
             let args = rw.map_args(op);
-            seen.entry(call_key(op.opcode, &args)).or_insert(args[0]);
+            seen.insert(call_key(op.opcode, &args), args[0]);
             rw.copy(id);
             continue;
         }
