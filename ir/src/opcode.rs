@@ -362,6 +362,9 @@ opcodes! {
     IntMod = "int_mod", "ii:i", None, P;
     MarkOpaquePtr = "mark_opaque_ptr", "r:n", None, M;
     RecordKnownClass = "record_known_class", "ri:n", None, M;
+    // tracelab's own: the statement that a field of an object holds a value (a bridge's entry
+    // fact, as PyPy hands heap knowledge to a bridge's optimizer); no code
+    RecordKnownField = "record_known_field", "ra:n", Field, M;
     ZeroPtrField = "zero_ptr_field", "ri:n", None, W;
     CallMallocGc = "call_malloc_gc", "i*a:r", Call, A | CALLX;
     CallReleaseGilR = "call_release_gil_r", "ii*a:r", Call, CALLX;

@@ -255,14 +255,15 @@ impl Verifier<'_> {
             }
         }
         let stored = match opc {
-            Opcode::SetfieldGc | Opcode::SetfieldRaw => op.args.get(1),
+            Opcode::SetfieldGc | Opcode::SetfieldRaw | Opcode::RecordKnownField => op.args.get(1),
             Opcode::SetarrayitemGc | Opcode::SetarrayitemRaw | Opcode::RawStore | Opcode::SetinteriorfieldGc
             | Opcode::SetinteriorfieldRaw => op.args.get(2),
             _ => None,
         };
         if let Some(&v) = stored {
             if at.t.ty(v) != want {
-                self.error(at, format!("`{opc}` stores a {}, but `{name}` holds {}", at.t.ty(v), kind_words(kind)));
+                let verb = if opc == Opcode::RecordKnownField { "states" } else { "stores" };
+                self.error(at, format!("`{opc}` {verb} a {}, but `{name}` holds {}", at.t.ty(v), kind_words(kind)));
             }
         }
     }

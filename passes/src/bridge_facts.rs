@@ -8,20 +8,25 @@
 //!   descr names its class;
 //! - the result of a loop-invariant call (`call_loopinvariant_*`, or a call whose descr says
 //!   EF=1, the form PyPy's optimized traces keep) with constant arguments, when the result is a
-//!   fail arg.
+//!   fail arg;
+//! - the value of a field of a fail arg, when that value is a fail arg or a constant (also one a
+//!   passed `guard_value`, `guard_isnull` or equality guard showed) and was loaded or stored
+//!   before the guard with nothing since that may have overwritten it.
 //! Every op before the guard ran before it failed, and traces are straight-line, so what those
 //! ops established holds there (an object's class never changes; a loop-invariant call gives one
-//! result for the loop and the bridges that leave it).
+//! result for the loop and the bridges that leave it). A store the trace delays past the guard
+//! (PyPy's optimized traces do; it shows later in the trace, or as a pending write in the
+//! guard's resume data) is done when the guard fails: fields of such descrs are left out.
 //!
-//! [`state_at_entry`] writes facts at the start of a bridge as ops the passes read: a
-//! `record_known_class(input, class)` (`guards` treats it as a passed class guard) and a
-//! `record_known_result(input, f, args...)` (`cse` replaces the same call by the input); also a
+//! [`state_at_entry`] writes facts at the start of a bridge as ops the passes read:
+//! `record_known_class(input, class)` (`guards` treats it as a passed class guard),
+//! `record_known_result(input, f, args...)` (`cse` replaces the same call by the input) and
+//! `record_known_field(input, value, descr=d)` (`heap` treats it as a load it has seen); also a
 //! constant object's class, which a frontend may know otherwise (the PyPy importer does, from the
-//! recorded guards). They generate no code; the interpreter makes them true of what it invents, and ends a run where
-//! they are false.
+//! recorded guards). They generate no code; the interpreter makes them true of what it invents,
+//! and ends a run where they are false.
 //!
-//! Not carried (PyPy carries them too): known field values of fail args, which would need a
-//! statement op of their own.
+//! Not carried (PyPy carries them too): array items, integer bounds.
 
 use tracelab_ir::descr::DescrData;
 use tracelab_ir::rewrite::Rewriter;
@@ -37,6 +42,15 @@ pub enum EntryFact {
     CallResult { input: usize, target: Const, args: Vec<Const>, descr: Option<DescrData> },
     /// The constant object `object` (a `ConstPtr`) is of class `class`.
     ConstantClass { object: Const, class: Const },
+    /// Field `descr` of input `input` holds `value`.
+    Field { input: usize, descr: DescrData, value: FactValue },
+}
+
+/// A value a fact names: an input (by position) or a constant.
+#[derive(Clone, PartialEq, Debug)]
+pub enum FactValue {
+    Input(usize),
+    Const(Const),
 }
 
 /// The facts that hold at guard `guard` of `t` (a trace of `m`) about its fail args.
@@ -63,7 +77,92 @@ pub fn facts_at_guard(m: &Module, t: &Trace, guard: OpId) -> Vec<EntryFact> {
             facts.push(fact);
         }
     }
+    facts.extend(known_fields(m, t, guard));
     facts
+}
+
+/// Field values known at the guard about its fail args: from loads and stores before it that
+/// nothing since may have overwritten (a store of the descr, a call that is not effect-free, any
+/// other write to memory that is not an array's, a label: the loop body runs again). A store the
+/// guard's trace delays past it (PyPy's optimized traces do; it shows later in the trace, or in
+/// the guard's resume data as a pending write) changes the field when the guard fails: fields of
+/// such descrs are left out.
+fn known_fields(m: &Module, t: &Trace, guard: OpId) -> Vec<EntryFact> {
+    use rustc_hash::{FxHashMap, FxHashSet};
+    use tracelab_ir::descr::DescrId;
+    use tracelab_ir::entity::EntityRef;
+    // descr -> object -> value, in the order first seen (so that facts come out in trace order).
+    let mut known: FxHashMap<DescrId, Vec<(Value, Value)>> = FxHashMap::default();
+    // Values that passed guards showed to be constants.
+    let mut equal: FxHashMap<Value, Const> = FxHashMap::default();
+    for (_, op) in t.ops.iter().take_while(|(id, _)| *id != guard) {
+        let o = op.opcode;
+        if let Some((v, c)) = checked_constant(t, op) {
+            equal.insert(v, c);
+        }
+        match (o, op.descr) {
+            (Opcode::GetfieldGcI | Opcode::GetfieldGcR | Opcode::GetfieldGcF | Opcode::GetfieldGcPureI | Opcode::GetfieldGcPureR | Opcode::GetfieldGcPureF, Some(d)) => {
+                let objs = known.entry(d).or_default();
+                if let (Some(r), false) = (op.result, objs.iter().any(|&(p, _)| p == op.args[0])) {
+                    objs.push((op.args[0], r));
+                }
+            }
+            // Any other object might be this one: only what the store wrote is known.
+            (Opcode::SetfieldGc | Opcode::RecordKnownField, Some(d)) => {
+                known.insert(d, vec![(op.args[0], op.args[1])]);
+            }
+            (Opcode::Label, _) => known.clear(),
+            _ if o.is_call() && !m.call_is_effect_free(op) => known.clear(),
+            _ if o.writes_heap() && !o.is_call() && !writes_no_struct_field(o) => known.clear(),
+            _ => {}
+        }
+    }
+    let g = t.ops[guard].guard().expect("a guard");
+    let mut changed_on_failure: FxHashSet<DescrId> = g.resume.iter().flat_map(|r| r.pending.iter().map(|w| w.descr)).collect();
+    changed_on_failure.extend(t.ops.iter().skip(guard.index() + 1).filter(|(_, o)| o.opcode == Opcode::SetfieldGc).filter_map(|(_, o)| o.descr));
+    let input_of = |v: Value| g.fail_args.iter().position(|&a| a == Some(v));
+    let value_of = |v: Value| match t.as_const(v).or_else(|| equal.get(&v)) {
+        Some(c) => Some(FactValue::Const(c.clone())),
+        None => input_of(v).map(FactValue::Input),
+    };
+    let mut descrs: Vec<DescrId> = known.keys().copied().filter(|d| !changed_on_failure.contains(d)).collect();
+    descrs.sort();
+    descrs
+        .into_iter()
+        .flat_map(|d| known[&d].iter().map(move |&(p, v)| (d, p, v)))
+        .filter_map(|(d, p, v)| Some(EntryFact::Field { input: input_of(p)?, descr: m.descrs[d].data.clone(), value: value_of(v)? }))
+        .collect()
+}
+
+/// `(x, c)` if guard `op` passing means `x` is the constant `c`: `guard_value(x, c)`,
+/// `guard_isnull(x)`, `guard_true` of `x == c` or `guard_false` of `x != c`.
+fn checked_constant(t: &Trace, op: &Op) -> Option<(Value, Const)> {
+    use tracelab_ir::trace::ValueDef;
+    let konst = |v: Value| t.as_const(v).cloned();
+    match op.opcode {
+        Opcode::GuardValue => Some((op.args[0], konst(op.args[1])?)),
+        Opcode::GuardIsnull => Some((op.args[0], Const::Null)),
+        Opcode::GuardTrue | Opcode::GuardFalse => {
+            let ValueDef::Op(c) = t.values[op.args[0]].def else { return None };
+            let cmp = &t.ops[c];
+            let want = if op.opcode == Opcode::GuardTrue { [Opcode::IntEq, Opcode::PtrEq] } else { [Opcode::IntNe, Opcode::PtrNe] };
+            if !want.contains(&cmp.opcode) {
+                return None;
+            }
+            match (konst(cmp.args[0]), konst(cmp.args[1])) {
+                (None, Some(k)) => Some((cmp.args[0], k)),
+                (Some(k), None) => Some((cmp.args[1], k)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Writes that reach no field of a GC struct (array items, raw memory, string contents).
+fn writes_no_struct_field(o: Opcode) -> bool {
+    use Opcode::*;
+    matches!(o, SetarrayitemGc | SetarrayitemRaw | SetinteriorfieldGc | SetinteriorfieldRaw | Strsetitem | Unicodesetitem | RawStore | SetfieldRaw | ZeroArray | Copystrcontent | Copyunicodecontent)
 }
 
 /// A fact about one value of the guard's trace.
@@ -109,6 +208,22 @@ pub fn state_at_entry(m: &mut Module, t: &Trace, facts: &[EntryFact]) -> Trace {
                 let Some(&p) = t.inputs.get(*input).filter(|&&p| t.ty(p) == Type::Ref) else { continue };
                 let (p, c) = (rw.map(p), rw.new.constant(class.clone()));
                 Op::new(Opcode::RecordKnownClass, &[p, c])
+            }
+            EntryFact::Field { input, descr, value } => {
+                let Some(&p) = t.inputs.get(*input).filter(|&&p| t.ty(p) == Type::Ref) else { continue };
+                let v = match value {
+                    FactValue::Input(j) => match t.inputs.get(*j) {
+                        Some(&v) => rw.map(v),
+                        None => continue,
+                    },
+                    FactValue::Const(c) => rw.new.constant(c.clone()),
+                };
+                let DescrData::Field(fd) = descr else { continue };
+                if rw.new.ty(v) != fd.kind.value_type() {
+                    continue;
+                }
+                let p = rw.map(p);
+                Op::new(Opcode::RecordKnownField, &[p, v]).with_descr(m.intern_descr(descr.clone()))
             }
             EntryFact::ConstantClass { object, class } => {
                 let (p, c) = (rw.new.constant(object.clone()), rw.new.constant(class.clone()));
@@ -179,5 +294,55 @@ mod tests {
              }\n",
         );
         assert_eq!(f, vec![]);
+    }
+
+    fn fields(f: &[EntryFact]) -> Vec<(usize, String, FactValue)> {
+        f.iter()
+            .filter_map(|x| match x {
+                EntryFact::Field { input, descr: DescrData::Field(fd), value } => Some((*input, fd.name.clone(), value.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fields_loaded_stored_or_checked_before_the_guard() {
+        let f = facts(
+            "descr inv = <Callr 8 i EF=1>\n\
+             loop l [p0, p1, i2] {\n\
+                 p3 = getfield_gc_r(p0, descr=<FieldP EC.top 8>)\n\
+                 setfield_gc(p0, i2, descr=<FieldS EC.depth 16>)\n\
+                 p4 = getfield_gc_r(p0, descr=<FieldP EC.trace 24>)\n\
+                 guard_isnull(p4, descr=<Guard0x1>) [p0]\n\
+                 guard_true(i2, descr=<Guard0x10>) [p3, p0, i2]\n\
+                 finish()\n\
+             }\n",
+        );
+        assert_eq!(
+            fields(&f),
+            vec![
+                (1, "top".into(), FactValue::Input(0)),
+                (1, "depth".into(), FactValue::Input(2)),
+                (1, "trace".into(), FactValue::Const(Const::Null)),
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_a_call_or_a_later_store_may_change_must_not_fire() {
+        // The call may write anything; the store after the guard may be one the optimizer
+        // delayed past it (done when the guard fails).
+        let f = facts(
+            "descr eff = <Callv 0 r EF=5>\n\
+             loop l [p0, p1, i2] {\n\
+                 p3 = getfield_gc_r(p0, descr=<FieldP EC.top 8>)\n\
+                 call_n(ConstClass(f), p1, descr=eff)\n\
+                 p4 = getfield_gc_r(p0, descr=<FieldP EC.trace 24>)\n\
+                 guard_true(i2, descr=<Guard0x10>) [p3, p0, i2, p4]\n\
+                 setfield_gc(p0, p1, descr=<FieldP EC.trace 24>)\n\
+                 finish()\n\
+             }\n",
+        );
+        assert_eq!(fields(&f), vec![]);
     }
 }

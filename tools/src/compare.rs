@@ -4,7 +4,7 @@
 //!
 //! Ops are counted without those that generate no code (`debug_merge_point`,
 //! `enter_portal_frame`, `leave_portal_frame`, `jit_debug`, `keepalive`, `quasiimmut_field`,
-//! and the statements `record_known_class` and `record_known_result`). A trace with labels is
+//! and the statements `record_known_class`, `record_known_field` and `record_known_result`). A trace with labels is
 //! split at its last label into preamble and loop body; a trace without one is all body. Loops
 //! whose body is longer than PyPy's are listed with the opcodes that make the difference.
 
@@ -24,7 +24,7 @@ use tracelab_passes::DEFAULT_PIPELINE;
 /// them, as the statements the trace was optimized under).
 fn uncounted(op: Opcode) -> bool {
     use Opcode::*;
-    matches!(op, DebugMergePoint | EnterPortalFrame | LeavePortalFrame | JitDebug | Keepalive | QuasiimmutField | RecordKnownClass | RecordKnownResult)
+    matches!(op, DebugMergePoint | EnterPortalFrame | LeavePortalFrame | JitDebug | Keepalive | QuasiimmutField | RecordKnownClass | RecordKnownField | RecordKnownResult)
 }
 
 /// Op counts of one trace.

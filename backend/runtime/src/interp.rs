@@ -1042,6 +1042,10 @@ impl<'m> Interp<'m> {
             (ZeroPtrField, _) => self.machine.store(x + y, 8, 0)?,
             (o, _) if o.is_call() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => return self.call(f, pc, op),
             (RecordKnownClass, _) => self.assume_class(x, y)?,
+            (RecordKnownField, Some(DescrData::Field(fd))) => {
+                let addr = self.field_addr(op, nonnull(x)?, fd)?;
+                self.assume_field(addr, fd, y)?;
+            }
             (RecordKnownResult, _) => self.assume_result(f, op)?,
             (o, _) if o.is_marker() || matches!(o, RestoreException | VirtualRefFinish | CondCallGcWb | CondCallGcWbArray | ForceSpill | CheckMemoryError) => {}
             (o, d) => {
@@ -1117,6 +1121,19 @@ impl<'m> Interp<'m> {
             h if h == class => Ok(()),
             _ => Err(Exit::Trap("`record_known_class`: the object is of another class".into())),
         }
+    }
+
+    /// `record_known_field(p, v, d)`: field `d` of `p` (at `addr`) holds `v`. A word of an object
+    /// of unknown layout that nobody read yet is given `v`; one that holds something else ends
+    /// the run (the statement is false).
+    fn assume_field(&mut self, addr: u64, fd: &FieldDescr, v: u64) -> Step<()> {
+        let size = field_size(fd);
+        self.machine.assume_word(addr, v & size_mask(size));
+        let (got, _) = self.machine.load(addr, size, fd.kind == MemKind::Signed, fd.kind.value_type())?;
+        if got & size_mask(size) != v & size_mask(size) {
+            return Err(Exit::Trap("`record_known_field`: the field holds another value".into()));
+        }
+        Ok(())
     }
 
     /// `record_known_result(r, f, args...)`: from here on an elidable or loop-invariant call of

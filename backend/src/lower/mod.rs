@@ -280,7 +280,7 @@ impl Lower<'_, '_> {
             }
             o if o.is_guard() => self.guard(pc, op),
             // Statements of facts the runtime makes true of what it invents.
-            RecordKnownClass | RecordKnownResult => self.runtime_op(pc, op),
+            RecordKnownClass | RecordKnownField | RecordKnownResult => self.runtime_op(pc, op),
             o if o.is_marker() => self.stats.native_ops += 1,
             _ if self.memory(pc, op) => self.stats.native_ops += 1,
             _ if self.extern_call(pc, op) => self.stats.native_ops += 1,

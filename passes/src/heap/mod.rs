@@ -21,6 +21,8 @@
 //!   iteration left, so the next iteration's load is that parameter (PyPy's heap state exported
 //!   across the label). Array lengths never change, so they are kept.
 //! - Any other op that writes memory in a way this pass does not track empties the cache.
+//! - `record_known_field(p, v, d)` (a bridge's entry fact: field `d` of `p` holds `v`) enters `v`
+//!   as if loaded; it stays (no code).
 //! - `quasiimmut_field(p, d)` records that the whole trace depends on a quasi-immutable field
 //!   (a runtime invalidates the compiled trace when it changes; it generates no code), so only
 //!   the first one for each `(p, d)` in a trace is kept. A `guard_not_invalidated` is dropped if
@@ -365,6 +367,12 @@ impl<'a> Walk<'a> {
                 return self.load(id, op, d, args[0], None)
             }
             (SetfieldGc, Some(d)) => return self.store(id, d, args[0], None, args[1]),
+            (RecordKnownField, Some(d)) => {
+                // A statement of what the field holds (checked by the interpreter against memory
+                // as it is: held stores of the descr go first).
+                self.lazy.emit(&mut self.rw, |s| s.descr == d);
+                self.remember((d, args[0], None), args[1]);
+            }
             (GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR | GetarrayitemGcPureF, Some(d)) => {
                 return self.load(id, op, d, args[0], Some(args[1]))
             }
