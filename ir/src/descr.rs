@@ -197,6 +197,10 @@ pub struct CallDescr {
 pub const OS_ARRAYCOPY: u16 = 1;
 /// `OS=120`: `jit_force_virtual(vref)`, which gives the object a `virtual_ref` refers to.
 pub const OS_JIT_FORCE_VIRTUAL: u16 = 120;
+/// `OS=121`: forcing a virtualizable (PyPy emits `cond_call(token != null, force, frame)`).
+/// PyPy gives it an effect info that reads and writes nothing (`virtualizable.py`,
+/// `clear_vable_descr`): what it writes back is what the trace already knows the fields hold.
+pub const OS_JIT_FORCE_VIRTUALIZABLE: u16 = 121;
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct InteriorDescr {

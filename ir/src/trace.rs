@@ -489,6 +489,12 @@ impl Module {
         op.opcode == crate::opcode::Opcode::RecordKnownResult || self.call_effect(op).is_some_and(|e| e.is_effect_free())
     }
 
+    /// True for a call that changes no memory a trace can observe: an effect-free one, or the
+    /// forcing of a virtualizable (oopspec 121; see `descr::OS_JIT_FORCE_VIRTUALIZABLE`).
+    pub fn call_writes_nothing(&self, op: &Op) -> bool {
+        self.call_is_effect_free(op) || self.call_oopspec(op) == Some(crate::descr::OS_JIT_FORCE_VIRTUALIZABLE)
+    }
+
     /// A label token no label, jump or extern of the module uses.
     pub fn fresh_token(&self) -> Target {
         let mut max = 0;

@@ -112,7 +112,7 @@ fn known_fields(m: &Module, t: &Trace, guard: OpId) -> Vec<EntryFact> {
                 known.insert(d, vec![(op.args[0], op.args[1])]);
             }
             (Opcode::Label, _) => known.clear(),
-            _ if o.is_call() && !m.call_is_effect_free(op) => known.clear(),
+            _ if o.is_call() && !m.call_writes_nothing(op) => known.clear(),
             _ if o.writes_heap() && !o.is_call() && !writes_no_struct_field(o) => known.clear(),
             _ => {}
         }

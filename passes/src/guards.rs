@@ -9,7 +9,9 @@
 //! - `guard_class(p, c)` and `guard_nonnull_class(p, c)` by an earlier class guard with the same
 //!   class (and nonnull-ness);
 //! - `guard_true(x)`, `guard_false(x)` and `guard_value(x, c)` by the same guard earlier (after
-//!   `cse` has made two equal conditions one value, `fold` has already run).
+//!   `cse` has made two equal conditions one value, `fold` has already run);
+//! - a guard on constants that holds (`guard_value(c, c)`, `guard_true(1)`, ...): passes after
+//!   `fold` may still find values constant (`heap` forwarding, `intbounds` pinning).
 //! `assert_not_none(p)` (a frontend's promise, no code) is dropped and its fact kept;
 //! `guard_future_condition` (a placeholder that always passes) is dropped.
 //! `record_known_class(p, c)` (a statement, e.g. a bridge's entry fact, that `p` is a non-null
@@ -138,6 +140,10 @@ impl Walk<'_> {
             return;
         }
         let args = self.rw.map_args(op);
+        if self.holds_on_constants(op.opcode, &args) {
+            self.removed += 1;
+            return;
+        }
         let f = &self.facts;
         let implied = match op.opcode {
             Opcode::GuardNonnull => f.nonnull.contains(&args[0]),
@@ -187,6 +193,21 @@ impl Walk<'_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// True for a guard on constants that holds (a value found constant after `fold` ran, by
+    /// `heap` forwarding or `intbounds` pinning): `guard_value(c, c)`, `guard_true` of a non-zero
+    /// constant, `guard_false` of 0, `guard_nonnull` of a named object, `guard_isnull` of null.
+    fn holds_on_constants(&self, opcode: Opcode, args: &[Value]) -> bool {
+        let k = |i: usize| args.get(i).and_then(|&v| self.rw.new.as_const(v));
+        match opcode {
+            Opcode::GuardValue => args[0] == args[1] && k(0).is_some(),
+            Opcode::GuardTrue => matches!(k(0), Some(Const::Int(i)) if *i != 0),
+            Opcode::GuardFalse => matches!(k(0), Some(Const::Int(0))),
+            Opcode::GuardNonnull => matches!(k(0), Some(Const::Ptr(_))),
+            Opcode::GuardIsnull => matches!(k(0), Some(Const::Null)),
+            _ => false,
         }
     }
 

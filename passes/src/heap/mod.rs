@@ -9,7 +9,8 @@
 //!   `q` (it might be `p`); an array write forgets every item of that descr except those at a
 //!   different constant index when its own index is constant.
 //! - Calls invalidate by effect class: elidable (EF 0, 3, 4) and loop-invariant (EF 1) calls
-//!   write nothing; any other call may write anything, so the cache is emptied, except fields
+//!   write nothing, nor does forcing a virtualizable (oopspec 121, whose effect info in PyPy
+//!   is empty: it writes back what the trace knows); any other call may write anything, so the cache is emptied, except fields
 //!   and arrays marked `pure` (immutable), which no one writes after allocation.
 //! - Labels: at a label other traces jump into, the cache is emptied. At a closed label (entered
 //!   only from its own trace, see [`crate::open_labels`]; `unroll` makes these) the back edge
@@ -20,7 +21,9 @@
 //!   parameter for it, entered with the preamble's value, and the jump passes the value the
 //!   iteration left, so the next iteration's load is that parameter (PyPy's heap state exported
 //!   across the label). Array lengths never change, so they are kept.
-//! - Any other op that writes memory in a way this pass does not track empties the cache.
+//! - `virtual_ref_finish` writes only fields of the vref (PyPy's `JitVirtualRef` token and
+//!   forced object). Any other op that writes memory in a way this pass does not track empties
+//!   the cache.
 //! - `record_known_field(p, v, d)` (a bridge's entry fact: field `d` of `p` holds `v`) enters `v`
 //!   as if loaded; it stays (no code).
 //! - `quasiimmut_field(p, d)` records that the whole trace depends on a quasi-immutable field
@@ -74,16 +77,25 @@ enum Effect {
     None,
     /// Writes fields or items of one descr.
     Writes(DescrId),
+    /// Writes the fields of a virtual ref (`virtual_ref_finish`; see [`vref_fields`]).
+    WritesVref,
     /// May write anything (except immutable memory).
     Clobber,
+}
+
+/// The fields `virtual_ref_finish` may write: those of PyPy's `JitVirtualRef` struct (its
+/// token and forced object) and of tracelab's own vref layout (`ir::descr::vref_layout`).
+fn vref_fields(m: &Module) -> Vec<DescrId> {
+    m.descrs.iter().filter(|(_, d)| matches!(&d.data, DescrData::Field(f) if f.owner == "JitVirtualRef" || f.owner == "vref")).map(|(id, _)| id).collect()
 }
 
 fn effect(m: &Module, op: &Op) -> Effect {
     use Opcode::*;
     match (op.opcode, op.descr) {
         (SetfieldGc | SetarrayitemGc, Some(d)) => Effect::Writes(d),
+        (VirtualRefFinish, _) => Effect::WritesVref,
         (o, _) if o.is_call() => {
-            if m.call_is_effect_free(op) { Effect::None } else { Effect::Clobber }
+            if m.call_writes_nothing(op) { Effect::None } else { Effect::Clobber }
         }
         (o, _) if o.writes_heap() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => Effect::Clobber,
         _ => Effect::None,
@@ -132,6 +144,7 @@ fn scan_regions(m: &Module, t: &Trace, open: &HashSet<Target>) -> HashMap<OpId, 
                 Effect::Writes(d) => {
                     r.writes.insert(d);
                 }
+                Effect::WritesVref => r.writes.extend(vref_fields(m)),
                 Effect::Clobber => r.clobbers = true,
                 Effect::None => {}
             }
@@ -419,8 +432,14 @@ impl<'a> Walk<'a> {
                 return;
             }
             _ => {
-                if let Effect::Clobber = effect(self.m, op) {
-                    self.clobber();
+                match effect(self.m, op) {
+                    Effect::Clobber => self.clobber(),
+                    Effect::WritesVref => {
+                        for d in vref_fields(self.m) {
+                            self.mem.remove(&d);
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
