@@ -5,7 +5,9 @@
 //! hands over (its fail args, which are the bridge's inputs in that order):
 //! - the class of a fail arg that an op before the guard established: `guard_class`,
 //!   `guard_nonnull_class`, an earlier `record_known_class`, or `new_with_vtable` whose size
-//!   descr names its class;
+//!   descr names its class; or, for a parameter of the loop header the guard follows, the class
+//!   its value has on entry and on the back edge alike (PyPy's optimized loops check classes in
+//!   the preamble and carry the knowledge into the body);
 //! - the result of a loop-invariant call (`call_loopinvariant_*`, or a call whose descr says
 //!   EF=1, the form PyPy's optimized traces keep) with constant arguments, when the result is a
 //!   fail arg;
@@ -77,8 +79,57 @@ pub fn facts_at_guard(m: &Module, t: &Trace, guard: OpId) -> Vec<EntryFact> {
             facts.push(fact);
         }
     }
+    for (v, class) in label_param_classes(m, t, guard) {
+        let Some(input) = input_of(v) else { continue };
+        let fact = EntryFact::Class { input, class };
+        if !facts.contains(&fact) {
+            facts.push(fact);
+        }
+    }
     facts.extend(known_fields(m, t, guard));
     facts
+}
+
+/// The class an op establishes for a value: a class guard or statement, or an allocation whose
+/// size descr names its class.
+fn class_established(m: &Module, t: &Trace, op: &Op) -> Option<(Value, Const)> {
+    match op.opcode {
+        Opcode::GuardClass | Opcode::GuardNonnullClass | Opcode::RecordKnownClass => Some((op.args[0], t.as_const(op.args[1])?.clone())),
+        Opcode::NewWithVtable => Some((op.result?, allocated_class(m, op)?)),
+        _ => None,
+    }
+}
+
+/// Classes of the parameters of the loop header the guard sits after (the last label before
+/// it, when the trace's own jump goes back to it): a parameter whose value has class `C` on
+/// entry (established before the label) and on the back edge (established in the body, which
+/// all runs before the jump, or the parameter itself passed around) has class `C` at the guard.
+fn label_param_classes(m: &Module, t: &Trace, guard: OpId) -> Vec<(Value, Const)> {
+    use rustc_hash::FxHashMap;
+    let Some((at, header)) = t.ops.iter().take_while(|(id, _)| *id != guard).filter_map(|(id, op)| op.label().map(|l| (id, l))).last() else {
+        return Vec::new();
+    };
+    let Some(jump) = t.ops.values().skip_while(|op| op.label().is_none_or(|l| l.token != header.token)).find(|op| op.jump_target() == Some(header.token)) else {
+        return Vec::new();
+    };
+    let (mut before, mut body): (FxHashMap<Value, Const>, FxHashMap<Value, Const>) = Default::default();
+    for (id, op) in t.ops.iter() {
+        if let Some((v, c)) = class_established(m, t, op) {
+            if id < at { before.insert(v, c) } else { body.insert(v, c) };
+        }
+    }
+    let label = &t.ops[at];
+    header
+        .params
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &param)| {
+            let class = before.get(label.args.get(k)?)?;
+            let back = *jump.args.get(k)?;
+            let same = back == param || body.get(&back).or_else(|| before.get(&back)) == Some(class);
+            same.then(|| (param, class.clone()))
+        })
+        .collect()
 }
 
 /// Field values known at the guard about its fail args: from loads and stores before it that
@@ -344,5 +395,34 @@ mod tests {
              }\n",
         );
         assert_eq!(fields(&f), vec![]);
+    }
+
+    #[test]
+    fn a_loop_parameter_of_one_class_on_both_edges() {
+        let f = facts(
+            "loop l [p0, i1] {\n\
+                 guard_class(p0, ConstClass(A), descr=<Guard0x1>) [p0]\n\
+                 label(p0, i1, descr=TargetToken(7))\n\
+                 guard_true(i1, descr=<Guard0x10>) [p0, i1]\n\
+                 p2 = getfield_gc_r(p0, descr=<FieldP A.next 8>)\n\
+                 guard_class(p2, ConstClass(A), descr=<Guard0x2>) [p0]\n\
+                 jump(p2, i1, descr=TargetToken(7))\n\
+             }\n",
+        );
+        assert_eq!(f, vec![EntryFact::Class { input: 0, class: Const::Class("A".into()) }]);
+    }
+
+    #[test]
+    fn a_loop_parameter_of_unknown_class_on_the_back_edge_must_not_fire() {
+        let f = facts(
+            "loop l [p0, i1] {\n\
+                 guard_class(p0, ConstClass(A), descr=<Guard0x1>) [p0]\n\
+                 label(p0, i1, descr=TargetToken(7))\n\
+                 guard_true(i1, descr=<Guard0x10>) [p0, i1]\n\
+                 p2 = getfield_gc_r(p0, descr=<FieldP A.next 8>)\n\
+                 jump(p2, i1, descr=TargetToken(7))\n\
+             }\n",
+        );
+        assert_eq!(f, vec![]);
     }
 }

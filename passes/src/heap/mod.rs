@@ -10,7 +10,8 @@
 //!   different constant index when its own index is constant.
 //! - Calls invalidate by effect class: elidable (EF 0, 3, 4) and loop-invariant (EF 1) calls
 //!   write nothing, nor does forcing a virtualizable (oopspec 121, whose effect info in PyPy
-//!   is empty: it writes back what the trace knows); any other call may write anything, so the cache is emptied, except fields
+//!   is empty: it writes back what the trace knows, and reads nothing, so stores held back stay
+//!   held across it); any other call may write anything, so the cache is emptied, except fields
 //!   and arrays marked `pure` (immutable), which no one writes after allocation.
 //! - Labels: at a label other traces jump into, the cache is emptied. At a closed label (entered
 //!   only from its own trace, see [`crate::open_labels`]; `unroll` makes these) the back edge
@@ -113,8 +114,14 @@ fn must_emit_held_stores(m: &Module, t: &Trace, op: &Op) -> bool {
         GetfieldRawI | GetfieldRawF | GetfieldRawPureI | GetfieldRawPureF => false,
         Label | Jump | Finish => true,
         o if o.is_guard() || o.is_pure() || o.is_marker() => false,
-        // A call without effects may still read what its reference arguments reach.
-        o if o.is_call() => matches!(effect(m, op), Effect::Clobber) || op.args.iter().skip(1).any(|&a| t.ty(a) == Type::Ref),
+        // A call without effects may still read what its reference arguments reach (forcing a
+        // virtualizable reads nothing: PyPy's effect info for it is empty).
+        o if o.is_call() => {
+            matches!(effect(m, op), Effect::Clobber)
+                || (m.call_oopspec(op) != Some(tracelab_ir::descr::OS_JIT_FORCE_VIRTUALIZABLE) && op.args.iter().skip(1).any(|&a| t.ty(a) == Type::Ref))
+        }
+        // Writes the vref's fields only: held stores of those go first (see `op`).
+        VirtualRefFinish => false,
         o => o.reads_heap() || o.writes_heap(),
     }
 }
@@ -435,7 +442,9 @@ impl<'a> Walk<'a> {
                 match effect(self.m, op) {
                     Effect::Clobber => self.clobber(),
                     Effect::WritesVref => {
-                        for d in vref_fields(self.m) {
+                        let fields = vref_fields(self.m);
+                        self.lazy.emit(&mut self.rw, |s| fields.contains(&s.descr));
+                        for d in fields {
                             self.mem.remove(&d);
                         }
                     }
