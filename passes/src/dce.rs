@@ -10,11 +10,11 @@
 //! ops that set the overflow flag or may raise (a following guard reads the flag), labels,
 //! jumps, finishes and markers.
 //!
-//! Algorithm: one backward walk marks what is live, one forward walk copies it; linear in the
-//! trace length. Loops need nothing special: a label keeps all its parameters and a jump's
+//! Algorithm: one backward walk marks what is live, one forward walk copies it (skipped when
+//! nothing is dead); linear in the trace length. Loops need nothing special: a label keeps all its parameters and a jump's
 //! arguments are uses.
 
-use crate::{map_traces, Pass, PassContext};
+use crate::{map_changed_traces, Pass, PassContext};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::{Module, Op, Trace};
@@ -36,16 +36,18 @@ pub fn removable(m: &Module, op: &Op) -> bool {
 
 impl Pass for Dce {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        map_traces(m, |m, t| {
-            let (new, removed) = dce(m, t);
+        // A trace with nothing dead stays as it is (no copy).
+        map_changed_traces(m, |m, t| {
+            let keep = live_ops(m, t);
+            let removed = keep.iter().filter(|k| !**k).count();
             cx.stats.add("ops removed", removed as i64);
-            new
+            (removed > 0).then(|| rebuild(t, &keep))
         });
     }
 }
 
-/// The trace without its dead ops, and how many were removed.
-pub fn dce(m: &Module, t: &Trace) -> (Trace, usize) {
+/// Per op: whether it stays (one backward walk).
+fn live_ops(m: &Module, t: &Trace) -> Vec<bool> {
     let mut live_value = vec![false; t.values.len()];
     let mut keep = vec![false; t.ops.len()];
     for (id, op) in t.ops.iter().rev() {
@@ -57,12 +59,16 @@ pub fn dce(m: &Module, t: &Trace) -> (Trace, usize) {
             }
         }
     }
+    keep
+}
+
+/// A copy of `t` with the ops `keep` says.
+fn rebuild(t: &Trace, keep: &[bool]) -> Trace {
     let mut rw = Rewriter::new(t);
     for id in t.ops.keys() {
         if keep[id.index()] {
             rw.copy(id);
         }
     }
-    let removed = keep.iter().filter(|k| !**k).count();
-    (rw.finish(), removed)
+    rw.finish()
 }

@@ -785,15 +785,17 @@ impl<'a> Escape<'a> {
             self.rw.copy(id);
             return;
         }
+        let fail_args = op.guard().map_or(&[][..], |g| &g.fail_args[..]);
+        let any_virtual = op.args.iter().chain(fail_args.iter().flatten()).any(|&v| self.virt(v).is_some());
+        let resume_virtual = op.guard().and_then(|g| g.resume.as_ref()).is_some_and(|r| self.resume_has_virtual(r));
+        if !any_virtual && self.pending.is_empty() && !resume_virtual {
+            self.rw.copy(id);
+            return;
+        }
         let mut g = op.guard().cloned().unwrap_or_default();
-        let any_virtual = op.args.iter().chain(g.fail_args.iter().flatten()).any(|&v| self.virt(v).is_some());
         let to_describe = g.fail_args.iter().flatten().any(|&v| self.virt(v).is_some()) || !self.pending.is_empty();
         if g.resume.is_none() && to_describe {
             g.ensure_resume();
-        }
-        if !any_virtual && self.pending.is_empty() && g.resume.as_ref().is_none_or(|r| !self.resume_has_virtual(r)) {
-            self.rw.copy(id);
-            return;
         }
         for &a in &op.args {
             self.materialize(a, id, "tested by a guard it does not pass");

@@ -427,8 +427,9 @@ impl<'a> Walk<'a> {
             }
             (o, _) if o.is_guard() => {
                 let nid = self.rw.copy(id);
-                if let Some(g) = self.rw.new.ops[nid].guard().cloned() {
-                    let mut g = g;
+                if let Some(g) = self.rw.new.ops[nid].guard_mut() {
+                    // Taken out and put back: `describe` reads the new trace while it writes.
+                    let mut g = std::mem::take(g);
                     self.lazy.describe(&self.rw.new, &mut g);
                     *self.rw.new.ops[nid].guard_mut().expect("a guard") = g;
                 } else if !self.lazy.is_empty() {
