@@ -10,12 +10,12 @@
 //! - pairing: each optimized section is paired with the recorded section just before it;
 //! - kinds: bridges become `bridge ... from Guard0x...` traces;
 //! - jumps into other traces' labels (a bridge entering its loop) get `extern` declarations with
-//!   the label's parameter types taken from the log (or from the jump when the loop is absent).
-//!
+//!   the label's parameter types taken from the log (or from the jump when the loop is absent);
 //! - entry facts: a recorded bridge starts with what held at its guard in the optimized trace
-//!   it leaves from (known classes and loop-invariant call results of the fail args, see
-//!   `tracelab_passes::bridge_facts`), as PyPy's optimizer hands them to the bridge's; and any
-//!   recorded trace with the classes of the constant objects its guards checked (`facts.rs`).
+//!   it leaves from (known classes, loop-invariant call results and field values of the fail
+//!   args, see `tracelab_passes::bridge_facts`), as PyPy's optimizer hands them to the bridge's;
+//!   and any recorded trace with the classes of the constant objects its guards checked
+//!   (`facts.rs`).
 //!
 //! A section that does not parse or verify is reported with a location in the log and
 //! skipped; the other sections still import.
@@ -29,7 +29,7 @@ pub use sections::{body_text, split, Section};
 use std::collections::HashMap;
 use tracelab_ir::link::copy_trace;
 use tracelab_ir::trace::{ExternLabel, Span, TraceKind};
-use tracelab_ir::{parse, verify, Diagnostic, Module, Opcode, Target, Type};
+use tracelab_ir::{parse, verify, Diagnostic, Module, OpId, Opcode, Target, Trace, Type};
 
 /// Which stage of PyPy's pipeline a trace comes from.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -136,13 +136,15 @@ impl PypyLog {
 
     /// Starts each recorded trace with the facts it may assume: for a bridge, what held at its
     /// guard in the optimized trace holding it (when the log has it); for every trace, the
-    /// classes of constant objects its recorded guards checked.
+    /// classes of constant objects its recorded guards checked. The statements are well typed
+    /// by construction (`state_at_entry` checks each against the trace's inputs and descrs).
     fn state_entry_facts(&mut self) {
+        let guards = self.optimized_guards();
         for i in 0..self.traces.len() {
             let t = &self.traces[i];
             let Some(m) = t.module.as_ref().filter(|_| t.stage == Stage::Recorded) else { continue };
             let mut facts = match t.origin {
-                Origin::Bridge { guard } => self.facts_at(guard).unwrap_or_default(),
+                Origin::Bridge { guard } => guards.get(&guard).map(|&(j, op)| self.facts_at(j, op)).unwrap_or_default(),
                 _ => Vec::new(),
             };
             facts.extend(facts::classes_of_constants(&m.traces[first_trace()]));
@@ -152,20 +154,31 @@ impl PypyLog {
             let t = &mut self.traces[i];
             let Some(m) = t.module.as_mut() else { continue };
             let tid = first_trace();
-            let stated = tracelab_passes::bridge_facts::state_at_entry(m, &m.traces[tid].clone(), &facts);
-            t.entry_facts = stated.ops.len() - m.traces[tid].ops.len();
-            m.traces[tid] = stated;
+            let old = std::mem::replace(&mut m.traces[tid], Trace::new("", TraceKind::Loop));
+            m.traces[tid] = tracelab_passes::bridge_facts::state_at_entry(m, &old, &facts);
+            t.entry_facts = m.traces[tid].ops.len() - old.ops.len();
+            debug_assert!(verify(m).is_ok(), "entry facts keep {} valid", t.name);
         }
     }
 
-    /// The entry facts of a bridge from guard `guard`, from the optimized trace holding it.
-    fn facts_at(&self, guard: u64) -> Option<Vec<tracelab_passes::bridge_facts::EntryFact>> {
-        self.traces.iter().filter(|t| t.stage == Stage::Optimized).find_map(|t| {
-            let m = t.module.as_ref()?;
-            let tr = m.traces.values().next()?;
-            let (id, _) = tr.ops.iter().find(|(_, op)| op.guard().and_then(|g| g.id) == Some(guard))?;
-            Some(tracelab_passes::bridge_facts::facts_at_guard(m, tr, id)).filter(|f| !f.is_empty())
-        })
+    /// Where each guard of an optimized trace is: guard id -> (trace index, op).
+    fn optimized_guards(&self) -> HashMap<u64, (usize, OpId)> {
+        let mut out = HashMap::new();
+        for (j, t) in self.traces.iter().enumerate().filter(|(_, t)| t.stage == Stage::Optimized) {
+            let Some(tr) = t.module.as_ref().and_then(|m| m.traces.values().next()) else { continue };
+            for (id, op) in tr.ops.iter() {
+                if let Some(g) = op.guard().and_then(|g| g.id) {
+                    out.entry(g).or_insert((j, id));
+                }
+            }
+        }
+        out
+    }
+
+    /// The entry facts of a bridge from guard `op` of optimized trace `j`.
+    fn facts_at(&self, j: usize, op: OpId) -> Vec<tracelab_passes::bridge_facts::EntryFact> {
+        let m = self.traces[j].module.as_ref().expect("indexed traces imported");
+        tracelab_passes::bridge_facts::facts_at_guard(m, &m.traces[first_trace()], op)
     }
 
     /// Pairs each optimized trace with the recorded one before it, then names both.
