@@ -30,6 +30,7 @@
 //!
 //! Not carried (PyPy carries them too): array items, integer bounds.
 
+use crate::heap::{self, Effect};
 use tracelab_ir::descr::DescrData;
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::{Const, Module, Op, OpId, Opcode, Trace, Type, Value};
@@ -60,30 +61,24 @@ pub fn facts_at_guard(m: &Module, t: &Trace, guard: OpId) -> Vec<EntryFact> {
     let Some(fail_args) = t.ops[guard].guard().map(|g| &g.fail_args) else { return Vec::new() };
     let input_of = |v: Value| fail_args.iter().position(|&a| a == Some(v));
     let mut facts = Vec::new();
-    for (_, op) in t.ops.iter().take_while(|(id, _)| *id != guard) {
-        let fact = match op.opcode {
-            Opcode::GuardClass | Opcode::GuardNonnullClass | Opcode::RecordKnownClass => {
-                t.as_const(op.args[1]).map(|c| (op.args[0], c.clone())).map(|(v, class)| (v, Fact::Class(class)))
-            }
-            Opcode::NewWithVtable => allocated_class(m, op).and_then(|c| op.result.map(|r| (r, Fact::Class(c)))),
-            _ if is_loop_invariant_call(m, op) => loop_invariant_call(m, t, op),
-            _ => None,
-        };
-        let Some((v, fact)) = fact else { continue };
-        let Some(input) = input_of(v) else { continue };
-        let fact = match fact {
-            Fact::Class(class) => EntryFact::Class { input, class },
-            Fact::Call { target, args, descr } => EntryFact::CallResult { input, target, args, descr },
-        };
+    let mut add = |fact: EntryFact| {
         if !facts.contains(&fact) {
             facts.push(fact);
         }
+    };
+    for (_, op) in t.ops.iter().take_while(|(id, _)| *id != guard) {
+        if let Some((input, class)) = class_established(m, t, op).and_then(|(v, c)| Some((input_of(v)?, c))) {
+            add(EntryFact::Class { input, class });
+        }
+        if let Some((r, target, args, descr)) = loop_invariant_call(m, t, op) {
+            if let Some(input) = input_of(r) {
+                add(EntryFact::CallResult { input, target, args, descr });
+            }
+        }
     }
     for (v, class) in label_param_classes(m, t, guard) {
-        let Some(input) = input_of(v) else { continue };
-        let fact = EntryFact::Class { input, class };
-        if !facts.contains(&fact) {
-            facts.push(fact);
+        if let Some(input) = input_of(v) {
+            add(EntryFact::Class { input, class });
         }
     }
     facts.extend(known_fields(m, t, guard));
@@ -133,8 +128,8 @@ fn label_param_classes(m: &Module, t: &Trace, guard: OpId) -> Vec<(Value, Const)
 }
 
 /// Field values known at the guard about its fail args: from loads and stores before it that
-/// nothing since may have overwritten (a store of the descr, a call that is not effect-free, any
-/// other write to memory that is not an array's, a label: the loop body runs again). A store the
+/// nothing since may have overwritten (what the heap pass counts as a write of the descr, or
+/// a label: the loop body runs again). A store the
 /// guard's trace delays past it (PyPy's optimized traces do; it shows later in the trace, or in
 /// the guard's resume data as a pending write) changes the field when the guard fails: fields of
 /// such descrs are left out.
@@ -157,15 +152,28 @@ fn known_fields(m: &Module, t: &Trace, guard: OpId) -> Vec<EntryFact> {
                 if let (Some(r), false) = (op.result, objs.iter().any(|&(p, _)| p == op.args[0])) {
                     objs.push((op.args[0], r));
                 }
+                continue;
             }
-            // Any other object might be this one: only what the store wrote is known.
-            (Opcode::SetfieldGc | Opcode::RecordKnownField, Some(d)) => {
+            // Any other object might be this one: only what the statement or store says is known.
+            (Opcode::RecordKnownField | Opcode::SetfieldGc, Some(d)) => {
                 known.insert(d, vec![(op.args[0], op.args[1])]);
+                continue;
             }
             (Opcode::Label, _) => known.clear(),
-            _ if o.is_call() && !m.call_writes_nothing(op) => known.clear(),
-            _ if o.writes_heap() && !o.is_call() && !writes_no_struct_field(o) => known.clear(),
             _ => {}
+        }
+        // What else the op may write, as the heap pass sees it.
+        match heap::effect(m, op) {
+            Effect::Writes(d) => {
+                known.remove(&d);
+            }
+            Effect::WritesVref => {
+                for d in heap::vref_fields(m) {
+                    known.remove(&d);
+                }
+            }
+            Effect::Clobber => known.retain(|&d, _| heap::immutable(m, d)),
+            Effect::None => {}
         }
     }
     let g = t.ops[guard].guard().expect("a guard");
@@ -210,18 +218,6 @@ fn checked_constant(t: &Trace, op: &Op) -> Option<(Value, Const)> {
     }
 }
 
-/// Writes that reach no field of a GC struct (array items, raw memory, string contents).
-fn writes_no_struct_field(o: Opcode) -> bool {
-    use Opcode::*;
-    matches!(o, SetarrayitemGc | SetarrayitemRaw | SetinteriorfieldGc | SetinteriorfieldRaw | Strsetitem | Unicodesetitem | RawStore | SetfieldRaw | ZeroArray | Copystrcontent | Copyunicodecontent)
-}
-
-/// A fact about one value of the guard's trace.
-enum Fact {
-    Class(Const),
-    Call { target: Const, args: Vec<Const>, descr: Option<DescrData> },
-}
-
 fn allocated_class(m: &Module, op: &Op) -> Option<Const> {
     match op.descr.map(|d| &m.descrs[d].data) {
         Some(DescrData::Size(s)) => s.class.clone().map(Const::Class),
@@ -229,17 +225,15 @@ fn allocated_class(m: &Module, op: &Op) -> Option<Const> {
     }
 }
 
-fn is_loop_invariant_call(m: &Module, op: &Op) -> bool {
-    op.result.is_some() && op.opcode.call_target_index() == Some(0) && m.call_effect(op).is_some_and(|e| e.0 == 1)
-}
-
-/// `r = call(f, consts...)`: the result and the call, if every operand is a constant.
-fn loop_invariant_call(m: &Module, t: &Trace, op: &Op) -> Option<(Value, Fact)> {
-    let consts: Option<Vec<Const>> = op.args.iter().map(|&a| t.as_const(a).cloned()).collect();
-    let mut consts = consts?;
+/// `r = call(f, consts...)` of a loop-invariant function (`call_loopinvariant_*`, or a call
+/// whose descr says EF=1): the result, target, arguments and descr, if every operand is a
+/// constant.
+fn loop_invariant_call(m: &Module, t: &Trace, op: &Op) -> Option<(Value, Const, Vec<Const>, Option<DescrData>)> {
+    let invariant = op.opcode.call_target_index() == Some(0) && m.call_effect(op).is_some_and(|e| e.0 == 1);
+    let r = op.result.filter(|_| invariant)?;
+    let mut consts: Vec<Const> = op.args.iter().map(|&a| t.as_const(a).cloned()).collect::<Option<_>>()?;
     let target = consts.remove(0);
-    let descr = op.descr.map(|d| m.descrs[d].data.clone());
-    Some((op.result?, Fact::Call { target, args: consts, descr }))
+    Some((r, target, consts, op.descr.map(|d| m.descrs[d].data.clone())))
 }
 
 fn call_result_type(d: &DescrData) -> Option<Type> {

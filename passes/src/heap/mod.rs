@@ -73,8 +73,9 @@ impl Pass for Heap {
     }
 }
 
-/// What an op does to memory, as far as this pass tracks it.
-enum Effect {
+/// What an op does to memory, as far as this pass tracks it (also what `bridge_facts` uses to
+/// know which field values survive up to a guard).
+pub(crate) enum Effect {
     None,
     /// Writes fields or items of one descr.
     Writes(DescrId),
@@ -86,11 +87,20 @@ enum Effect {
 
 /// The fields `virtual_ref_finish` may write: those of PyPy's `JitVirtualRef` struct (its
 /// token and forced object) and of tracelab's own vref layout (`ir::descr::vref_layout`).
-fn vref_fields(m: &Module) -> Vec<DescrId> {
+pub(crate) fn vref_fields(m: &Module) -> Vec<DescrId> {
     m.descrs.iter().filter(|(_, d)| matches!(&d.data, DescrData::Field(f) if f.owner == "JitVirtualRef" || f.owner == "vref")).map(|(id, _)| id).collect()
 }
 
-fn effect(m: &Module, op: &Op) -> Effect {
+/// Memory no one writes after allocation (`pure` fields and arrays).
+pub(crate) fn immutable(m: &Module, d: DescrId) -> bool {
+    match &m.descrs[d].data {
+        DescrData::Field(f) => f.pure,
+        DescrData::Array(a) => a.pure,
+        _ => false,
+    }
+}
+
+pub(crate) fn effect(m: &Module, op: &Op) -> Effect {
     use Opcode::*;
     match (op.opcode, op.descr) {
         (SetfieldGc | SetarrayitemGc, Some(d)) => Effect::Writes(d),
@@ -260,12 +270,7 @@ impl<'a> Walk<'a> {
     fn closed_label(&mut self, id: OpId, token: Target, region: &Region) {
         let nid = self.rw.copy(id);
         let m = self.m;
-        let immutable = |d: DescrId| match &m.descrs[d].data {
-            DescrData::Field(f) => f.pure,
-            DescrData::Array(a) => a.pure,
-            _ => false,
-        };
-        let survives = |d: DescrId| immutable(d) || (!region.clobbers && !region.writes.contains(&d));
+        let survives = |d: DescrId| immutable(m, d) || (!region.clobbers && !region.writes.contains(&d));
         let mut dropped: Vec<(Slot, Value)> = self.fixed_slots().filter(|((d, _, _), _)| !survives(*d)).collect();
         dropped.sort();
         self.mem.retain(|&d, _| survives(d));
@@ -310,11 +315,7 @@ impl<'a> Walk<'a> {
     /// A write anything may have done: forget all but immutable memory.
     fn clobber(&mut self) {
         let m = self.m;
-        self.mem.retain(|&d, _| match &m.descrs[d].data {
-            DescrData::Field(f) => f.pure,
-            DescrData::Array(a) => a.pure,
-            _ => false,
-        });
+        self.mem.retain(|&d, _| immutable(m, d));
         self.invalidation_guarded = false;
     }
 
