@@ -66,11 +66,12 @@ impl Names {
         let mut explicit = vec![false; n];
         let mut taken: HashSet<String> = HashSet::new();
         let last_use = last_uses(t);
+        let order = definition_order(t);
         let give = |v: Value, names: &mut Vec<String>, taken: &mut HashSet<String>| {
             let data = &t.values[v];
             let name = match data.name.as_deref() {
                 Some(s) if valid_value_name(s, data.ty) && !taken.contains(s) => s.to_string(),
-                _ => fresh(data.ty, v.index(), taken),
+                _ => fresh(data.ty, order[v.index()], taken),
             };
             taken.insert(name.clone());
             names[v.index()] = name;
@@ -107,6 +108,31 @@ impl Names {
     pub fn get(&self, v: Value) -> &str {
         &self.names[v.index()]
     }
+}
+
+/// For each value, its position in the order a trace copied op by op defines values: inputs,
+/// then per op the constants it is first to use, its result, its label parameters. Fresh names
+/// come from it rather than from the value table, so that what a trace prints does not depend
+/// on how its table was built (a pass may keep old values and leave dead entries).
+fn definition_order(t: &Trace) -> Vec<usize> {
+    let mut order = vec![usize::MAX; t.values.len()];
+    let mut next = 0;
+    let mut number = |v: Value, order: &mut Vec<usize>| {
+        if order[v.index()] == usize::MAX {
+            order[v.index()] = next;
+            next += 1;
+        }
+    };
+    for &v in &t.inputs {
+        number(v, &mut order);
+    }
+    for op in t.ops.values() {
+        for v in op.uses().filter(|&v| t.is_const(v)) {
+            number(v, &mut order);
+        }
+        op.result.into_iter().chain(op.label().into_iter().flat_map(|l| l.params.iter().copied())).for_each(|v| number(v, &mut order));
+    }
+    order
 }
 
 /// For each value, the index of the last op that uses it (0 if none).
