@@ -5,53 +5,53 @@
 //! and resume data, and defines its result (or label parameters) in the new trace; a pass that
 //! replaces a value by another (forwarding, folding) says so with [`Rewriter::replace`] and
 //! every later use follows.
+//!
+//! Why it is cheap: the new trace starts with the old one's value table, so a value keeps its
+//! number when the op defining it is copied for the first time, and an op whose values all
+//! stay is copied without touching its guard data (shared, copied on the first write). A
+//! second copy of an op (peeling) defines fresh values. A value whose op is dropped stays in
+//! the table, defined by nothing and used by nothing; the verifier and the printer look only
+//! at what ops define and use.
 
 use crate::entity::EntityRef;
-use crate::trace::{Op, OpExtra, OpId, Trace, Value, ValueData, ValueDef, Virtualizable};
+use crate::trace::{Op, OpExtra, OpId, Trace, Value, ValueData, ValueDef};
 
 pub struct Rewriter<'a> {
     pub old: &'a Trace,
     pub new: Trace,
+    /// Old value → new value; inputs and the old trace's constants start as themselves.
     map: Vec<Option<Value>>,
+    /// Old value numbers already defined by an op or label of the new trace (a copy of an op
+    /// whose result number is taken gets a fresh one).
+    taken: Vec<bool>,
 }
 
 impl<'a> Rewriter<'a> {
-    /// A new trace with the old one's name, kind, inputs and virtualizable, and no ops.
+    /// A new trace with the old one's name, kind, inputs, virtualizable and values, and no ops.
     pub fn new(old: &'a Trace) -> Rewriter<'a> {
-        // Room for a copy of the same size: growing by doubling would move the arenas.
-        let mut new = Trace::with_capacity(old.name.clone(), old.kind.clone(), old.ops.len(), old.values.len());
-        new.span = old.span;
+        // Room for a copy of the same size: growing by doubling would move the arena.
+        let new = old.sharing_values(old.ops.len());
         let mut map = vec![None; old.values.len()];
-        for &v in &old.inputs {
-            let d = &old.values[v];
-            map[v.index()] = Some(new.add_input(d.ty, d.name.as_deref()));
-        }
-        new.vable = old.vable.as_ref().map(|vb| Virtualizable {
-            frame: map[vb.frame.index()].expect("the virtualizable is an input"),
-            fields: vb.fields.clone(),
-            arrays: vb.arrays.clone(),
-        });
-        Rewriter { old, new, map }
-    }
-
-    /// The new value standing for an old one (constants are re-interned).
-    pub fn map(&mut self, v: Value) -> Value {
-        if let Some(n) = self.map[v.index()] {
-            return n;
-        }
-        match &self.old.values[v].def {
-            ValueDef::Const(c) => {
-                let n = self.new.constant(c.clone());
-                self.map[v.index()] = Some(n);
-                n
+        for (v, d) in old.values.iter() {
+            if matches!(d.def, ValueDef::Input(_) | ValueDef::Const(_)) {
+                map[v.index()] = Some(v);
             }
-            _ => panic!("rewriter: {v:?} is used before the op defining it was copied or replaced"),
+        }
+        let taken = vec![false; old.values.len()];
+        Rewriter { old, new, map, taken }
+    }
+
+    /// The new value standing for an old one.
+    pub fn map(&mut self, v: Value) -> Value {
+        match self.map[v.index()] {
+            Some(n) => n,
+            None => panic!("rewriter: {v:?} is used before the op defining it was copied or replaced"),
         }
     }
 
-    /// True if `v` already has a new value (copied, replaced, or a constant).
+    /// True if `v` already has a new value (copied, replaced, an input or a constant).
     pub fn is_mapped(&self, v: Value) -> bool {
-        self.map[v.index()].is_some() || matches!(self.old.values[v].def, ValueDef::Const(_))
+        self.map[v.index()].is_some()
     }
 
     /// The new values of `op`'s operands (no allocation for the usual few).
@@ -59,7 +59,7 @@ impl<'a> Rewriter<'a> {
         op.args.iter().map(|&a| self.map(a)).collect()
     }
 
-    /// True if `v` has been given a new value (a constant not used yet has not).
+    /// True if `v` has been given a new value (constants always have).
     pub fn is_mapped_exactly(&self, v: Value) -> bool {
         self.map[v.index()].is_some()
     }
@@ -76,24 +76,43 @@ impl<'a> Rewriter<'a> {
         for a in op.args.iter_mut() {
             *a = self.map(*a);
         }
-        if let OpExtra::Guard(g) = &mut op.extra {
-            g.map_values(|v| self.map(v));
+        if let Some(g) = old_op.guard() {
+            // Shared as it is unless some value in it changes.
+            if g.values().any(|v| self.map[v.index()] != Some(v)) {
+                let map = &self.map;
+                op.guard_mut().expect("a guard").map_values(|v| map[v.index()].unwrap_or_else(|| panic!("rewriter: {v:?} is used before it is defined")));
+            }
         }
         let params = match &mut op.extra {
             OpExtra::Label(l) => std::mem::take(&mut l.params),
             _ => Vec::new(),
         };
-        let name = old_op.result.and_then(|r| self.old.values[r].name.clone());
-        let new_id = self.new.push_op_named(op, name);
-        if let (Some(old_r), Some(new_r)) = (old_op.result, self.new.ops[new_id].result) {
-            self.map[old_r.index()] = Some(new_r);
+        let new_id = OpId::new_index(self.new.ops.len());
+        if let Some(r) = old_op.result {
+            op.result = Some(self.define(r, ValueDef::Op(new_id)));
         }
-        for p in params {
-            let ValueData { ty, name, .. } = &self.old.values[p];
-            let np = self.new.add_label_param_named(new_id, *ty, name.clone());
-            self.map[p.index()] = Some(np);
+        self.new.ops.push(op);
+        for (k, p) in params.into_iter().enumerate() {
+            let np = self.define(p, ValueDef::LabelParam(new_id, k as u32));
+            if let OpExtra::Label(l) = &mut self.new.ops[new_id].extra {
+                l.params.push(np);
+            }
         }
         new_id
+    }
+
+    /// Defines old value `v` anew as `def`: under its own number the first time, else a fresh one.
+    fn define(&mut self, v: Value, def: ValueDef) -> Value {
+        let n = if self.taken[v.index()] {
+            let ValueData { ty, name, .. } = &self.old.values[v];
+            self.new.values.push(ValueData { ty: *ty, def, name: name.clone() })
+        } else {
+            self.taken[v.index()] = true;
+            self.new.values[v].def = def;
+            v
+        };
+        self.map[v.index()] = Some(n);
+        n
     }
 
     /// Copies op `id` of *another* trace (an inlined callee) into the new trace: its values are
@@ -112,10 +131,8 @@ impl<'a> Rewriter<'a> {
         for a in op.args.iter_mut() {
             *a = lookup(&mut self.new, *a);
         }
-        if let OpExtra::Guard(g) = &mut op.extra {
-            let mut g2 = (**g).clone();
-            g2.map_values(|v| lookup(&mut self.new, v));
-            **g = g2;
+        if let Some(g) = op.guard_mut() {
+            g.map_values(|v| lookup(&mut self.new, v));
         }
         let name = old_op.result.and_then(|r| other.values[r].name.clone());
         let new_id = self.new.push_op_named(op, name);

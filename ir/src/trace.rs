@@ -4,15 +4,15 @@
 //! Values are indices into the trace's value table. A value is a trace input, the result of an
 //! op, a parameter of a `label`, or a constant (constants are interned values, so every operand
 //! is just a `Value` and "is this a constant" is one lookup). Ops sit in execution order; a
-//! rewritten trace is built fresh with a [`Rewriter`](crate::rewrite::Rewriter) rather
-//! than edited in place.
+//! rewritten trace is built with a [`Rewriter`](crate::rewrite::Rewriter), which keeps the
+//! old trace's value numbers (the table may hold values no op defines any more: unused).
 //!
 //! Loops: `label` defines block parameters (one per argument); a `jump` to a label's token
 //! passes new values for them. A jump to `<Loop-1>` goes back to the trace's start, whose
 //! parameters are the trace inputs (the form of PyPy's unoptimized traces).
 
 use crate::descr::{Descr, DescrData, DescrId};
-use crate::entity::Arena;
+use crate::entity::{Arena, EntityRef};
 use crate::opcode::Opcode;
 use crate::resume::GuardInfo;
 use crate::types::Type;
@@ -124,8 +124,9 @@ impl Target {
 pub enum OpExtra {
     #[default]
     None,
-    /// A guard's fail args and resume data.
-    Guard(Box<GuardInfo>),
+    /// A guard's fail args and resume data, shared between the copies passes make of a trace
+    /// while no value in it changes (`guard_mut` copies it on the first write).
+    Guard(std::sync::Arc<GuardInfo>),
     /// A label's token and the parameters it defines.
     Label(Box<LabelInfo>),
     /// A jump's target.
@@ -164,7 +165,7 @@ impl Op {
     }
     pub fn guard_mut(&mut self) -> Option<&mut GuardInfo> {
         match &mut self.extra {
-            OpExtra::Guard(g) => Some(g),
+            OpExtra::Guard(g) => Some(std::sync::Arc::make_mut(g)),
             _ => None,
         }
     }
@@ -256,6 +257,23 @@ impl Trace {
         Trace { values: Arena::with_capacity(values), ops: Arena::with_capacity(ops), ..Trace::new(name, kind) }
     }
 
+    /// A trace with this one's name, kind, inputs, virtualizable, constants and value table, and
+    /// no ops: what a pass rewriting this trace starts from, so that the values it copies keep
+    /// their numbers. Values whose ops are not copied stay in the table, unused (see
+    /// [`Rewriter`](crate::rewrite::Rewriter)).
+    pub fn sharing_values(&self, ops: usize) -> Trace {
+        Trace {
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            inputs: self.inputs.clone(),
+            values: self.values.clone(),
+            ops: Arena::with_capacity(ops),
+            vable: self.vable.clone(),
+            span: self.span,
+            consts: self.consts.clone(),
+        }
+    }
+
     pub fn ty(&self, v: Value) -> Type {
         self.values[v].ty
     }
@@ -283,6 +301,52 @@ impl Trace {
 
     pub fn int(&mut self, i: i64) -> Value {
         self.constant(Const::Int(i))
+    }
+
+    /// A copy with values numbered in definition order (inputs, then per op the constants it is
+    /// first to use, its result, its label parameters) and no value that nothing defines or
+    /// uses: the numbering the parser gives the printed trace.
+    pub fn compacted(&self) -> Trace {
+        let mut new = Trace::with_capacity(self.name.clone(), self.kind.clone(), self.ops.len(), self.values.len());
+        new.span = self.span;
+        let mut map: Vec<Option<Value>> = vec![None; self.values.len()];
+        for &v in &self.inputs {
+            let d = &self.values[v];
+            map[v.index()] = Some(new.add_input(d.ty, d.name.as_deref()));
+        }
+        for op in self.ops.values() {
+            let mut op = op.clone();
+            let mut lookup = |new: &mut Trace, v: Value| match (map[v.index()], &self.values[v].def) {
+                (Some(n), _) => n,
+                (None, ValueDef::Const(c)) => {
+                    let n = new.constant(c.clone());
+                    map[v.index()] = Some(n);
+                    n
+                }
+                (None, _) => panic!("compacted: {v:?} is used before it is defined"),
+            };
+            for a in op.args.iter_mut() {
+                *a = lookup(&mut new, *a);
+            }
+            if let Some(g) = op.guard_mut() {
+                g.map_values(|v| lookup(&mut new, v));
+            }
+            let old_result = op.result.take();
+            let params = match &mut op.extra {
+                OpExtra::Label(l) => std::mem::take(&mut l.params),
+                _ => Vec::new(),
+            };
+            let id = new.push_op_named(op, old_result.and_then(|r| self.values[r].name.clone()));
+            if let (Some(o), Some(n)) = (old_result, new.ops[id].result) {
+                map[o.index()] = Some(n);
+            }
+            for p in params {
+                let d = &self.values[p];
+                map[p.index()] = Some(new.add_label_param_named(id, d.ty, d.name.clone()));
+            }
+        }
+        new.vable = self.vable.as_ref().map(|vb| Virtualizable { frame: map[vb.frame.index()].expect("an input"), ..vb.clone() });
+        new
     }
 
     /// Adds a trace input of type `ty`.
@@ -433,11 +497,12 @@ impl Module {
         (2..).map(|i| format!("{base}_{i}")).find(|n| !taken(n)).expect("some name is free")
     }
 
-    /// Forgets what only affects presentation (source positions and value and virtual names),
-    /// so that two modules with the same meaning compare equal.
+    /// Forgets what only affects presentation (source positions, value and virtual names, the
+    /// numbering of values), so that two modules with the same meaning compare equal.
     pub fn strip_cosmetics(&mut self) {
         for t in self.traces.keys().collect::<Vec<_>>() {
             let t = &mut self.traces[t];
+            *t = t.compacted();
             t.span = Span::NONE;
             for o in t.ops.keys().collect::<Vec<_>>() {
                 let op = &mut t.ops[o];

@@ -812,7 +812,7 @@ impl<'a> Escape<'a> {
         new.args = op.args.iter().map(|&a| self.rw.map(a)).collect();
         new.descr = op.descr;
         new.span = op.span;
-        new.extra = OpExtra::Guard(Box::new(info));
+        new.extra = OpExtra::Guard(info.into());
         let nid = self.rw.push(new);
         if let (Some(old_r), Some(new_r)) = (op.result, self.rw.new.ops[nid].result) {
             self.rw.replace(old_r, new_r);

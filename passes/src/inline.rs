@@ -261,7 +261,7 @@ fn stack_frames(t: &mut Trace, id: OpId, caller: &[tracelab_ir::resume::ResumeFr
         _ => None,
     }).collect();
     let OpExtra::Guard(g) = &mut t.ops[id].extra else { return };
-    let GuardInfo { fail_args, resume, .. } = &mut **g;
+    let GuardInfo { fail_args, resume, .. } = std::sync::Arc::make_mut(g);
     let Some(Resume { frames, .. }) = resume else { return };
     let mut stacked = caller.to_vec();
     stacked.append(frames);

@@ -403,10 +403,10 @@ impl Vable<'_> {
         let consts: Vec<bool> = entries.iter().map(|e| matches!(e.value, ResumeValue::Value(v) if self.rw.new.is_const(v))).collect();
         let extra = &mut self.rw.new.ops[new_id].extra;
         if !matches!(extra, OpExtra::Guard(_)) {
-            *extra = OpExtra::Guard(Box::default());
+            *extra = OpExtra::Guard(Default::default());
         }
         if let OpExtra::Guard(g) = extra {
-            add_entries(g, entries, &consts);
+            add_entries(std::sync::Arc::make_mut(g), entries, &consts);
         }
     }
 }

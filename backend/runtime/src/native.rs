@@ -106,7 +106,10 @@ impl NativeCode {
     /// `entry` must be code compiled from `t` that can be entered at each op of `entries`
     /// with a context whose frame is `t`'s, and that returns 0 or an exit number of `exits`.
     pub unsafe fn new(t: &tracelab_ir::Trace, entry: EntryFn, entries: Vec<usize>, exits: Vec<Leave>) -> NativeCode {
-        let const_ptrs = t.values.iter().filter_map(|(v, d)| match &d.def {
+        // Those the ops use: a pass may leave constants in the table that nothing uses.
+        let mut seen = std::collections::HashSet::new();
+        let used = t.ops.values().flat_map(|op| op.uses()).filter(|&v| seen.insert(v));
+        let const_ptrs = used.filter_map(|v| match &t.values[v].def {
             ValueDef::Const(c @ Const::Ptr(_)) => Some((v, c.clone())),
             _ => None,
         });

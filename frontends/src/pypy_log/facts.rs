@@ -209,7 +209,7 @@ fn renamed(t: &Trace, rename: &HashMap<String, String>) -> Trace {
     for (id, op) in t.ops.iter() {
         for v in op.uses() {
             let Some(Const::Ptr(name)) = t.as_const(v) else { continue };
-            if let (Some(to), false) = (rename.get(name), rw.is_mapped_exactly(v)) {
+            if let (Some(to), true) = (rename.get(name), rw.map(v) == v) {
                 let nv = rw.new.constant(Const::Ptr(to.clone()));
                 rw.replace(v, nv);
             }

@@ -282,7 +282,7 @@ impl<'a> Lower<'a> {
             if let Some(items) = &op.resume {
                 guard.resume = Some(self.resume(module, trace, scope, items));
             }
-            new.extra = OpExtra::Guard(Box::new(guard));
+            new.extra = OpExtra::Guard(guard.into());
         } else if let Some(fa) = op.fail_args.as_ref().and_then(|f| f.first()) {
             self.err(Diagnostic::new(fa.span, format!("`{opcode}` is not a guard and has no fail args")));
         } else if op.resume.is_some() {
@@ -346,7 +346,7 @@ impl<'a> Lower<'a> {
         if opcode.is_guard() {
             if let Some(d) = d {
                 let id = self.guard_id(d);
-                new.extra = OpExtra::Guard(Box::new(GuardInfo { id, ..Default::default() }));
+                new.extra = OpExtra::Guard(GuardInfo { id, ..Default::default() }.into());
             }
             return;
         }

@@ -436,7 +436,7 @@ impl<'a> Walk<'a> {
                 } else if !self.lazy.is_empty() {
                     let mut g = GuardInfo::default();
                     self.lazy.describe(&self.rw.new, &mut g);
-                    self.rw.new.ops[nid].extra = OpExtra::Guard(Box::new(g));
+                    self.rw.new.ops[nid].extra = OpExtra::Guard(g.into());
                 }
                 return;
             }
