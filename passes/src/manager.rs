@@ -110,11 +110,13 @@ fn counts(m: &Module) -> (usize, usize) {
 /// Runs `pipeline` over `m` in order.
 pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<PassReport>, Error> {
     let mut reports = Vec::new();
+    // Counted once per pass: what one pass leaves is what the next one gets.
+    let mut counted = counts(m);
     for step in pipeline {
         let info = find(step.pass).ok_or_else(|| Error::UnknownPass(step.pass.to_string()))?;
         let pass = (info.make)(&step.options).map_err(Error::BadOptions)?;
         let before_text = (opts.print_changed).then(|| print_module(m));
-        let (ops_before, guards_before) = counts(m);
+        let (ops_before, guards_before) = counted;
         let mut cx = PassContext::default();
         let start = Instant::now();
         pass.run(m, &mut cx);
@@ -124,7 +126,8 @@ pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<Pass
                 return Err(Error::Invalid { pass: info.name, diagnostics, text: print_module(m) });
             }
         }
-        let (ops_after, guards_after) = counts(m);
+        counted = counts(m);
+        let (ops_after, guards_after) = counted;
         let dump = dump_after(info.name, m, opts, before_text.as_deref());
         reports.push(PassReport {
             pass: info.name,
