@@ -131,8 +131,8 @@ pub enum OpExtra {
     Label(Box<LabelInfo>),
     /// A jump's target.
     Jump(Target),
-    /// The location string of `debug_merge_point` / `jit_debug`.
-    Text(Box<str>),
+    /// The location string of `debug_merge_point` / `jit_debug` (shared: every pass copies it).
+    Text(std::sync::Arc<str>),
 }
 
 #[derive(Clone, PartialEq, Debug)]

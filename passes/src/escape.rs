@@ -76,6 +76,7 @@ impl Pass for EscapePass {
             // what escapes); drop the edges it could not explode and walk again.
             let mut e = loop {
                 let mut e = Escape::new(m, t);
+                e.want_remarks = cx.want_remarks;
                 e.explode = explode.clone();
                 e.run();
                 if e.failed_edges.is_empty() {
@@ -129,6 +130,8 @@ pub struct Escape<'a> {
     of: HashMap<Value, Vid>,
     materialized: usize,
     pub remarks: Vec<String>,
+    /// Format remarks (one per materialization: only when someone reads them).
+    pub want_remarks: bool,
     /// Probe walk: record the shapes label parameters get on each edge.
     probing: bool,
     /// (label token, parameter index) → the shape seen on every edge so far (None: not one).
@@ -188,6 +191,7 @@ impl<'a> Escape<'a> {
             of: HashMap::default(),
             materialized: 0,
             remarks: Vec::new(),
+            want_remarks: false,
             probing: false,
             edges: HashMap::default(),
             explode: HashMap::default(),
@@ -246,6 +250,9 @@ impl<'a> Escape<'a> {
     }
 
     fn remark(&mut self, v: Value, id: OpId, why: &str) {
+        if !self.want_remarks {
+            return;
+        }
         let name = self.old.values[v].name.as_deref().unwrap_or("?").to_string();
         self.remarks.push(format!("trace {}: {name} materialized at op {} (`{}`): {why}", self.old.name, id.index(), self.old.ops[id].opcode));
     }

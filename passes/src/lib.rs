@@ -39,6 +39,9 @@ pub struct PassContext {
     pub stats: Stats,
     /// Optimization remarks: what was done, or why not (`--remarks`).
     pub remarks: Vec<String>,
+    /// Someone will read the remarks: a pass that would make one per op may skip formatting
+    /// them otherwise (a pass making a few makes them anyway).
+    pub want_remarks: bool,
 }
 
 /// An optimization or cleanup over a module.

@@ -16,6 +16,8 @@ pub struct Options {
     pub print_after: Vec<String>,
     /// Print a unified diff after each pass that changed the module.
     pub print_changed: bool,
+    /// Collect every remark (`--remarks`); without it, passes may leave out the per-op ones.
+    pub remarks: bool,
 }
 
 /// What one pass did.
@@ -117,7 +119,7 @@ pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<Pass
         let pass = (info.make)(&step.options).map_err(Error::BadOptions)?;
         let before_text = (opts.print_changed).then(|| print_module(m));
         let (ops_before, guards_before) = counted;
-        let mut cx = PassContext::default();
+        let mut cx = PassContext { want_remarks: opts.remarks, ..PassContext::default() };
         let start = Instant::now();
         pass.run(m, &mut cx);
         let time = start.elapsed();

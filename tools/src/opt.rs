@@ -48,6 +48,7 @@ pub fn run(io: &mut Io, a: OptArgs) -> Result<u8, InputError> {
         print_after_all: a.print_after_all,
         print_after: a.print_after.clone(),
         print_changed: a.print_changed,
+        remarks: a.remarks,
     };
     let reports = match manager::run(&mut m, &pipeline, &opts) {
         Ok(r) => r,

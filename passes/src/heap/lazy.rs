@@ -41,9 +41,14 @@ impl Lazy {
 
     /// Emits the held stores `which` selects, in order.
     pub fn emit(&mut self, rw: &mut Rewriter, which: impl Fn(&Store) -> bool) {
-        let (now, later): (Vec<Store>, Vec<Store>) = self.stores.iter().partition(|s| which(s));
-        self.stores = later;
-        for s in now {
+        // Most loads find nothing to emit: no lists built for them.
+        if !self.stores.iter().any(&which) {
+            return;
+        }
+        self.stores.retain(|s| {
+            if !which(s) {
+                return true;
+            }
             let op = match s.index {
                 None => Op::new(Opcode::SetfieldGc, &[s.obj, s.value]),
                 Some(i) => {
@@ -52,7 +57,8 @@ impl Lazy {
                 }
             };
             rw.push(op.with_descr(s.descr));
-        }
+            false
+        });
     }
 
     /// Adds the held stores to a guard's resume data (and their values to its fail args).
@@ -66,6 +72,8 @@ impl Lazy {
         // store of the same field still in the trace (escape does those first), so the stores
         // held here go before them.
         let mut held = Vec::with_capacity(self.stores.len());
+        // Room for every value at once (growing one push at a time cost most of this pass).
+        g.fail_args.reserve(2 * self.stores.len());
         for s in &self.stores {
             for v in [s.obj, s.value] {
                 if !t.is_const(v) && !g.fail_args.contains(&Some(v)) {
@@ -74,7 +82,12 @@ impl Lazy {
             }
             held.push(PendingWrite { object: ResumeValue::Value(s.obj), descr: s.descr, index: s.index, value: ResumeValue::Value(s.value) });
         }
-        g.ensure_resume().pending.splice(0..0, held);
+        let pending = &mut g.ensure_resume().pending;
+        if pending.is_empty() {
+            *pending = held;
+        } else {
+            pending.splice(0..0, held);
+        }
     }
 }
 
