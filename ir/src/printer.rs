@@ -65,7 +65,7 @@ impl Names {
         let mut names = vec![String::new(); n];
         let mut explicit = vec![false; n];
         let mut taken: HashSet<String> = HashSet::new();
-        let last_use = last_uses(t);
+        let last_use = t.last_uses();
         let order = definition_order(t);
         let give = |v: Value, names: &mut Vec<String>, taken: &mut HashSet<String>| {
             let data = &t.values[v];
@@ -127,23 +127,14 @@ fn definition_order(t: &Trace) -> Vec<usize> {
         number(v, &mut order);
     }
     for op in t.ops.values() {
-        for v in op.uses().filter(|&v| t.is_const(v)) {
-            number(v, &mut order);
-        }
+        op.for_each_use(|v| {
+            if t.is_const(v) {
+                number(v, &mut order);
+            }
+        });
         op.result.into_iter().chain(op.label().into_iter().flat_map(|l| l.params.iter().copied())).for_each(|v| number(v, &mut order));
     }
     order
-}
-
-/// For each value, the index of the last op that uses it (0 if none).
-fn last_uses(t: &Trace) -> Vec<usize> {
-    let mut last = vec![0usize; t.values.len()];
-    for (id, op) in t.ops.iter() {
-        for v in op.uses() {
-            last[v.index()] = id.index();
-        }
-    }
-    last
 }
 
 fn fresh(ty: Type, index: usize, taken: &HashSet<String>) -> String {

@@ -153,6 +153,24 @@ impl GuardInfo {
         fail.chain(resume)
     }
 
+    /// `f` on every value [`values`](GuardInfo::values) gives, in the same order.
+    pub fn for_each_value(&self, mut f: impl FnMut(Value)) {
+        self.fail_args.iter().flatten().for_each(|&v| f(v));
+        let Some(r) = &self.resume else { return };
+        let mut g = |rv: &ResumeValue| {
+            if let ResumeValue::Value(v) = rv {
+                f(*v);
+            }
+        };
+        r.frames.iter().for_each(|fr| fr.slots.iter().for_each(&mut g));
+        r.virtuals.iter().for_each(|vo| vo.fields.iter().for_each(|(_, rv)| g(rv)));
+        r.vable.iter().for_each(|e| g(&e.value));
+        r.pending.iter().for_each(|w| {
+            g(&w.object);
+            g(&w.value);
+        });
+    }
+
     pub fn map_values(&mut self, mut f: impl FnMut(Value) -> Value) {
         for v in self.fail_args.iter_mut().flatten() {
             *v = f(*v);

@@ -56,7 +56,11 @@ impl<'a> Rewriter<'a> {
 
     /// The new values of `op`'s operands (no allocation for the usual few).
     pub fn map_args(&mut self, op: &Op) -> crate::trace::Operands {
-        op.args.iter().map(|&a| self.map(a)).collect()
+        let mut args = crate::trace::Operands::from_slice(&op.args);
+        for a in args.iter_mut() {
+            *a = self.map(*a);
+        }
+        args
     }
 
     /// True if `v` has been given a new value (constants always have).

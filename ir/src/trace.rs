@@ -146,7 +146,7 @@ pub struct LabelInfo {
 /// Operand lists as passes handle them: inline for up to four values.
 pub type Operands = SmallVec<[Value; 4]>;
 
-#[derive(Clone, PartialEq, Debug)]
+#[derive(PartialEq, Debug)]
 pub struct Op {
     pub opcode: Opcode,
     pub args: SmallVec<[Value; 3]>,
@@ -154,6 +154,14 @@ pub struct Op {
     pub descr: Option<DescrId>,
     pub extra: OpExtra,
     pub span: Span,
+}
+
+// By hand: `SmallVec`'s own `Clone` goes through an iterator, several times the cost of copying
+// the few operands (every pass clones every op it keeps).
+impl Clone for Op {
+    fn clone(&self) -> Op {
+        Op { opcode: self.opcode, args: SmallVec::from_slice(&self.args), result: self.result, descr: self.descr, extra: self.extra.clone(), span: self.span }
+    }
 }
 
 impl Op {
@@ -190,6 +198,16 @@ impl Op {
     /// Every value the op reads: operands, then fail args and resume values.
     pub fn uses(&self) -> impl Iterator<Item = Value> + '_ {
         self.args.iter().copied().chain(self.guard().into_iter().flat_map(|g| g.values()))
+    }
+
+    /// `f` on every value [`uses`](Op::uses) gives, in the same order: plain loops, for the
+    /// walks that visit every use of a long trace (an iterator of chained iterators costs
+    /// several times as much per value).
+    pub fn for_each_use(&self, mut f: impl FnMut(Value)) {
+        self.args.iter().for_each(|&v| f(v));
+        if let Some(g) = self.guard() {
+            g.for_each_value(f);
+        }
     }
 }
 
@@ -383,6 +401,15 @@ impl Trace {
             l.params.push(v);
         }
         v
+    }
+
+    /// For each value, the index of the last op that uses it (0 if none).
+    pub fn last_uses(&self) -> Vec<usize> {
+        let mut last = vec![0usize; self.values.len()];
+        for (id, op) in self.ops.iter() {
+            op.for_each_use(|v| last[v.index()] = id.index());
+        }
+        last
     }
 
     /// The final op, if the trace has any.

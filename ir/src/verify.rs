@@ -159,12 +159,15 @@ impl Verifier<'_> {
 
     fn check_uses(&mut self, at: &At<'_>, op: &Op, defined_at: &[usize]) {
         let pos = at.op.map_or(0, |o| o.index());
-        for v in op.uses() {
-            let ok = defined_at.get(v.index()).is_some_and(|&d| d <= pos);
-            if !ok {
-                let name = at.t.values.get(v).and_then(|d| d.name.as_deref()).unwrap_or("?").to_string();
-                self.error(at, format!("`{name}` is used before it is defined"));
+        let mut early = Vec::new();
+        op.for_each_use(|v| {
+            if !defined_at.get(v.index()).is_some_and(|&d| d <= pos) {
+                early.push(v);
             }
+        });
+        for v in early {
+            let name = at.t.values.get(v).and_then(|d| d.name.as_deref()).unwrap_or("?").to_string();
+            self.error(at, format!("`{name}` is used before it is defined"));
         }
     }
 

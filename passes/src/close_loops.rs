@@ -72,11 +72,11 @@ fn used_from_before(t: &Trace, at: OpId) -> Vec<Value> {
         if op.label().is_some() {
             break;
         }
-        for v in op.uses() {
+        op.for_each_use(|v| {
             if before(v) && seen.insert(v) {
                 out.push(v);
             }
-        }
+        });
     }
     out
 }

@@ -54,9 +54,7 @@ fn live_ops(m: &Module, t: &Trace) -> Vec<bool> {
         let used = op.result.is_some_and(|r| live_value[r.index()]);
         if used || !removable(m, op) {
             keep[id.index()] = true;
-            for v in op.uses() {
-                live_value[v.index()] = true;
-            }
+            op.for_each_use(|v| live_value[v.index()] = true);
         }
     }
     keep

@@ -198,7 +198,7 @@ impl<'a> Escape<'a> {
             failed_edges: Vec::new(),
             pending: Vec::new(),
             vref: vref_descrs(m),
-            last_use: last_uses(old),
+            last_use: old.last_uses(),
             bridged: crate::bridged_guards(m),
         }
     }
@@ -959,16 +959,6 @@ fn vref_descrs(m: &Module) -> Option<(DescrId, DescrId)> {
     Some((m.descr_by_data(&size)?, m.descr_by_data(&referent)?))
 }
 
-/// For each value, the index of the last op that uses it (0 if none).
-fn last_uses(t: &Trace) -> Vec<usize> {
-    let mut last = vec![0; t.values.len()];
-    for (id, op) in t.ops.iter() {
-        for v in op.uses() {
-            last[v.index()] = id.index();
-        }
-    }
-    last
-}
 
 fn zero(t: &mut Trace, ty: Type) -> Value {
     match ty {
