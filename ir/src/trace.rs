@@ -581,6 +581,17 @@ impl Module {
         op.opcode == crate::opcode::Opcode::RecordKnownResult || self.call_effect(op).is_some_and(|e| e.is_effect_free())
     }
 
+    /// True for a call whose result depends on its operands only, so that an identical call
+    /// may reuse it: an effect-free call, and `cond_call_value_*` whatever its descr says (RPython
+    /// emits it only for `jit.conditional_call_elidable`, whose function is elidable: it may
+    /// write a cache, but the same arguments give the same result, and calling it again with
+    /// them changes nothing; PyPy's `pure` optimization treats it so). Its effect class still
+    /// says what its first call may write and raise.
+    pub fn call_result_elidable(&self, op: &Op) -> bool {
+        use crate::opcode::Opcode::{CondCallValueI, CondCallValueR};
+        self.call_is_effect_free(op) || matches!(op.opcode, CondCallValueI | CondCallValueR)
+    }
+
     /// True for a call that changes no memory a trace can observe: an effect-free one, or the
     /// forcing of a virtualizable (oopspec 121; see `descr::OS_JIT_FORCE_VIRTUALIZABLE`).
     pub fn call_writes_nothing(&self, op: &Op) -> bool {

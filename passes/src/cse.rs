@@ -5,7 +5,10 @@
 //! op with the same key is replaced by the earlier result. Keys cover pure ops (arithmetic,
 //! comparisons, casts) and calls whose effect class says elidable (`call_pure_*`, and `call_*`
 //! with EF 0, 3 or 4: the same arguments give the same result) or loop-invariant
-//! (`call_loopinvariant_*`, EF 1: no effects, one result for the loop). Traces are SSA and straight-line,
+//! (`call_loopinvariant_*`, EF 1: no effects, one result for the loop), and
+//! `cond_call_value_*` (its function is elidable; keyed with its value operand too, PyPy keys
+//! it without: `cond_call_value(v, f, x)` is `v` when `v` is not 0, so two with different `v`
+//! may differ where nothing says `v` caches `f(x)`). Traces are SSA and straight-line,
 //! so an earlier op always dominates a later one: no window is needed, the table holds every key
 //! and the pass is linear in the trace length (one hash lookup per op). The table is emptied at a
 //! label another trace jumps into (its values are not defined on that path; see
@@ -43,7 +46,7 @@ impl Pass for Cse {
 }
 
 fn elidable(m: &Module, op: &Op) -> bool {
-    op.opcode != Opcode::RecordKnownResult && m.call_is_effect_free(op)
+    op.opcode != Opcode::RecordKnownResult && m.call_result_elidable(op)
 }
 
 /// The key of an effect-free call: its target and arguments (whatever the call opcode and

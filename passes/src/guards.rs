@@ -3,8 +3,10 @@
 //! A forward walk records what each passing guard established about an SSA value, which stays
 //! true for the rest of the trace (values do not change, and an object's class never does):
 //! - `guard_nonnull(p)` is implied by an earlier `guard_nonnull(p)`, `guard_class(p, _)`,
-//!   `guard_nonnull_class(p, _)` (class ids are not 0, so a null never passes a class check) or
-//!   `guard_value(p, c)` with a constant object `c`;
+//!   `guard_nonnull_class(p, _)` (class ids are not 0, so a null never passes a class check),
+//!   `guard_value(p, c)` with a constant object `c`, or an op that went through `p` (a field,
+//!   item, length or string access: a null reference stops the trace there, PyPy's
+//!   `make_nonnull` after such ops);
 //! - `guard_isnull(p)` by an earlier `guard_isnull(p)`;
 //! - `guard_class(p, c)` and `guard_nonnull_class(p, c)` by an earlier class guard with the same
 //!   class (and nonnull-ness);
@@ -104,6 +106,20 @@ struct Walk<'a> {
     merged: HashSet<OpId>,
 }
 
+/// Ops that read or write memory through their first operand, a GC reference (PyPy's heap and
+/// string optimizations mark it non-null after them).
+fn dereferences(o: Opcode) -> bool {
+    use Opcode::*;
+    matches!(
+        o,
+        GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF | SetfieldGc
+            | GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR
+            | GetarrayitemGcPureF | SetarrayitemGc | ArraylenGc | GetinteriorfieldGcI | GetinteriorfieldGcR
+            | GetinteriorfieldGcF | SetinteriorfieldGc | Strlen | Unicodelen | Strgetitem | Unicodegetitem | Strsetitem
+            | Unicodesetitem | Strhash | Unicodehash
+    )
+}
+
 /// How far `guard_nonnull` looks for the class guard to merge.
 const STRENGTHEN_WINDOW: usize = 16;
 
@@ -128,6 +144,12 @@ impl Walk<'_> {
         }
         if !op.opcode.is_guard() {
             self.state.after(self.m, op);
+            if dereferences(op.opcode) {
+                // It went through its object, which a null would have stopped (the interpreter
+                // traps there, and so does the optimized trace, at the same op).
+                let p = self.rw.map(op.args[0]);
+                self.facts.nonnull.insert(p);
+            }
             self.rw.copy(id);
             return;
         }

@@ -215,6 +215,9 @@ pub struct Interp<'m> {
     alloc_sites: rustc_hash::FxHashMap<(Opcode, Option<tracelab_ir::DescrId>), (std::sync::Arc<str>, u64)>,
     /// Results `record_known_result` stated, by [`call_key`] of target and arguments.
     known_results: HashMap<u64, u64>,
+    /// Elidable calls that may write (a `cond_call_value`'s function filling a cache) made so
+    /// far, by key: only the first with given arguments may change memory.
+    cache_calls: std::collections::HashSet<u64>,
 }
 
 /// Nested calls of trace functions beyond this trap.
@@ -478,7 +481,7 @@ impl<'m> Interp<'m> {
             }
         }
         let machine = Machine::new(&cfg);
-        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default(), known_results: HashMap::new() }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default(), known_results: HashMap::new(), cache_calls: Default::default() }
     }
 
     /// Runs trace `tid` from its start.
@@ -1210,7 +1213,7 @@ impl<'m> Interp<'m> {
         };
         // Elidable and loop-invariant calls are not events, and give the same result for the
         // same arguments.
-        let elidable = self.m.call_is_effect_free(op);
+        let elidable = self.m.call_result_elidable(op);
         let bits: Vec<u64> = args.iter().map(|v| call_arg_bits(v.ty, v.bits)).collect();
         if elidable && !self.known_results.is_empty() {
             if let Some(&r) = self.known_results.get(&call_key(&target_name, &bits)) {
@@ -1227,13 +1230,18 @@ impl<'m> Interp<'m> {
             Type::Float => Some(((call_result(self.cfg.seed, &target_name, &bits, index) as f64) / 8.0).to_bits()),
             _ => Some(call_result(self.cfg.seed, &target_name, &bits, index)),
         };
+        let refs = || -> Vec<(u32, u64)> { args.iter().enumerate().filter(|(_, v)| v.ty == Type::Ref && v.bits != 0).map(|(k, v)| (k as u32, v.bits)).collect() };
         if !elidable {
             self.events.push(Event { target: target_name, args: args.clone(), result: result.map(|b| RtValue { ty: rty, bits: b }) });
             if effect >= 5 {
-                let refs: Vec<(u32, u64)> = args.iter().enumerate().filter(|(_, v)| v.ty == Type::Ref && v.bits != 0).map(|(k, v)| (k as u32, v.bits)).collect();
-                self.machine.clobber(&refs);
+                self.machine.clobber(&refs());
             }
             self.machine.calls += 1;
+        } else if effect >= 5 && !self.m.call_is_effect_free(op) && self.cache_calls.insert(key) {
+            // An elidable function that may write (its cache): the first call with these
+            // arguments may change what it is passed and what it reaches; a repeat writes what
+            // is already there.
+            self.machine.clobber(&refs());
         }
         if let Some(r) = result {
             self.set(f, op, r, None);
