@@ -20,9 +20,11 @@
 //! Stored into a field of a real object, a virtual does not escape yet: the store is *delayed*.
 //! A later store to the same field of the same object makes it unobservable (PyPy's frames are
 //! linked into the thread state for the length of a call this way, and unlinked after); a load
-//! of that field through any object, or an op that might read memory (a call that is not
-//! effect-free with only scalar arguments, the end of the trace or of an iteration), does the
-//! delayed stores first, in order; a guard lists them as pending writes in its resume data.
+//! of that field through the object it was stored into is the virtual; a load of that field
+//! through any other object, or an op that might read memory (a call that is not effect-free
+//! with only scalar arguments, the end of the trace or of an iteration), does the delayed
+//! stores first, in order; a guard lists them as pending writes in its resume data. Forcing a
+//! virtualizable (oopspec 121) reads nothing: delayed stores stay delayed across it.
 //!
 //! A virtual that only appears in a guard's resume data is not allocated: the resume data
 //! describes it (descr, length, fields, nested virtuals), and it is built only if the guard
@@ -376,6 +378,15 @@ impl<'a> Escape<'a> {
                     self.materialize(op.args[0], id, "read through a field it does not have");
                 }
                 if let Some(d) = op.descr {
+                    // Reading back a delayed store through the same object: the virtual stored
+                    // (through another reference the object might be the same one: stores first).
+                    let mut same_field = self.pending.iter().filter(|p| p.descr == d);
+                    if let (Some(p), None) = (same_field.next(), same_field.next()) {
+                        if p.object == op.args[0] {
+                            let x = p.value;
+                            return self.forward(op, FieldVal::Old(x));
+                        }
+                    }
                     self.flush(|p| p.descr == d);
                 }
             }
@@ -931,8 +942,13 @@ fn may_read_pending(m: &Module, t: &Trace, op: &Op) -> bool {
         Label | Jump | Finish | EscapeI | EscapeR | EscapeF | EscapeN => true,
         o if o.is_guard() => false,
         // Calls without effects depend on their arguments, and may read only what reference
-        // arguments reach.
-        o if o.is_call() => !is_arraycopy(m, op) && !(m.call_is_effect_free(op) && op.args.iter().skip(1).all(|&a| t.ty(a) != Type::Ref)),
+        // arguments reach. Forcing a virtualizable reads nothing (PyPy's effect info for it is
+        // empty; `heap` keeps its held stores across it too).
+        o if o.is_call() => {
+            !is_arraycopy(m, op)
+                && m.call_oopspec(op) != Some(tracelab_ir::descr::OS_JIT_FORCE_VIRTUALIZABLE)
+                && !(m.call_is_effect_free(op) && op.args.iter().skip(1).all(|&a| t.ty(a) != Type::Ref))
+        }
         o => (o.reads_heap() || o.writes_heap()) && !touches_no_struct_field(t, op),
     }
 }
