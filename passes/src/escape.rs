@@ -72,20 +72,26 @@ impl Pass for EscapePass {
             // First walk: which label parameters carry a virtual of one shape on every edge.
             let mut probe = Escape::new(m, t);
             probe.probing = true;
+            probe.want_remarks = cx.want_remarks;
             probe.run();
             let mut explode = probe.explodable();
             // The real walk may disagree with the probe (a parameter it keeps virtual can change
-            // what escapes); drop the edges it could not explode and walk again.
-            let mut e = loop {
-                let mut e = Escape::new(m, t);
-                e.want_remarks = cx.want_remarks;
-                e.explode = explode.clone();
-                e.run();
-                if e.failed_edges.is_empty() {
-                    break e;
-                }
-                for k in &e.failed_edges {
-                    explode.remove(k);
+            // what escapes); drop the edges it could not explode and walk again. With nothing to
+            // explode, the real walk would do what the probe did: the probe is the result.
+            let mut e = if explode.is_empty() {
+                probe
+            } else {
+                loop {
+                    let mut e = Escape::new(m, t);
+                    e.want_remarks = cx.want_remarks;
+                    e.explode = explode.clone();
+                    e.run();
+                    if e.failed_edges.is_empty() {
+                        break e;
+                    }
+                    for k in &e.failed_edges {
+                        explode.remove(k);
+                    }
                 }
             };
             cx.stats.add("loop-carried virtuals exploded", e.explode.len() as i64);
@@ -523,7 +529,8 @@ impl<'a> Escape<'a> {
                     self.record_edge(tok, k, s);
                 }
             }
-            return self.escape_all(id, op, "carried around the loop");
+            // The real walk's words: if nothing explodes, the probe's walk is the result.
+            return self.escape_all(id, op, "carried around the loop (not as one shape of virtual on every edge)");
         }
         let exploded: Vec<(usize, Shape)> = match token {
             Some(tok) => (0..op.args.len()).filter_map(|k| self.explode.get(&(tok, k)).map(|s| (k, s.clone()))).collect(),
