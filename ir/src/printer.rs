@@ -6,7 +6,8 @@
 //! trace in the repository).
 //!
 //! Naming: a value keeps the name it was parsed with when that name is valid and free; other
-//! values get `<type letter><index>`. A label parameter takes its entry value's name, as PyPy
+//! values get `<type letter><n>`, `n` the value's place in definition order (not its index in
+//! the value table, which passes leave with gaps). A label parameter takes its entry value's name, as PyPy
 //! prints (`label(p0, i5)`), when that value is not used after the label; otherwise it is
 //! printed `name=entry`.
 

@@ -49,11 +49,6 @@ impl<'a> Rewriter<'a> {
         }
     }
 
-    /// True if `v` already has a new value (copied, replaced, an input or a constant).
-    pub fn is_mapped(&self, v: Value) -> bool {
-        self.map[v.index()].is_some()
-    }
-
     /// The new values of `op`'s operands (no allocation for the usual few).
     pub fn map_args(&mut self, op: &Op) -> crate::trace::Operands {
         let mut args = crate::trace::Operands::from_slice(&op.args);
@@ -61,11 +56,6 @@ impl<'a> Rewriter<'a> {
             *a = self.map(*a);
         }
         args
-    }
-
-    /// True if `v` has been given a new value (constants always have).
-    pub fn is_mapped_exactly(&self, v: Value) -> bool {
-        self.map[v.index()].is_some()
     }
 
     /// From now on, uses of old `v` become `by` (a value of the new trace).

@@ -982,7 +982,6 @@ fn vref_descrs(m: &Module) -> Option<(DescrId, DescrId)> {
     Some((m.descr_by_data(&size)?, m.descr_by_data(&referent)?))
 }
 
-
 fn zero(t: &mut Trace, ty: Type) -> Value {
     match ty {
         Type::Ref => t.constant(Const::Null),
