@@ -34,8 +34,10 @@
 //!
 //! Not done here (documented for the next steps): delaying writes so that a write overwritten
 //! before anyone can observe it is dropped, and the pending writes a guard needs in its resume
-//! data. Linear: one scan of each loop region for the descrs it writes, one walk (two when
-//! something is carried: the first finds what, the second adds the parameters); each op does a
+//! data. Linear: one scan of each loop region for the descrs it writes, one walk that carries
+//! every slot a closed label drops (a second one, carrying only what the first knew at the jump,
+//! when the loop does not know them all there; a third, carrying nothing, if even that misses
+//! one); each op does a
 //! constant number of hash operations, except writes, which drop the cache entries of their
 //! descr.
 
@@ -56,13 +58,15 @@ impl Pass for Heap {
         let open = open_labels(m);
         map_traces(m, |m, t| {
             let regions = scan_regions(m, t, &open);
-            let first = Walk::run(m, t, &open, &regions, HashMap::default());
-            let carry = first.found.clone();
-            let done = if carry.values().all(Vec::is_empty) {
+            // Most loops know at their jump every slot their label dropped: one walk that
+            // carries them all is the answer. Otherwise walk again carrying those the first
+            // walk knew at the jump, and if even that misses one, carry nothing.
+            let first = Walk::run(m, t, &open, &regions, Carry::All);
+            let done = if !first.missing {
                 first
             } else {
-                let second = Walk::run(m, t, &open, &regions, carry);
-                if second.missing { first } else { second }
+                let second = Walk::run(m, t, &open, &regions, Carry::Given(first.found));
+                if !second.missing { second } else { Walk::run(m, t, &open, &regions, Carry::Given(HashMap::default())) }
             };
             cx.stats.add("loads forwarded", done.forwarded);
             cx.stats.add("quasi-immutable checks dropped", done.dropped);
@@ -185,6 +189,14 @@ struct Slots {
 /// A fixed memory slot: descr, object, constant index (`None` for a field).
 type Slot = (DescrId, Value, Option<Value>);
 
+/// Which slots a walk carries across each closed label.
+enum Carry {
+    /// Every slot the label drops (a jump that does not know one makes the walk `missing`).
+    All,
+    /// These, per label.
+    Given(HashMap<Target, Vec<Slot>>),
+}
+
 struct Walk<'a> {
     m: &'a Module,
     rw: Rewriter<'a>,
@@ -194,10 +206,10 @@ struct Walk<'a> {
     quasi: HashSet<(Value, Option<DescrId>)>,
     /// A guard_not_invalidated already holds and nothing since could invalidate.
     invalidation_guarded: bool,
-    /// Per closed label: slots the label dropped (candidates for carrying).
-    dropped_at: HashMap<Target, Vec<Slot>>,
-    /// Per label: slots to carry (given) or found carriable (this walk's finding).
-    carry: HashMap<Target, Vec<Slot>>,
+    carry: Carry,
+    /// Per closed label: the slots it carries (label parameters the jump must fill).
+    carried_at: HashMap<Target, Vec<Slot>>,
+    /// Per label: the carried slots its jump knew (what a walk that misses one may carry).
     found: HashMap<Target, Vec<Slot>>,
     /// A carried slot was not known at the jump (the walk's result must not be used).
     missing: bool,
@@ -210,7 +222,7 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn run(m: &'a Module, t: &'a Trace, open: &HashSet<Target>, regions: &HashMap<OpId, Region>, carry: HashMap<Target, Vec<Slot>>) -> Walk<'a> {
+    fn run(m: &'a Module, t: &'a Trace, open: &HashSet<Target>, regions: &HashMap<OpId, Region>, carry: Carry) -> Walk<'a> {
         let mut w = Walk {
             m,
             rw: Rewriter::new(t),
@@ -218,8 +230,8 @@ impl<'a> Walk<'a> {
             lens: HashMap::default(),
             quasi: HashSet::default(),
             invalidation_guarded: false,
-            dropped_at: HashMap::default(),
             carry,
+            carried_at: HashMap::default(),
             found: HashMap::default(),
             missing: false,
             lazy: Lazy::default(),
@@ -274,11 +286,14 @@ impl<'a> Walk<'a> {
         let mut dropped: Vec<(Slot, Value)> = self.fixed_slots().filter(|((d, _, _), _)| !survives(*d)).collect();
         dropped.sort();
         self.mem.retain(|&d, _| survives(d));
-        self.dropped_at.insert(token, dropped.iter().map(|&(s, _)| s).collect());
         if region.clobbers {
             self.invalidation_guarded = false;
         }
-        let carry = self.carry.get(&token).cloned().unwrap_or_default();
+        let carry = match &self.carry {
+            Carry::All => dropped.iter().map(|&(s, _)| s).collect(),
+            Carry::Given(c) => c.get(&token).cloned().unwrap_or_default(),
+        };
+        self.carried_at.insert(token, carry.clone());
         for slot in carry {
             let Some(&(_, v)) = dropped.iter().find(|(s, _)| *s == slot) else {
                 self.missing = true;
@@ -295,17 +310,18 @@ impl<'a> Walk<'a> {
     /// A jump: to a label this walk saw, pass the carried values (or note which could be).
     fn jump(&mut self, id: OpId, target: Target) {
         let nid = self.rw.copy(id);
-        if let Some(carry) = self.carry.get(&target).cloned() {
-            for slot in carry {
-                match self.lookup(slot) {
-                    Some(v) => self.rw.new.ops[nid].args.push(v),
-                    None => self.missing = true,
+        let Some(carry) = self.carried_at.get(&target).cloned() else { return };
+        let mut known = Vec::with_capacity(carry.len());
+        for slot in carry {
+            match self.lookup(slot) {
+                Some(v) => {
+                    self.rw.new.ops[nid].args.push(v);
+                    known.push(slot);
                 }
+                None => self.missing = true,
             }
-        } else if let Some(cands) = self.dropped_at.get(&target) {
-            let known: Vec<Slot> = cands.iter().copied().filter(|&s| self.lookup(s).is_some()).collect();
-            self.found.insert(target, known);
         }
+        self.found.insert(target, known);
     }
 
     fn remember(&mut self, (d, obj, index): Slot, v: Value) {
