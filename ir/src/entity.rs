@@ -76,6 +76,14 @@ impl<K: EntityRef, V> Arena<K, V> {
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (K, &V)> {
         self.items.iter().enumerate().map(|(i, v)| (K::new(i), v))
     }
+    /// Keeps the items `keep` says (by their key), in order; later keys move down.
+    pub fn retain(&mut self, mut keep: impl FnMut(K) -> bool) {
+        let mut i = 0;
+        self.items.retain(|_| {
+            i += 1;
+            keep(K::new(i - 1))
+        });
+    }
 }
 
 impl<K: EntityRef, V> Default for Arena<K, V> {

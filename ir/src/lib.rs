@@ -11,6 +11,7 @@
 pub mod alpha;
 pub mod descr;
 pub mod diag;
+pub mod edit;
 pub mod entity;
 pub mod eval;
 pub mod link;

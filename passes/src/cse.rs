@@ -24,10 +24,10 @@
 //! keyed too: nothing can change what they read. Other heap reads are not this pass's (they can
 //! be invalidated by writes: that is `heap`'s job).
 
-use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
+use crate::{edit_traces, is_open_label, open_labels, Pass, PassContext};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::descr::DescrId;
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::edit::Editor;
 use tracelab_ir::{Module, Op, Opcode, Target, Trace, Value};
 
 pub struct Cse;
@@ -37,10 +37,9 @@ type Key = (Opcode, tracelab_ir::trace::Operands, Option<DescrId>);
 impl Pass for Cse {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
-        map_traces(m, |m, t| {
-            let (new, n) = cse(m, t, &open);
+        edit_traces(m, |m, t| {
+            let n = cse(m, t, &open);
             cx.stats.add("ops reused", n);
-            new
         });
     }
 }
@@ -56,28 +55,27 @@ fn call_key(opcode: Opcode, args: &[Value]) -> Key {
     (Opcode::RecordKnownResult, args[target..].into(), None)
 }
 
-pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {
-    let mut rw = Rewriter::new(t);
+pub fn cse(m: &Module, t: &mut Trace, open: &HashSet<Target>) -> i64 {
+    let mut ed = Editor::new(t);
     let mut seen: HashMap<Key, Value> = HashMap::default();
     let mut reused = 0;
-    for (id, op) in t.ops.iter() {
+    for id in ed.t.ops.keys() {
+        ed.update(id);
+        let op = &ed.t.ops[id];
         if is_open_label(op, open) {
             seen.clear();
         }
         if op.opcode == Opcode::RecordKnownResult {
             // From here on the call gives `r`, also if an earlier call gave something else (the
             // interpreter makes later calls give `r` too).
-            let args = rw.map_args(op);
-            seen.insert(call_key(op.opcode, &args), args[0]);
-            rw.copy(id);
+            seen.insert(call_key(op.opcode, &op.args), op.args[0]);
             continue;
         }
         let keyed = op.result.is_some() && (op.opcode.is_pure() || op.opcode.is_immutable_read() || elidable(m, op));
         if !keyed {
-            rw.copy(id);
             continue;
         }
-        let mut args = rw.map_args(op);
+        let mut args = tracelab_ir::trace::Operands::from_slice(&op.args);
         if op.opcode.is_commutative() {
             args.sort();
         }
@@ -86,18 +84,18 @@ pub fn cse(m: &Module, t: &Trace, open: &HashSet<Target>) -> (Trace, i64) {
             Some(0) => call_key(op.opcode, &args),
             _ => (op.opcode, args, op.descr),
         };
+        let r = op.result.expect("keyed ops have results");
         match seen.get(&key) {
             Some(&v) => {
                 reused += 1;
-                rw.replace(op.result.expect("keyed ops have results"), v);
+                ed.replace(r, v);
+                ed.remove(id);
             }
             None => {
-                let nid = rw.copy(id);
-                if let Some(r) = rw.new.ops[nid].result {
-                    seen.insert(key, r);
-                }
+                seen.insert(key, r);
             }
         }
     }
-    (rw.finish(), reused)
+    ed.finish();
+    reused
 }

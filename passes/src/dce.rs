@@ -10,13 +10,13 @@
 //! ops that set the overflow flag or may raise (a following guard reads the flag), labels,
 //! jumps, finishes and markers.
 //!
-//! Algorithm: one backward walk marks what is live, one forward walk copies it (skipped when
-//! nothing is dead); linear in the trace length. Loops need nothing special: a label keeps all its parameters and a jump's
+//! Algorithm: one backward walk marks what is live, one forward walk removes the rest in place
+//! (skipped when nothing is dead); linear in the trace length. Loops need nothing special: a label keeps all its parameters and a jump's
 //! arguments are uses.
 
-use crate::{map_changed_traces, Pass, PassContext};
+use crate::{edit_traces, Pass, PassContext};
+use tracelab_ir::edit::Editor;
 use tracelab_ir::entity::EntityRef;
-use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::{Module, Op, Trace};
 
 pub struct Dce;
@@ -36,12 +36,13 @@ pub fn removable(m: &Module, op: &Op) -> bool {
 
 impl Pass for Dce {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        // A trace with nothing dead stays as it is (no copy).
-        map_changed_traces(m, |m, t| {
+        edit_traces(m, |m, t| {
             let keep = live_ops(m, t);
             let removed = keep.iter().filter(|k| !**k).count();
             cx.stats.add("ops removed", removed as i64);
-            (removed > 0).then(|| rebuild(t, &keep))
+            if removed > 0 {
+                remove_dead(t, &keep);
+            }
         });
     }
 }
@@ -60,13 +61,13 @@ fn live_ops(m: &Module, t: &Trace) -> Vec<bool> {
     keep
 }
 
-/// A copy of `t` with the ops `keep` says.
-fn rebuild(t: &Trace, keep: &[bool]) -> Trace {
-    let mut rw = Rewriter::new(t);
-    for id in t.ops.keys() {
-        if keep[id.index()] {
-            rw.copy(id);
+/// Removes the ops `keep` says go (nothing uses their results).
+fn remove_dead(t: &mut Trace, keep: &[bool]) {
+    let mut ed = Editor::new(t);
+    for id in ed.t.ops.keys() {
+        if !keep[id.index()] {
+            ed.remove(id);
         }
     }
-    rw.finish()
+    ed.finish();
 }

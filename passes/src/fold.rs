@@ -16,32 +16,32 @@
 //! Overflow-checked ops are left to `intbounds` (dropping one would change which op the next
 //! `guard_no_overflow` checks). Assumes a verified trace; one forward walk, linear.
 
-use crate::{map_traces, Pass, PassContext};
+use crate::{edit_traces, Pass, PassContext};
 use tracelab_ir::entity::EntityRef;
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::edit::Editor;
+use tracelab_ir::trace::Operands;
 use tracelab_ir::trace::ValueDef;
-use tracelab_ir::{Const, Module, Op, OpId, Opcode, Trace, Type, Value};
+use tracelab_ir::{Const, Module, Op, OpId, Opcode, Type, Value};
 
 pub struct Fold;
 
 impl Pass for Fold {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        map_traces(m, |_, t| {
-            let mut f = Folder { rw: Rewriter::new(t), t, folded: 0, guards: 0, remarks: Vec::new() };
-            for (id, op) in t.ops.iter() {
-                f.op(id, op);
+        edit_traces(m, |_, t| {
+            let mut f = Folder { ed: Editor::new(t), folded: 0, guards: 0, remarks: Vec::new() };
+            for id in f.ed.t.ops.keys() {
+                f.op(id);
             }
             cx.stats.add("ops folded", f.folded);
             cx.stats.add("guards removed", f.guards);
             cx.remarks.append(&mut f.remarks);
-            f.rw.finish()
+            f.ed.finish();
         });
     }
 }
 
 struct Folder<'a> {
-    rw: Rewriter<'a>,
-    t: &'a Trace,
+    ed: Editor<'a>,
     folded: i64,
     guards: i64,
     remarks: Vec<String>,
@@ -66,40 +66,35 @@ fn constant_of(ty: Type, bits: u64) -> Const {
 }
 
 impl Folder<'_> {
-    /// The new-trace operand values of `op`.
-    fn args(&mut self, op: &Op) -> tracelab_ir::trace::Operands {
-        self.rw.map_args(op)
-    }
-
     fn konst(&self, v: Value) -> Option<u64> {
-        self.rw.new.as_const(v).and_then(bits)
+        self.ed.t.as_const(v).and_then(bits)
     }
 
-    /// The op (in the new trace) that defines `v`, if any.
+    /// The op that defines `v`, if any.
     fn def(&self, v: Value) -> Option<&Op> {
-        match self.rw.new.values[v].def {
-            ValueDef::Op(o) => Some(&self.rw.new.ops[o]),
+        match self.ed.t.values[v].def {
+            ValueDef::Op(o) => Some(&self.ed.t.ops[o]),
             _ => None,
         }
     }
 
-    fn op(&mut self, id: OpId, op: &Op) {
-        if op.opcode.is_guard() {
-            return self.guard(id, op);
+    fn op(&mut self, id: OpId) {
+        // The guarded value as the trace had it (uses of it become what the guard proves).
+        let first = self.ed.t.ops[id].args.first().copied();
+        self.ed.update(id);
+        let op = &self.ed.t.ops[id];
+        let (opcode, result, args) = (op.opcode, op.result, Operands::from_slice(&op.args));
+        if opcode.is_guard() {
+            return self.guard(id, opcode, first, &args);
         }
-        let Some(r) = op.result else {
-            self.rw.copy(id);
-            return;
-        };
-        if op.opcode.is_pure() {
-            let args = self.args(op);
-            if let Some(v) = self.simplify(op.opcode, &args, self.t.ty(r)) {
+        let Some(r) = result else { return };
+        if opcode.is_pure() {
+            if let Some(v) = self.simplify(opcode, &args, self.ed.t.ty(r)) {
                 self.folded += 1;
-                self.rw.replace(r, v);
-                return;
+                self.ed.replace(r, v);
+                self.ed.remove(id);
             }
         }
-        self.rw.copy(id);
     }
 
     /// A value equal to `opcode(args)`, if one exists without computing anything.
@@ -108,14 +103,14 @@ impl Folder<'_> {
         let consts: Option<Vec<u64>> = args.iter().map(|&a| self.konst(a)).collect();
         if let Some(cs) = consts {
             let v = tracelab_ir::eval::pure(opcode, &cs)?;
-            return Some(self.rw.new.constant(constant_of(ty, v)));
+            return Some(self.ed.t.constant(constant_of(ty, v)));
         }
         let (x, y) = (args[0], args.get(1).copied());
         let ky = y.and_then(|y| self.konst(y));
         let kx = self.konst(x);
         let same = y == Some(x);
-        let zero = |s: &mut Self| s.rw.new.int(0);
-        let one = |s: &mut Self| s.rw.new.int(1);
+        let zero = |s: &mut Self| s.ed.t.int(0);
+        let one = |s: &mut Self| s.ed.t.int(1);
         Some(match opcode {
             IntAdd | IntOr | IntXor | IntSub | IntLshift | IntRshift | UintRshift if ky == Some(0) => x,
             IntAdd | IntOr | IntXor if kx == Some(0) => y?,
@@ -142,15 +137,14 @@ impl Folder<'_> {
         self.def(x).filter(|d| d.opcode == wrap).map(|d| d.args[0])
     }
 
-    fn guard(&mut self, id: OpId, op: &Op) {
+    fn guard(&mut self, id: OpId, opcode: Opcode, first: Option<Value>, args: &[Value]) {
         use Opcode::*;
-        let args = self.args(op);
         let k = |s: &Self, i: usize| args.get(i).and_then(|&v| s.konst(v));
-        let named = |s: &Self, i: usize| args.get(i).and_then(|&v| s.rw.new.as_const(v)).is_some_and(|c| matches!(c, Const::Ptr(_) | Const::Class(_) | Const::Func(_)));
-        let holds = match op.opcode {
+        let named = |s: &Self, i: usize| args.get(i).and_then(|&v| s.ed.t.as_const(v)).is_some_and(|c| matches!(c, Const::Ptr(_) | Const::Class(_) | Const::Func(_)));
+        let holds = match opcode {
             GuardTrue => k(self, 0).map(|c| c != 0),
             GuardFalse => k(self, 0).map(|c| c == 0),
-            GuardValue => match (self.rw.new.as_const(args[0]), self.rw.new.as_const(args[1])) {
+            GuardValue => match (self.ed.t.as_const(args[0]), self.ed.t.as_const(args[1])) {
                 (Some(a), Some(b)) if a == b => Some(true),
                 (Some(a), Some(b)) if bits(a).is_some() && bits(b).is_some() => Some(false),
                 _ => None,
@@ -162,23 +156,23 @@ impl Folder<'_> {
         match holds {
             Some(true) => {
                 self.guards += 1;
+                self.ed.remove(id);
                 return;
             }
-            Some(false) => self.remarks.push(format!("trace {}: op {} (`{}`) always fails", self.t.name, id.index(), op.opcode)),
+            Some(false) => self.remarks.push(format!("trace {}: op {} (`{}`) always fails", self.ed.t.name, id.index(), opcode)),
             None => {}
         }
-        self.rw.copy(id);
         // What the guard checked is known from here on.
-        let x = op.args.first().copied();
-        let known = match op.opcode {
-            GuardValue => Some(args[1]).filter(|&c| self.rw.new.is_const(c)),
-            GuardTrue if x.is_some_and(|x| self.t.ty(x) == Type::Int && self.is_bool(args[0])) => Some(self.rw.new.int(1)),
-            GuardFalse if x.is_some_and(|x| self.t.ty(x) == Type::Int) => Some(self.rw.new.int(0)),
+        let x = first;
+        let known = match opcode {
+            GuardValue => Some(args[1]).filter(|&c| self.ed.t.is_const(c)),
+            GuardTrue if x.is_some_and(|x| self.ed.t.ty(x) == Type::Int && self.is_bool(args[0])) => Some(self.ed.t.int(1)),
+            GuardFalse if x.is_some_and(|x| self.ed.t.ty(x) == Type::Int) => Some(self.ed.t.int(0)),
             _ => None,
         };
         if let (Some(x), Some(c)) = (x, known) {
-            if !self.t.is_const(x) {
-                self.rw.replace(x, c);
+            if !self.ed.t.is_const(x) {
+                self.ed.replace(x, c);
             }
         }
     }
