@@ -35,10 +35,11 @@
 //! the same way), at most 16: failing earlier then resumes exactly as failing later would.
 //! One linear walk (the look-ahead is bounded).
 
-use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
+use crate::{edit_traces, is_open_label, open_labels, Pass, PassContext};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::entity::EntityRef;
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::edit::Editor;
+use tracelab_ir::trace::Operands;
 use tracelab_ir::{Const, Module, Op, OpId, Opcode, Value};
 
 pub struct Guards;
@@ -46,18 +47,18 @@ pub struct Guards;
 impl Pass for Guards {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
-        map_traces(m, |m, t| {
+        edit_traces(m, |m, t| {
             let bridge = matches!(t.kind, tracelab_ir::TraceKind::Bridge { .. });
             let state = Pending { exception: bridge, forced: bridge };
-            let mut w = Walk { m, rw: Rewriter::new(t), facts: Facts::default(), removed: 0, merged: HashSet::default(), state };
-            for (id, op) in t.ops.iter() {
-                if is_open_label(op, &open) {
+            let mut w = Walk { m, ed: Editor::new(t), facts: Facts::default(), removed: 0, merged: HashSet::default(), state };
+            for id in w.ed.t.ops.keys() {
+                if is_open_label(&w.ed.t.ops[id], &open) {
                     w.facts = Facts::default();
                 }
-                w.op(id, op);
+                w.op(id);
             }
             cx.stats.add("guards removed", w.removed);
-            w.rw.finish()
+            w.ed.finish();
         });
     }
 }
@@ -99,7 +100,7 @@ impl Pending {
 struct Walk<'a> {
     m: &'a Module,
     state: Pending,
-    rw: Rewriter<'a>,
+    ed: Editor<'a>,
     facts: Facts,
     removed: i64,
     /// Class guards merged into an earlier `guard_nonnull`.
@@ -124,50 +125,39 @@ fn dereferences(o: Opcode) -> bool {
 const STRENGTHEN_WINDOW: usize = 16;
 
 impl Walk<'_> {
-    fn op(&mut self, id: OpId, op: &Op) {
-        if op.opcode == Opcode::AssertNotNone {
+    fn op(&mut self, id: OpId) {
+        // Looked for among the ops as the trace has them (none after this one is renamed yet).
+        let ahead = if self.ed.t.ops[id].opcode == Opcode::GuardNonnull { self.class_guard_ahead(id) } else { None };
+        self.ed.update(id);
+        let op = &self.ed.t.ops[id];
+        let (opcode, args) = (op.opcode, Operands::from_slice(&op.args));
+        if opcode == Opcode::AssertNotNone {
             // A promise of the frontend, not a check: it generates no code; remember it.
-            let p = self.rw.map(op.args[0]);
-            self.facts.nonnull.insert(p);
-            self.removed += 1;
-            return;
+            self.facts.nonnull.insert(args[0]);
+            return self.remove(id);
         }
-        if op.opcode == Opcode::GuardFutureCondition {
+        if opcode == Opcode::GuardFutureCondition {
             // A placeholder PyPy's unroll fills in; as a check it always passes.
-            self.removed += 1;
-            return;
+            return self.remove(id);
         }
-        if op.opcode == Opcode::RecordKnownClass {
-            let args = self.rw.map_args(op);
+        if opcode == Opcode::RecordKnownClass {
             self.facts.nonnull.insert(args[0]);
             self.facts.class.insert(args[0], args[1]);
         }
-        if !op.opcode.is_guard() {
-            self.state.after(self.m, op);
-            if dereferences(op.opcode) {
+        if !opcode.is_guard() {
+            self.state.after(self.m, &self.ed.t.ops[id]);
+            if dereferences(opcode) {
                 // It went through its object, which a null would have stopped (the interpreter
                 // traps there, and so does the optimized trace, at the same op).
-                let p = self.rw.map(op.args[0]);
-                self.facts.nonnull.insert(p);
+                self.facts.nonnull.insert(args[0]);
             }
-            self.rw.copy(id);
             return;
         }
-        if self.already_known(op.opcode) {
-            self.removed += 1;
-            return;
-        }
-        if self.merged.remove(&id) {
-            self.removed += 1;
-            return;
-        }
-        let args = self.rw.map_args(op);
-        if self.holds_on_constants(op.opcode, &args) {
-            self.removed += 1;
-            return;
+        if self.already_known(opcode) || self.merged.remove(&id) || self.holds_on_constants(opcode, &args) {
+            return self.remove(id);
         }
         let f = &self.facts;
-        let implied = match op.opcode {
+        let implied = match opcode {
             Opcode::GuardNonnull => f.nonnull.contains(&args[0]),
             Opcode::GuardIsnull => f.null.contains(&args[0]),
             Opcode::GuardClass => f.class.get(&args[0]) == Some(&args[1]),
@@ -178,22 +168,18 @@ impl Walk<'_> {
             _ => false,
         };
         if implied {
-            self.removed += 1;
-            return;
+            return self.remove(id);
         }
-        let nid = self.rw.copy(id);
-        if op.opcode == Opcode::GuardNonnull {
-            if let Some((later, class)) = self.class_guard_ahead(id, op) {
-                self.merged.insert(later);
-                let c = self.rw.map(class);
-                let new = &mut self.rw.new.ops[nid];
-                new.opcode = Opcode::GuardNonnullClass;
-                new.args.push(c);
-                self.facts.class.insert(args[0], c);
-            }
+        if let Some((later, class)) = ahead {
+            self.merged.insert(later);
+            let c = self.ed.map(class);
+            let op = &mut self.ed.t.ops[id];
+            op.opcode = Opcode::GuardNonnullClass;
+            op.args.push(c);
+            self.facts.class.insert(args[0], c);
         }
         let f = &mut self.facts;
-        match op.opcode {
+        match opcode {
             Opcode::GuardNonnull => {
                 f.nonnull.insert(args[0]);
             }
@@ -205,11 +191,11 @@ impl Walk<'_> {
                 f.class.insert(args[0], args[1]);
             }
             Opcode::GuardTrue | Opcode::GuardFalse => {
-                f.truth.insert(args[0], op.opcode == Opcode::GuardTrue);
+                f.truth.insert(args[0], opcode == Opcode::GuardTrue);
             }
             Opcode::GuardValue => {
                 f.value.insert(args[0], args[1]);
-                let object = self.rw.new.as_const(args[1]).is_some_and(|c| matches!(c, Const::Ptr(_) | Const::Class(_) | Const::Func(_)));
+                let object = self.ed.t.as_const(args[1]).is_some_and(|c| matches!(c, Const::Ptr(_) | Const::Class(_) | Const::Func(_)));
                 if object {
                     f.nonnull.insert(args[0]);
                 }
@@ -218,11 +204,16 @@ impl Walk<'_> {
         }
     }
 
+    fn remove(&mut self, id: OpId) {
+        self.removed += 1;
+        self.ed.remove(id);
+    }
+
     /// True for a guard on constants that holds (a value found constant after `fold` ran, by
     /// `heap` forwarding or `intbounds` pinning): `guard_value(c, c)`, `guard_true` of a non-zero
     /// constant, `guard_false` of 0, `guard_nonnull` of a named object, `guard_isnull` of null.
     fn holds_on_constants(&self, opcode: Opcode, args: &[Value]) -> bool {
-        let k = |i: usize| args.get(i).and_then(|&v| self.rw.new.as_const(v));
+        let k = |i: usize| args.get(i).and_then(|&v| self.ed.t.as_const(v));
         match opcode {
             Opcode::GuardValue => args[0] == args[1] && k(0).is_some(),
             Opcode::GuardTrue => matches!(k(0), Some(Const::Int(i)) if *i != 0),
@@ -249,9 +240,11 @@ impl Walk<'_> {
     }
 
     /// For `guard_nonnull(p)` at `id`: a `guard_class(p, c)` a few ops later that resumes the
-    /// same way, with nothing between that has effects or can fail.
-    fn class_guard_ahead(&self, id: OpId, op: &Op) -> Option<(OpId, Value)> {
-        let t = self.rw.old;
+    /// same way, with nothing between that has effects or can fail (ops and `c` as the trace
+    /// had them before this walk renamed anything).
+    fn class_guard_ahead(&self, id: OpId) -> Option<(OpId, Value)> {
+        let t = &*self.ed.t;
+        let op = &t.ops[id];
         let p = op.args[0];
         let same_state = |a: &Op, b: &Op| match (a.guard(), b.guard()) {
             (Some(x), Some(y)) => x.fail_args == y.fail_args && x.resume == y.resume,

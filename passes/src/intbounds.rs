@@ -28,37 +28,34 @@
 //! a peeled loop the body learns its ranges from its own guards (the usual `i < n` before
 //! `i + 1` is what makes the increment overflow-free). Assumes a verified trace; linear.
 
-use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
+use crate::{edit_traces, is_open_label, open_labels, Pass, PassContext};
 use rustc_hash::FxHashMap as HashMap;
 use tracelab_ir::entity::EntityRef;
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::edit::Editor;
+use tracelab_ir::trace::Operands;
 use tracelab_ir::trace::ValueDef;
-use tracelab_ir::{Const, Module, Op, OpId, Opcode, Trace, Type, Value};
+use tracelab_ir::{Const, Module, Op, OpId, Opcode, Type, Value};
 
 pub struct IntBounds;
 
 impl Pass for IntBounds {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
-        map_traces(m, |_, t| {
-            let mut w = Walk { t, rw: Rewriter::new(t), ranges: HashMap::default(), order: HashMap::default(), old_of: HashMap::default(), ovf_dropped: false, decided: 0, guards: 0, ovf: 0, pinned: 0, remarks: Vec::new() };
-            for &v in &t.inputs {
-                let n = w.rw.map(v);
-                w.old_of.insert(n, v);
-            }
-            for (id, op) in t.ops.iter() {
-                if is_open_label(op, &open) {
+        edit_traces(m, |_, t| {
+            let mut w = Walk { ed: Editor::new(t), ranges: HashMap::default(), order: HashMap::default(), ovf_dropped: false, decided: 0, guards: 0, ovf: 0, pinned: 0, remarks: Vec::new() };
+            for id in w.ed.t.ops.keys() {
+                if is_open_label(&w.ed.t.ops[id], &open) {
                     w.ranges.clear();
                     w.order.clear();
                 }
-                w.op(id, op);
+                w.op(id);
             }
             cx.stats.add("comparisons decided", w.decided);
             cx.stats.add("guards removed", w.guards);
             cx.stats.add("overflow checks removed", w.ovf);
             cx.stats.add("values found constant", w.pinned);
             cx.remarks.append(&mut w.remarks);
-            w.rw.finish()
+            w.ed.finish();
         });
     }
 }
@@ -89,16 +86,12 @@ impl Range {
 }
 
 struct Walk<'a> {
-    t: &'a Trace,
-    rw: Rewriter<'a>,
-    /// Ranges of new-trace values (constants are computed on demand).
+    ed: Editor<'a>,
+    /// Ranges of values (constants are computed on demand).
     ranges: HashMap<Value, Range>,
     /// Orderings guards established that ranges cannot express: `(a, b)` → `a < b` (true)
     /// or `a <= b` (false).
     order: HashMap<(Value, Value), bool>,
-    /// New value → the old value it stands for (to replace later uses of a value found
-    /// constant).
-    old_of: HashMap<Value, Value>,
     /// The last overflow-checked op became a plain op: its guard_no_overflow goes too.
     ovf_dropped: bool,
     decided: i64,
@@ -110,14 +103,14 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     fn range(&self, v: Value) -> Range {
-        match self.rw.new.as_const(v) {
+        match self.ed.t.as_const(v) {
             Some(Const::Int(c)) => Range::exact(*c),
             _ => self.ranges.get(&v).copied().unwrap_or(FULL),
         }
     }
 
     fn narrow(&mut self, v: Value, r: Range) {
-        if self.rw.new.ty(v) != Type::Int || self.rw.new.is_const(v) {
+        if self.ed.t.ty(v) != Type::Int || self.ed.t.is_const(v) {
             return;
         }
         let was = self.range(v);
@@ -133,13 +126,11 @@ impl Walk<'_> {
         self.narrow_operand(v, now);
     }
 
-    /// From now on `v` is the constant `c`.
+    /// From now on `v` (not a constant) is the constant `c`.
     fn pin(&mut self, v: Value, c: i64) {
-        if let Some(&old) = self.old_of.get(&v) {
-            let k = self.rw.new.int(c);
-            self.rw.replace(old, k);
-            self.pinned += 1;
-        }
+        let k = self.ed.t.int(c);
+        self.ed.replace(v, k);
+        self.pinned += 1;
     }
 
     /// `v`, now in `r`, is `x + c` or `x - c` (or `c - x`, `c + x`): narrows `x` when its range
@@ -148,7 +139,7 @@ impl Walk<'_> {
         use Opcode::*;
         let Some(def) = self.def(v) else { return };
         let (o, args) = (def.opcode, [def.args[0], *def.args.get(1).unwrap_or(&def.args[0])]);
-        let konst = |w: &Self, a: Value| match w.rw.new.as_const(a) {
+        let konst = |w: &Self, a: Value| match w.ed.t.as_const(a) {
             Some(Const::Int(c)) => Some(*c),
             _ => None,
         };
@@ -173,56 +164,46 @@ impl Walk<'_> {
         self.narrow(x, Range { lo: a.min(b), hi: a.max(b) });
     }
 
-    /// The op (of the new trace) that defines `v`.
+    /// The op that defines `v`.
     fn def(&self, v: Value) -> Option<&Op> {
-        match self.rw.new.values[v].def {
-            ValueDef::Op(o) => Some(&self.rw.new.ops[o]),
+        match self.ed.t.values[v].def {
+            ValueDef::Op(o) => Some(&self.ed.t.ops[o]),
             _ => None,
         }
     }
 
-    fn op(&mut self, id: OpId, op: &Op) {
+    fn op(&mut self, id: OpId) {
         use Opcode::*;
-        let args = self.rw.map_args(op);
-        match op.opcode {
-            GuardTrue | GuardFalse => return self.condition_guard(id, op, args[0]),
+        self.ed.update(id);
+        let op = &self.ed.t.ops[id];
+        let (opcode, result, args) = (op.opcode, op.result, Operands::from_slice(&op.args));
+        match opcode {
+            GuardTrue | GuardFalse => return self.condition_guard(id, opcode, args[0]),
             GuardValue => {
-                if let Some(Const::Int(c)) = self.rw.new.as_const(args[1]) {
+                if let Some(Const::Int(c)) = self.ed.t.as_const(args[1]) {
                     let c = *c;
-                    self.rw.copy(id);
                     return self.narrow(args[0], Range::exact(c));
                 }
             }
             GuardNoOverflow if self.ovf_dropped => {
                 self.ovf_dropped = false;
                 self.guards += 1;
-                return;
+                return self.ed.remove(id);
             }
-            IntAddOvf | IntSubOvf | IntMulOvf => return self.overflow_checked(id, op, &args),
+            IntAddOvf | IntSubOvf | IntMulOvf => return self.overflow_checked(id, opcode, &args),
             _ => {}
         }
-        if op.opcode.is_comparison() || matches!(op.opcode, IntIsTrue | IntIsZero) {
-            if let Some(c) = self.decide(op.opcode, &args) {
+        if opcode.is_comparison() || matches!(opcode, IntIsTrue | IntIsZero) {
+            if let Some(c) = self.decide(opcode, &args) {
                 self.decided += 1;
-                let k = self.rw.new.int(i64::from(c));
-                self.rw.replace(op.result.expect("comparisons have a result"), k);
-                return;
+                let k = self.ed.t.int(i64::from(c));
+                self.ed.replace(result.expect("comparisons have a result"), k);
+                return self.ed.remove(id);
             }
         }
-        let nid = self.rw.copy(id);
-        self.remember_defs(op);
-        if let Some(r) = self.rw.new.ops[nid].result.filter(|&r| self.rw.new.ty(r) == Type::Int) {
-            let range = self.result_range(op.opcode, &args);
+        if let Some(r) = result.filter(|&r| self.ed.t.ty(r) == Type::Int) {
+            let range = self.result_range(opcode, &args);
             self.narrow(r, range);
-        }
-    }
-
-    /// Which old values the new values `op` defined stand for.
-    fn remember_defs(&mut self, op: &Op) {
-        let params = op.label().map(|l| l.params.clone()).unwrap_or_default();
-        for v in op.result.into_iter().chain(params) {
-            let n = self.rw.map(v);
-            self.old_of.insert(n, v);
         }
     }
 
@@ -246,7 +227,7 @@ impl Walk<'_> {
                 s if s.lo >= 1 && s.hi < 64 => Range { lo: 0, hi: i64::MAX >> (s.lo - 1) },
                 _ => FULL,
             },
-            IntSignext => match self.rw.new.as_const(args[1]) {
+            IntSignext => match self.ed.t.as_const(args[1]) {
                 Some(Const::Int(b @ 1..=7)) => {
                     let bits = 8 * *b as u32;
                     Range { lo: -(1i64 << (bits - 1)), hi: (1i64 << (bits - 1)) - 1 }
@@ -295,21 +276,20 @@ impl Walk<'_> {
         }
     }
 
-    fn condition_guard(&mut self, id: OpId, op: &Op, cond: Value) {
-        let want = op.opcode == Opcode::GuardTrue;
-        let known = match self.rw.new.as_const(cond) {
+    fn condition_guard(&mut self, id: OpId, opcode: Opcode, cond: Value) {
+        let want = opcode == Opcode::GuardTrue;
+        let known = match self.ed.t.as_const(cond) {
             Some(Const::Int(c)) => Some(*c != 0),
             _ => None,
         };
         match known {
             Some(k) if k == want => {
                 self.guards += 1;
-                return;
+                return self.ed.remove(id);
             }
-            Some(_) => self.remarks.push(format!("trace {}: op {} (`{}`) always fails", self.t.name, id.index(), op.opcode)),
+            Some(_) => self.remarks.push(format!("trace {}: op {} (`{}`) always fails", self.ed.t.name, id.index(), opcode)),
             None => {}
         }
-        self.rw.copy(id);
         self.learn(cond, want);
     }
 
@@ -381,22 +361,20 @@ impl Walk<'_> {
         }
     }
 
-    fn overflow_checked(&mut self, id: OpId, op: &Op, args: &[Value]) {
+    fn overflow_checked(&mut self, id: OpId, opcode: Opcode, args: &[Value]) {
         use Opcode::*;
         let (a, b) = (self.range(args[0]), self.range(args[1]));
-        let (plain, f): (Opcode, fn(i64, i64) -> Option<i64>) = match op.opcode {
+        let (plain, f): (Opcode, fn(i64, i64) -> Option<i64>) = match opcode {
             IntAddOvf => (IntAdd, i64::checked_add),
             IntSubOvf => (IntSub, i64::checked_sub),
             _ => (IntMul, i64::checked_mul),
         };
-        let nid = self.rw.copy(id);
-        self.remember_defs(op);
-        let r = self.rw.new.ops[nid].result.expect("overflow-checked ops have a result");
+        let r = self.ed.t.ops[id].result.expect("overflow-checked ops have a result");
         // Only with its guard_no_overflow right after (markers aside): nothing else reads the flag.
-        let next = self.t.ops.values().skip(id.index() + 1).find(|o| !o.opcode.is_marker()).map(|o| o.opcode);
+        let next = self.ed.t.ops.values().skip(id.index() + 1).find(|o| !o.opcode.is_marker()).map(|o| o.opcode);
         match Range::corners(a, b, f).filter(|_| next == Some(GuardNoOverflow)) {
             Some(range) => {
-                self.rw.new.ops[nid].opcode = plain;
+                self.ed.t.ops[id].opcode = plain;
                 self.ovf_dropped = true;
                 self.ovf += 1;
                 self.narrow(r, range);
