@@ -12,12 +12,12 @@
 //!
 //! Open labels are left as they are (a jump from another trace would have to supply the new
 //! arguments). Assumes a verified trace; linear: each op is looked at twice (a scan of the region
-//! after each label, then the copy).
+//! after each label, then the renaming, in place).
 
-use crate::{is_open_label, map_changed_traces, open_labels, Pass, PassContext};
+use crate::{edit_traces, is_open_label, open_labels, Pass, PassContext};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::entity::EntityRef;
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::edit::Editor;
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Module, OpId, Target, Trace, Value};
 
@@ -26,34 +26,37 @@ pub struct CloseLoops;
 impl Pass for CloseLoops {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
-        map_changed_traces(m, |_, t| {
+        edit_traces(m, |_, t| {
             if !t.labels().any(|(id, _)| !is_open_label(&t.ops[id], &open)) {
-                return None;
+                return;
             }
-            let mut rw = Rewriter::new(t);
-            // Label token → the old values added to it, in order.
+            let mut ed = Editor::new(t);
+            // Label token → the values added to it, in order.
             let mut extras: HashMap<Target, Vec<Value>> = HashMap::default();
-            for (id, op) in t.ops.iter() {
-                let nid = rw.copy(id);
+            for id in ed.t.ops.keys() {
+                ed.update(id);
+                let op = &ed.t.ops[id];
                 if let Some(l) = op.label().filter(|_| !is_open_label(op, &open)) {
-                    let outside = used_from_before(t, id);
+                    let token = l.token;
+                    // The ops after the label are still as they were: none is renamed yet.
+                    let outside = used_from_before(ed.t, id);
                     for &v in &outside {
-                        let arg = rw.map(v);
-                        rw.new.ops[nid].args.push(arg);
-                        let p = rw.new.add_label_param(nid, t.ty(v), t.values[v].name.as_deref());
-                        rw.replace(v, p);
+                        ed.t.ops[id].args.push(v);
+                        let (ty, name) = (ed.t.ty(v), ed.t.values[v].name.clone());
+                        let p = ed.t.add_label_param_named(id, ty, name);
+                        ed.replace(v, p);
                     }
                     cx.stats.add("label parameters added", outside.len() as i64);
-                    extras.insert(l.token, outside);
+                    extras.insert(token, outside);
                 }
-                if let Some(vs) = op.jump_target().and_then(|target| extras.get(&target)) {
+                if let Some(vs) = ed.t.ops[id].jump_target().and_then(|target| extras.get(&target)) {
                     for &v in vs {
-                        let arg = rw.map(v);
-                        rw.new.ops[nid].args.push(arg);
+                        let arg = ed.map(v);
+                        ed.t.ops[id].args.push(arg);
                     }
                 }
             }
-            Some(rw.finish())
+            ed.finish();
         });
     }
 }

@@ -16,22 +16,24 @@
 //! Open labels are left alone. Linear in the trace length plus, per label, its parameters times
 //! the rounds of the fixpoint (each round drops at least one parameter).
 
-use crate::{is_open_label, map_changed_traces, open_labels, Pass, PassContext};
+use crate::{edit_traces, is_open_label, open_labels, Pass, PassContext};
 use rustc_hash::FxHashMap as HashMap;
-use tracelab_ir::rewrite::Rewriter;
-use tracelab_ir::trace::LabelInfo;
-use tracelab_ir::{Module, Op, OpExtra, Opcode, Target, Trace, Value};
+use tracelab_ir::edit::Editor;
+use tracelab_ir::trace::{LabelInfo, ValueDef};
+use tracelab_ir::{Module, Op, OpExtra, OpId, Opcode, Target, Trace, Value};
 
 pub struct LoopParams;
 
 impl Pass for LoopParams {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let open = open_labels(m);
-        map_changed_traces(m, |_, t| {
+        edit_traces(m, |_, t| {
             let plan = invariant_params(t, |op| is_open_label(op, &open));
             let removed: usize = plan.values().map(HashMap::len).sum();
             cx.stats.add("label parameters replaced", removed as i64);
-            (removed > 0).then(|| rewrite(t, &plan))
+            if removed > 0 {
+                rewrite(t, &plan);
+            }
         });
     }
 }
@@ -74,44 +76,37 @@ fn solve(label: &Op, l: &LabelInfo, jumps: &[&Op]) -> HashMap<usize, Value> {
     }
 }
 
-fn rewrite(t: &Trace, plan: &Plan) -> Trace {
-    let mut rw = Rewriter::new(t);
-    for (id, op) in t.ops.iter() {
+fn rewrite(t: &mut Trace, plan: &Plan) {
+    let mut ed = Editor::new(t);
+    for id in ed.t.ops.keys() {
+        ed.update(id);
+        let op = &ed.t.ops[id];
         let token = op.label().map(|l| l.token).or_else(|| op.jump_target());
-        match token.and_then(|tok| plan.get(&tok)) {
-            Some(fixed) => edge(&mut rw, op, fixed),
-            None => {
-                rw.copy(id);
-            }
+        if let Some(fixed) = token.and_then(|tok| plan.get(&tok)) {
+            edge(&mut ed, id, fixed);
         }
     }
-    rw.finish()
+    ed.finish();
 }
 
-/// A label or jump without the fixed positions; a label's fixed parameters become their value.
-fn edge(rw: &mut Rewriter, op: &Op, fixed: &HashMap<usize, Value>) {
-    let keep: Vec<usize> = (0..op.args.len()).filter(|k| !fixed.contains_key(k)).collect();
-    let args: Vec<Value> = keep.iter().map(|&k| rw.map(op.args[k])).collect();
-    let mut new = Op::new(op.opcode, &args);
-    new.span = op.span;
-    match op.label() {
-        Some(l) => {
-            new.extra = OpExtra::Label(Box::new(LabelInfo { token: l.token, params: Vec::new() }));
-            let nid = rw.push(new);
-            for &k in &keep {
-                let p = l.params[k];
-                let name = rw.old.values[p].name.clone();
-                let np = rw.new.add_label_param(nid, rw.old.ty(p), name.as_deref());
-                rw.replace(p, np);
-            }
-            for (&k, &v) in fixed {
-                let nv = rw.map(v);
-                rw.replace(l.params[k], nv);
-            }
-        }
-        None => {
-            new.extra = op.extra.clone();
-            rw.push(new);
-        }
+/// A label or jump loses the fixed positions; a label's fixed parameters become their value
+/// (the parameters it keeps keep their numbers).
+fn edge(ed: &mut Editor, id: OpId, fixed: &HashMap<usize, Value>) {
+    let op = &mut ed.t.ops[id];
+    let mut k = 0;
+    op.args.retain(|_| {
+        k += 1;
+        !fixed.contains_key(&(k - 1))
+    });
+    let Some(OpExtra::Label(l)) = Some(&mut op.extra) else { return };
+    let params = std::mem::take(&mut l.params);
+    let (kept, gone): (Vec<(usize, Value)>, Vec<(usize, Value)>) = params.into_iter().enumerate().partition(|(k, _)| !fixed.contains_key(k));
+    l.params = kept.iter().map(|&(_, p)| p).collect();
+    for (n, &(_, p)) in kept.iter().enumerate() {
+        ed.t.values[p].def = ValueDef::LabelParam(id, n as u32);
+    }
+    for (k, p) in gone {
+        let v = ed.map(fixed[&k]);
+        ed.replace(p, v);
     }
 }
