@@ -57,7 +57,7 @@ impl<'a> Editor<'a> {
                 self.changed = true;
             }
         }
-        if op.guard().is_some_and(|g| g.values().any(|v| m(v) != v)) {
+        if op.guard().is_some_and(|g| g.any_value(|v| m(v) != v)) {
             op.guard_mut().expect("a guard").map_values(m);
             self.changed = true;
         }

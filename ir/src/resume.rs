@@ -171,6 +171,20 @@ impl GuardInfo {
         });
     }
 
+    /// True if `f` holds for some value [`values`](GuardInfo::values) gives (stops at the
+    /// first; plain loops, for the check every pass makes of every guard it keeps).
+    pub fn any_value(&self, mut f: impl FnMut(Value) -> bool) -> bool {
+        if self.fail_args.iter().any(|v| v.is_some_and(&mut f)) {
+            return true;
+        }
+        let Some(r) = &self.resume else { return false };
+        let mut g = |rv: &ResumeValue| matches!(rv, ResumeValue::Value(v) if f(*v));
+        r.frames.iter().any(|fr| fr.slots.iter().any(&mut g))
+            || r.virtuals.iter().any(|vo| vo.fields.iter().any(|(_, rv)| g(rv)))
+            || r.vable.iter().any(|e| g(&e.value))
+            || r.pending.iter().any(|w| g(&w.object) || g(&w.value))
+    }
+
     pub fn map_values(&mut self, mut f: impl FnMut(Value) -> Value) {
         for v in self.fail_args.iter_mut().flatten() {
             *v = f(*v);

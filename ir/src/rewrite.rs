@@ -72,7 +72,7 @@ impl<'a> Rewriter<'a> {
         }
         if let Some(g) = old_op.guard() {
             // Shared as it is unless some value in it changes.
-            if g.values().any(|v| self.map[v.index()] != Some(v)) {
+            if g.any_value(|v| self.map[v.index()] != Some(v)) {
                 let map = &self.map;
                 op.guard_mut().expect("a guard").map_values(|v| map[v.index()].unwrap_or_else(|| panic!("rewriter: {v:?} is used before it is defined")));
             }

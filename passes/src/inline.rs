@@ -98,6 +98,10 @@ impl Pass for Inline {
         for scc in sccs {
             for n in scc {
                 let tid = g[n];
+                if g.neighbors(n).next().is_none() {
+                    // Calls no trace function: nothing to inline, nothing to copy.
+                    continue;
+                }
                 let mut job = Job { m, cfg: self, recursive: &recursive, scc_of: &scc_of, cx, added: 0 };
                 let new = job.trace(tid);
                 m.traces[tid] = new;
