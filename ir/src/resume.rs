@@ -131,16 +131,30 @@ impl Resume {
     }
 }
 
+impl Resume {
+    /// One frame (with no code) holding `fail_args`.
+    fn of_fail_args(fail_args: &[Option<Value>]) -> Resume {
+        let slots = fail_args.iter().map(|v| v.map_or(ResumeValue::Dead, ResumeValue::Value)).collect();
+        Resume { frames: vec![ResumeFrame { code: String::new(), pc: 0, slots }], ..Resume::default() }
+    }
+}
+
 impl GuardInfo {
     /// Gives a guard without resume data one whose only frame (with no code) holds its fail
     /// args: the same state handed back (the interpreter shows it as fail args), with room for
     /// virtuals, virtualizable entries and pending writes.
     pub fn ensure_resume(&mut self) -> &mut Resume {
         let fail_args = &self.fail_args;
-        self.resume.get_or_insert_with(|| {
-            let slots = fail_args.iter().map(|v| v.map_or(ResumeValue::Dead, ResumeValue::Value)).collect();
-            Resume { frames: vec![ResumeFrame { code: String::new(), pc: 0, slots }], ..Resume::default() }
-        })
+        self.resume.get_or_insert_with(|| Resume::of_fail_args(fail_args))
+    }
+
+    /// A copy of the guard's resume data, or the one [`ensure_resume`](GuardInfo::ensure_resume)
+    /// would give it.
+    pub fn resume_or_default(&self) -> Resume {
+        match &self.resume {
+            Some(r) => r.clone(),
+            None => Resume::of_fail_args(&self.fail_args),
+        }
     }
 
     /// Every SSA value the guard reads beyond its operands (fail args and resume data).

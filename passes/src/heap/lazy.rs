@@ -61,33 +61,30 @@ impl Lazy {
         });
     }
 
-    /// Adds the held stores to a guard's resume data (and their values to its fail args).
-    pub fn describe(&self, t: &Trace, g: &mut GuardInfo) {
-        if self.stores.is_empty() {
-            return;
-        }
-        // First, so that a frame made from the fail args holds only the original ones.
-        g.ensure_resume();
+    /// `g` with the held stores added to its resume data (and their values to its fail args).
+    /// Built anew with room for everything (the guard's data is shared with the trace being
+    /// copied: growing a copy of it would move it again).
+    pub fn described(&self, t: &Trace, g: &GuardInfo) -> GuardInfo {
+        // Made before the fail args grow, so that a frame made from them holds only the
+        // original ones.
+        let mut resume = g.resume_or_default();
+        let mut fail_args = Vec::with_capacity(g.fail_args.len() + 2 * self.stores.len());
+        fail_args.extend_from_slice(&g.fail_args);
         // Writes already pending there (stores of virtuals `escape` delayed) came after every
         // store of the same field still in the trace (escape does those first), so the stores
         // held here go before them.
-        let mut held = Vec::with_capacity(self.stores.len());
-        // Room for every value at once (growing one push at a time cost most of this pass).
-        g.fail_args.reserve(2 * self.stores.len());
+        let mut pending = Vec::with_capacity(self.stores.len() + resume.pending.len());
         for s in &self.stores {
             for v in [s.obj, s.value] {
-                if !t.is_const(v) && !g.fail_args.contains(&Some(v)) {
-                    g.fail_args.push(Some(v));
+                if !t.is_const(v) && !fail_args.contains(&Some(v)) {
+                    fail_args.push(Some(v));
                 }
             }
-            held.push(PendingWrite { object: ResumeValue::Value(s.obj), descr: s.descr, index: s.index, value: ResumeValue::Value(s.value) });
+            pending.push(PendingWrite { object: ResumeValue::Value(s.obj), descr: s.descr, index: s.index, value: ResumeValue::Value(s.value) });
         }
-        let pending = &mut g.ensure_resume().pending;
-        if pending.is_empty() {
-            *pending = held;
-        } else {
-            pending.splice(0..0, held);
-        }
+        pending.append(&mut resume.pending);
+        resume.pending = pending;
+        GuardInfo { id: g.id, fail_args, resume: Some(resume) }
     }
 }
 

@@ -382,8 +382,10 @@ impl<'a> Walk<'a> {
         // Another object, or another index that is not a different constant, might be this slot.
         slots.variable.clear();
         if constant {
-            slots.fixed.remove(&index);
-            slots.fixed.entry(index).or_default().insert(obj, v);
+            // Emptied, not dropped: the next store of this slot would allocate it again.
+            let objs = slots.fixed.entry(index).or_default();
+            objs.clear();
+            objs.insert(obj, v);
         } else {
             slots.fixed.clear();
             slots.variable.insert((obj, index.expect("items have an index")), v);
@@ -444,14 +446,8 @@ impl<'a> Walk<'a> {
             }
             (o, _) if o.is_guard() => {
                 let nid = self.rw.copy(id);
-                if let Some(g) = self.rw.new.ops[nid].guard_mut() {
-                    // Taken out and put back: `describe` reads the new trace while it writes.
-                    let mut g = std::mem::take(g);
-                    self.lazy.describe(&self.rw.new, &mut g);
-                    *self.rw.new.ops[nid].guard_mut().expect("a guard") = g;
-                } else if !self.lazy.is_empty() {
-                    let mut g = GuardInfo::default();
-                    self.lazy.describe(&self.rw.new, &mut g);
+                if !self.lazy.is_empty() {
+                    let g = self.lazy.described(&self.rw.new, self.rw.new.ops[nid].guard().unwrap_or(&GuardInfo::default()));
                     self.rw.new.ops[nid].extra = OpExtra::Guard(g.into());
                 }
                 return;
