@@ -76,6 +76,10 @@ impl<K: EntityRef, V> Arena<K, V> {
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (K, &V)> {
         self.items.iter().enumerate().map(|(i, v)| (K::new(i), v))
     }
+    /// Removes and returns the last item.
+    pub fn pop(&mut self) -> Option<V> {
+        self.items.pop()
+    }
     /// Keeps the items `keep` says (by their key), in order; later keys move down.
     pub fn retain(&mut self, mut keep: impl FnMut(K) -> bool) {
         let mut i = 0;

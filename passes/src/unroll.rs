@@ -36,32 +36,32 @@
 //!
 //! Not peeled (a remark says why): bridges and functions, loops that already have a label
 //! (PyPy's optimized traces are peeled already), loops whose jump goes elsewhere. Cost: the
-//! output is twice the input; one linear copy.
+//! output is twice the input; the preamble is the trace as it was (edited in place), the body one
+//! linear copy appended to it.
 
-use crate::{map_changed_traces, Pass, PassContext};
+use crate::{edit_traces, Pass, PassContext};
 use tracelab_ir::entity::EntityRef;
-use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::trace::LabelInfo;
-use tracelab_ir::{Module, Op, OpExtra, Opcode, Target, Trace, TraceKind, Value};
+use tracelab_ir::{Module, Op, OpExtra, OpId, Opcode, Target, Trace, TraceKind, Value};
 
 pub struct Unroll;
 
 impl Pass for Unroll {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let mut next = m.fresh_token();
-        map_changed_traces(m, |_, t| {
+        edit_traces(m, |_, t| {
             if let Err(why) = peelable(t) {
                 if t.kind == TraceKind::Loop {
                     cx.remarks.push(format!("{} not peeled: {why}", t.name));
                 }
-                return None;
+                return;
             }
             let token = next;
             next = match next {
                 Target::Token(n) => Target::Token(n + 1),
                 other => other,
             };
-            let (new, carried) = peel(t, token);
+            let carried = peel(t, token);
             cx.stats.add("loops peeled", 1);
             cx.remarks.push(format!(
                 "{} peeled at label {}: {carried} of {} inputs carried; the body assumes what the preamble checked, so other traces enter at the trace start",
@@ -69,7 +69,6 @@ impl Pass for Unroll {
                 tracelab_ir::printer::target_text(token),
                 t.inputs.len()
             ));
-            Some(new)
         });
     }
 }
@@ -88,14 +87,11 @@ fn peelable(t: &Trace) -> Result<(), &'static str> {
 }
 
 
-/// Returns the peeled trace and how many inputs became label parameters.
-fn peel(t: &Trace, token: Target) -> (Trace, usize) {
-    let jump = t.last_op().expect("peelable traces end with a jump");
-    let mut rw = Rewriter::new(t);
-    let body_ops: Vec<_> = t.ops.keys().take(t.ops.len() - 1).collect();
-    for &id in &body_ops {
-        rw.copy(id);
-    }
+/// Peels `t` in place (its ops but the jump stay as the preamble; the label and a copy of them
+/// are appended); returns how many inputs became label parameters.
+fn peel(t: &mut Trace, token: Target) -> usize {
+    let jump = t.ops.pop().expect("peelable traces end with a jump");
+    let n = t.ops.len();
     // Which inputs the body may take from the preamble as they are.
     let mut body_map: Vec<Option<Value>> = vec![None; t.values.len()];
     let mut label_args = Vec::new();
@@ -103,27 +99,48 @@ fn peel(t: &Trace, token: Target) -> (Trace, usize) {
     for (j, (&input, &arg)) in t.inputs.iter().zip(&jump.args).enumerate() {
         let r = t.through_same_as(arg);
         if r == input || t.is_const(r) {
-            body_map[input.index()] = Some(rw.map(r));
+            body_map[input.index()] = Some(r);
         } else {
-            label_args.push(rw.map(arg));
+            label_args.push(arg);
             carried.push(j);
         }
     }
     let label = Op::new(Opcode::Label, &label_args).with_extra(OpExtra::Label(Box::new(LabelInfo { token, params: Vec::new() })));
-    let lid = rw.push(label);
+    let lid = t.push_op(label, None);
     for &j in &carried {
         let input = t.inputs[j];
-        let name = t.values[input].name.as_deref();
-        body_map[input.index()] = Some(rw.new.add_label_param(lid, t.ty(input), name));
+        let name = t.values[input].name.clone();
+        body_map[input.index()] = Some(t.add_label_param_named(lid, t.ty(input), name));
     }
-    for &id in &body_ops {
-        rw.copy_from(t, id, &mut body_map);
+    for k in 0..n {
+        copy_into_body(t, OpId::new(k), &mut body_map);
     }
-    let lookup = |rw: &mut Rewriter, v: Value| match body_map[v.index()] {
-        Some(n) => n,
-        None => rw.map(v),
-    };
-    let jump_args: Vec<Value> = carried.iter().map(|&j| lookup(&mut rw, jump.args[j])).collect();
-    rw.push(Op::new(Opcode::Jump, &jump_args).with_extra(OpExtra::Jump(token)));
-    (rw.finish(), carried.len())
+    // Constants and preamble values not in the map stand for themselves.
+    let lookup = |v: Value| body_map.get(v.index()).copied().flatten().unwrap_or(v);
+    let jump_args: Vec<Value> = carried.iter().map(|&j| lookup(jump.args[j])).collect();
+    t.push_op(Op::new(Opcode::Jump, &jump_args).with_extra(OpExtra::Jump(token)), None);
+    carried.len()
+}
+
+/// Appends a copy of preamble op `id` with its values renamed by `map` (indexed by value;
+/// what it lacks stands for itself: constants), recording its result there.
+fn copy_into_body(t: &mut Trace, id: OpId, map: &mut Vec<Option<Value>>) {
+    let rename = |v: Value| map.get(v.index()).copied().flatten().unwrap_or(v);
+    let old = &t.ops[id];
+    let mut op = Op { result: None, ..old.clone() };
+    for a in op.args.iter_mut() {
+        *a = rename(*a);
+    }
+    if op.guard().is_some_and(|g| g.any_value(|v| rename(v) != v)) {
+        op.guard_mut().expect("a guard").map_values(rename);
+    }
+    let old_result = old.result;
+    let name = old_result.and_then(|r| t.values[r].name.clone());
+    let new_id = t.push_op_named(op, name);
+    if let (Some(r), Some(nr)) = (old_result, t.ops[new_id].result) {
+        if map.len() <= r.index() {
+            map.resize(r.index() + 1, None);
+        }
+        map[r.index()] = Some(nr);
+    }
 }
