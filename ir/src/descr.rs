@@ -195,6 +195,13 @@ pub struct CallDescr {
 
 /// `OS=1`: `ll_arraycopy(src, dst, src_start, dst_start, length)`.
 pub const OS_ARRAYCOPY: u16 = 1;
+/// `OS=23`: `_ll_stringslice(s, start, stop)`, a new string of the bytes `s[start:stop]`. Its
+/// callers (`ll_stringslice_startstop` and friends) clamp first: RPython's contract is
+/// `0 <= start <= stop <= len(s)`, so the result has `stop - start` items (PyPy's `vstring`
+/// relies on it too).
+pub const OS_STR_SLICE: u16 = 23;
+/// `OS=43`: the same for unicode strings (`_ll_stringslice` on `rpy_unicode`).
+pub const OS_UNI_SLICE: u16 = 43;
 /// `OS=120`: `jit_force_virtual(vref)`, which gives the object a `virtual_ref` refers to.
 pub const OS_JIT_FORCE_VIRTUAL: u16 = 120;
 /// `OS=121`: forcing a virtualizable (PyPy emits `cond_call(token != null, force, frame)`).

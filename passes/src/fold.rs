@@ -13,6 +13,10 @@
 //!   kept and reported (a remark). After `guard_value(x, c)`, `guard_true(x)` or
 //!   `guard_false(x)`, later uses of `x` use the constant it was checked to be.
 //!
+//! - `strlen` / `unicodelen` of a string slice (`_ll_stringslice(s, a, b)`, oopspec 23 / 43) with
+//!   constant bounds `0 <= a <= b` → `b - a` (RPython's contract: callers clamp the bounds to
+//!   the string first; PyPy's `vstring` knows the same length).
+//!
 //! Overflow-checked ops are left to `intbounds` (dropping one would change which op the next
 //! `guard_no_overflow` checks). Assumes a verified trace; one forward walk, linear.
 
@@ -27,8 +31,8 @@ pub struct Fold;
 
 impl Pass for Fold {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        edit_traces(m, |_, t| {
-            let mut f = Folder { ed: Editor::new(t), folded: 0, guards: 0, remarks: Vec::new() };
+        edit_traces(m, |m, t| {
+            let mut f = Folder { m, ed: Editor::new(t), folded: 0, guards: 0, remarks: Vec::new() };
             for id in f.ed.t.ops.keys() {
                 f.op(id);
             }
@@ -41,6 +45,7 @@ impl Pass for Fold {
 }
 
 struct Folder<'a> {
+    m: &'a Module,
     ed: Editor<'a>,
     folded: i64,
     guards: i64,
@@ -88,13 +93,32 @@ impl Folder<'_> {
             return self.guard(id, opcode, first, &args);
         }
         let Some(r) = result else { return };
-        if opcode.is_pure() {
-            if let Some(v) = self.simplify(opcode, &args, self.ed.t.ty(r)) {
-                self.folded += 1;
-                self.ed.replace(r, v);
-                self.ed.remove(id);
-            }
+        let v = match opcode {
+            o if o.is_pure() => self.simplify(opcode, &args, self.ed.t.ty(r)),
+            Opcode::Strlen | Opcode::Unicodelen => self.slice_length(opcode, args[0]),
+            _ => None,
+        };
+        if let Some(v) = v {
+            self.folded += 1;
+            self.ed.replace(r, v);
+            self.ed.remove(id);
         }
+    }
+
+    /// The length of `s` if it is `_ll_stringslice(x, a, b)` with constants `0 <= a <= b`:
+    /// `b - a` (RPython's contract for the helper, see `OS_STR_SLICE`).
+    fn slice_length(&mut self, len_op: Opcode, s: Value) -> Option<Value> {
+        use tracelab_ir::descr::{OS_STR_SLICE, OS_UNI_SLICE};
+        let def = self.def(s)?;
+        let want = if len_op == Opcode::Strlen { OS_STR_SLICE } else { OS_UNI_SLICE };
+        if self.m.call_oopspec(def).filter(|&os| os == want).is_none() || def.opcode.call_target_index() != Some(0) {
+            return None;
+        }
+        let (a, b) = match def.args[1..] {
+            [_, a, b] => (self.konst(a)? as i64, self.konst(b)? as i64),
+            _ => return None,
+        };
+        (0 <= a && a <= b).then(|| self.ed.t.int(b - a))
     }
 
     /// A value equal to `opcode(args)`, if one exists without computing anything.

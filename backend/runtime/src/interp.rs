@@ -218,6 +218,8 @@ pub struct Interp<'m> {
     /// Elidable calls that may write (a `cond_call_value`'s function filling a cache) made so
     /// far, by key: only the first with given arguments may change memory.
     cache_calls: std::collections::HashSet<u64>,
+    /// The strings `_ll_stringslice` calls made, by call key (see `string_slice`).
+    slices: HashMap<u64, u64>,
 }
 
 /// Nested calls of trace functions beyond this trap.
@@ -481,7 +483,7 @@ impl<'m> Interp<'m> {
             }
         }
         let machine = Machine::new(&cfg);
-        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default(), known_results: HashMap::new(), cache_calls: Default::default() }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default(), known_results: HashMap::new(), cache_calls: Default::default(), slices: HashMap::new() }
     }
 
     /// Runs trace `tid` from its start.
@@ -1205,6 +1207,12 @@ impl<'m> Interp<'m> {
                 self.set(f, op, r, None);
                 return Ok(Flow::Next);
             }
+            (Some(os @ (tracelab_ir::descr::OS_STR_SLICE | tracelab_ir::descr::OS_UNI_SLICE)), [s, start, stop]) if op.result.is_some() => {
+                let bits = [s.bits, start.bits, stop.bits];
+                let r = self.string_slice(&target_name, os == tracelab_ir::descr::OS_UNI_SLICE, bits)?;
+                self.set(f, op, r, None);
+                return Ok(Flow::Next);
+            }
             _ => {}
         }
         let effect = match op.descr.map(|d| &self.m.descrs[d].data) {
@@ -1247,6 +1255,39 @@ impl<'m> Interp<'m> {
             self.set(f, op, r, None);
         }
         Ok(Flow::Next)
+    }
+
+    /// `_ll_stringslice(s, start, stop)` (oopspec 23, 43 for unicode): a new string holding
+    /// `s[start:stop]`, as `newstr`/`newunicode` and a copy would make it; one per arguments, like
+    /// every elidable call's result (so merging two such calls changes nothing). Outside
+    /// RPython's contract (`0 <= start <= stop <= len(s)`) it traps.
+    fn string_slice(&mut self, target: &str, unicode: bool, [s, start, stop]: [u64; 3]) -> Step<u64> {
+        let key = mix((self.cfg.seed, target, [s, start, stop]));
+        if let Some(&r) = self.slices.get(&key) {
+            return Ok(r);
+        }
+        let (start_i, stop_i) = (start as i64, stop as i64);
+        if start_i < 0 || stop_i < start_i {
+            return Err(Exit::Trap(format!("`{target}`: slice [{start_i}:{stop_i}] out of range")));
+        }
+        let len = stop - start;
+        if len > LAZY_SIZE {
+            return Err(Exit::Trap(format!("string of {len} chars")));
+        }
+        let width = if unicode { 4 } else { 1 };
+        let mut chars = Vec::with_capacity(len as usize);
+        for i in 0..len {
+            let at = self.item_addr(s, start + i, width)?;
+            chars.push(self.machine.load(at, width, false, Type::Int)?.0);
+        }
+        let what: std::sync::Arc<str> = if unicode { "newunicode".into() } else { "newstr".into() };
+        let r = self.machine.alloc(ITEMS_OFFSET + len * width, what, Some((MemKind::Unsigned, width)))?;
+        self.machine.store(r + LENGTH_OFFSET, 8, len)?;
+        for (i, c) in chars.into_iter().enumerate() {
+            self.machine.store(r + ITEMS_OFFSET + i as u64 * width, width, c)?;
+        }
+        self.slices.insert(key, r);
+        Ok(r)
     }
 
     /// A call of a registered external function: what it computes, no event.
