@@ -81,6 +81,10 @@ pub mod flags {
     pub const MARKER: u32 = 1 << 12;
     /// Its value never changes once read (immutable reads such as `getarrayitem_gc_pure`).
     pub const IMMUTABLE_READ: u32 = 1 << 13;
+    /// Reads or writes memory through its first operand, a GC reference: a null there traps
+    /// (so after it the reference is known non-null; PyPy's heap and string optimizations
+    /// mark it so).
+    pub const DEREF: u32 = 1 << 14;
 }
 
 use flags::*;
@@ -231,16 +235,16 @@ opcodes! {
     InstancePtrNe = "instance_ptr_ne", "rr:i", None, PBC;
     NurseryPtrIncrement = "nursery_ptr_increment", "ri:r", None, P;
     // reads of immutable memory
-    ArraylenGc = "arraylen_gc", "r:i", Array, R | IMMUTABLE_READ;
-    Strlen = "strlen", "r:i", None, R | IMMUTABLE_READ;
-    Strgetitem = "strgetitem", "ri:i", None, R;
-    GetarrayitemGcPureI = "getarrayitem_gc_pure_i", "ri:i", Array, R | IMMUTABLE_READ;
-    GetarrayitemGcPureR = "getarrayitem_gc_pure_r", "ri:r", Array, R | IMMUTABLE_READ;
-    GetarrayitemGcPureF = "getarrayitem_gc_pure_f", "ri:f", Array, R | IMMUTABLE_READ;
-    Unicodelen = "unicodelen", "r:i", None, R | IMMUTABLE_READ;
-    Unicodegetitem = "unicodegetitem", "ri:i", None, R;
-    Strhash = "strhash", "r:i", None, R | IMMUTABLE_READ;
-    Unicodehash = "unicodehash", "r:i", None, R | IMMUTABLE_READ;
+    ArraylenGc = "arraylen_gc", "r:i", Array, R | IMMUTABLE_READ | DEREF;
+    Strlen = "strlen", "r:i", None, R | IMMUTABLE_READ | DEREF;
+    Strgetitem = "strgetitem", "ri:i", None, R | DEREF;
+    GetarrayitemGcPureI = "getarrayitem_gc_pure_i", "ri:i", Array, R | IMMUTABLE_READ | DEREF;
+    GetarrayitemGcPureR = "getarrayitem_gc_pure_r", "ri:r", Array, R | IMMUTABLE_READ | DEREF;
+    GetarrayitemGcPureF = "getarrayitem_gc_pure_f", "ri:f", Array, R | IMMUTABLE_READ | DEREF;
+    Unicodelen = "unicodelen", "r:i", None, R | IMMUTABLE_READ | DEREF;
+    Unicodegetitem = "unicodegetitem", "ri:i", None, R | DEREF;
+    Strhash = "strhash", "r:i", None, R | IMMUTABLE_READ | DEREF;
+    Unicodehash = "unicodehash", "r:i", None, R | IMMUTABLE_READ | DEREF;
     LoadFromGcTable = "load_from_gc_table", "i:r", None, P;
     LoadEffectiveAddress = "load_effective_address", "iiii:i", None, P;
     // backend-level loads
@@ -251,21 +255,21 @@ opcodes! {
     GcLoadIndexedR = "gc_load_indexed_r", "aiiii:r", OptArray, R;
     GcLoadIndexedF = "gc_load_indexed_f", "aiiii:f", OptArray, R;
     // heap reads
-    GetarrayitemGcI = "getarrayitem_gc_i", "ri:i", Array, R;
-    GetarrayitemGcR = "getarrayitem_gc_r", "ri:r", Array, R;
-    GetarrayitemGcF = "getarrayitem_gc_f", "ri:f", Array, R;
+    GetarrayitemGcI = "getarrayitem_gc_i", "ri:i", Array, R | DEREF;
+    GetarrayitemGcR = "getarrayitem_gc_r", "ri:r", Array, R | DEREF;
+    GetarrayitemGcF = "getarrayitem_gc_f", "ri:f", Array, R | DEREF;
     VecLoadI = "vec_load_i", "aiii:v", Array, R;
     VecLoadF = "vec_load_f", "aiii:v", Array, R;
     GetarrayitemRawI = "getarrayitem_raw_i", "ii:i", Array, R;
     GetarrayitemRawF = "getarrayitem_raw_f", "ii:f", Array, R;
     RawLoadI = "raw_load_i", "ii:i", Array, R;
     RawLoadF = "raw_load_f", "ii:f", Array, R;
-    GetinteriorfieldGcI = "getinteriorfield_gc_i", "ri:i", Interior, R;
-    GetinteriorfieldGcR = "getinteriorfield_gc_r", "ri:r", Interior, R;
-    GetinteriorfieldGcF = "getinteriorfield_gc_f", "ri:f", Interior, R;
-    GetfieldGcI = "getfield_gc_i", "r:i", Field, R;
-    GetfieldGcR = "getfield_gc_r", "r:r", Field, R;
-    GetfieldGcF = "getfield_gc_f", "r:f", Field, R;
+    GetinteriorfieldGcI = "getinteriorfield_gc_i", "ri:i", Interior, R | DEREF;
+    GetinteriorfieldGcR = "getinteriorfield_gc_r", "ri:r", Interior, R | DEREF;
+    GetinteriorfieldGcF = "getinteriorfield_gc_f", "ri:f", Interior, R | DEREF;
+    GetfieldGcI = "getfield_gc_i", "r:i", Field, R | DEREF;
+    GetfieldGcR = "getfield_gc_r", "r:r", Field, R | DEREF;
+    GetfieldGcF = "getfield_gc_f", "r:f", Field, R | DEREF;
     GetfieldRawI = "getfield_raw_i", "i:i", Field, R;
     GetfieldRawR = "getfield_raw_r", "i:r", Field, R;
     GetfieldRawF = "getfield_raw_f", "i:f", Field, R;
@@ -280,17 +284,17 @@ opcodes! {
     VirtualRef = "virtual_ref", "ri:r", None, A;
     IncrementDebugCounter = "increment_debug_counter", "i:n", None, E;
     // heap writes
-    SetarrayitemGc = "setarrayitem_gc", "ria:n", Array, W;
+    SetarrayitemGc = "setarrayitem_gc", "ria:n", Array, W | DEREF;
     VecStore = "vec_store", "aiiiv:n", Array, W;
     SetarrayitemRaw = "setarrayitem_raw", "iia:n", Array, W;
     RawStore = "raw_store", "iia:n", Array, W;
-    SetinteriorfieldGc = "setinteriorfield_gc", "ria:n", Interior, W;
+    SetinteriorfieldGc = "setinteriorfield_gc", "ria:n", Interior, W | DEREF;
     SetinteriorfieldRaw = "setinteriorfield_raw", "iia:n", Interior, W;
-    SetfieldGc = "setfield_gc", "ra:n", Field, W;
+    SetfieldGc = "setfield_gc", "ra:n", Field, W | DEREF;
     ZeroArray = "zero_array", "riiii:n", Array, W;
     SetfieldRaw = "setfield_raw", "ia:n", Field, W;
-    Strsetitem = "strsetitem", "rii:n", None, W;
-    Unicodesetitem = "unicodesetitem", "rii:n", None, W;
+    Strsetitem = "strsetitem", "rii:n", None, W | DEREF;
+    Unicodesetitem = "unicodesetitem", "rii:n", None, W | DEREF;
     CondCallGcWb = "cond_call_gc_wb", "r:n", Opaque, E;
     CondCallGcWbArray = "cond_call_gc_wb_array", "ri:n", Opaque, E;
     GcStore = "gc_store", "aiai:n", OptArray, W;
@@ -350,9 +354,9 @@ opcodes! {
     CallMallocNurseryVarsizeFrame = "call_malloc_nursery_varsize_frame", "i:r", None, A;
     RecordKnownResult = "record_known_result", "ai*a:n", Call, M;
     // ops of older PyPy versions, so that their logs import too
-    GetfieldGcPureI = "getfield_gc_pure_i", "r:i", Field, R | IMMUTABLE_READ;
-    GetfieldGcPureR = "getfield_gc_pure_r", "r:r", Field, R | IMMUTABLE_READ;
-    GetfieldGcPureF = "getfield_gc_pure_f", "r:f", Field, R | IMMUTABLE_READ;
+    GetfieldGcPureI = "getfield_gc_pure_i", "r:i", Field, R | IMMUTABLE_READ | DEREF;
+    GetfieldGcPureR = "getfield_gc_pure_r", "r:r", Field, R | IMMUTABLE_READ | DEREF;
+    GetfieldGcPureF = "getfield_gc_pure_f", "r:f", Field, R | IMMUTABLE_READ | DEREF;
     GetfieldRawPureI = "getfield_raw_pure_i", "i:i", Field, R | IMMUTABLE_READ;
     GetfieldRawPureF = "getfield_raw_pure_f", "i:f", Field, R | IMMUTABLE_READ;
     GetarrayitemRawPureI = "getarrayitem_raw_pure_i", "ii:i", Array, R | IMMUTABLE_READ;
@@ -524,6 +528,10 @@ impl Opcode {
     pub fn is_immutable_read(self) -> bool {
         self.has(IMMUTABLE_READ)
     }
+    /// See [`flags::DEREF`].
+    pub fn dereferences_first_operand(self) -> bool {
+        self.has(DEREF)
+    }
 
     /// True if dropping the op when its result is unused could change what the program does.
     /// Calls count as effects here whatever their descr says; passes that know the effect class
@@ -590,6 +598,17 @@ mod tests {
         for &op in Opcode::ALL {
             assert_eq!(Opcode::from_name(op.name()), Some(op));
         }
+    }
+
+    #[test]
+    fn dereferencing_ops_access_gc_memory_through_a_reference() {
+        for &op in Opcode::ALL.iter().filter(|o| o.dereferences_first_operand()) {
+            assert_eq!(op.operand_type(0), Some(OperandType::Exactly(Type::Ref)), "{op}");
+            assert!(op.reads_heap() || op.writes_heap(), "{op}");
+            assert!(!op.is_marker(), "{op} generates code");
+        }
+        assert!(Opcode::GetfieldGcR.dereferences_first_operand() && Opcode::Strlen.dereferences_first_operand());
+        assert!(!Opcode::GetfieldRawI.dereferences_first_operand() && !Opcode::QuasiimmutField.dereferences_first_operand());
     }
 
     #[test]

@@ -107,20 +107,6 @@ struct Walk<'a> {
     merged: HashSet<OpId>,
 }
 
-/// Ops that read or write memory through their first operand, a GC reference (PyPy's heap and
-/// string optimizations mark it non-null after them).
-fn dereferences(o: Opcode) -> bool {
-    use Opcode::*;
-    matches!(
-        o,
-        GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF | SetfieldGc
-            | GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR
-            | GetarrayitemGcPureF | SetarrayitemGc | ArraylenGc | GetinteriorfieldGcI | GetinteriorfieldGcR
-            | GetinteriorfieldGcF | SetinteriorfieldGc | Strlen | Unicodelen | Strgetitem | Unicodegetitem | Strsetitem
-            | Unicodesetitem | Strhash | Unicodehash
-    )
-}
-
 /// How far `guard_nonnull` looks for the class guard to merge.
 const STRENGTHEN_WINDOW: usize = 16;
 
@@ -146,7 +132,7 @@ impl Walk<'_> {
         }
         if !opcode.is_guard() {
             self.state.after(self.m, &self.ed.t.ops[id]);
-            if dereferences(opcode) {
+            if opcode.dereferences_first_operand() {
                 // It went through its object, which a null would have stopped (the interpreter
                 // traps there, and so does the optimized trace, at the same op).
                 self.facts.nonnull.insert(args[0]);
