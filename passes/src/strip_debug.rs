@@ -6,8 +6,8 @@
 //! (`keepalive`, `quasiimmut_field`, `assert_not_none`, `record_exact_class`...) carry facts an
 //! optimizer uses and are kept.
 
-use crate::{map_traces, Pass, PassContext};
-use tracelab_ir::rewrite::Rewriter;
+use crate::{edit_traces, Pass, PassContext};
+use tracelab_ir::edit::Editor;
 use tracelab_ir::{Module, Opcode};
 
 pub struct StripDebug;
@@ -18,18 +18,17 @@ pub fn is_debug_marker(op: Opcode) -> bool {
 
 impl Pass for StripDebug {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        map_traces(m, |_, t| {
-            let mut rw = Rewriter::new(t);
+        edit_traces(m, |_, t| {
+            let mut ed = Editor::new(t);
             let mut removed = 0;
-            for (id, op) in t.ops.iter() {
-                if is_debug_marker(op.opcode) {
+            for id in ed.t.ops.keys() {
+                if is_debug_marker(ed.t.ops[id].opcode) {
                     removed += 1;
-                } else {
-                    rw.copy(id);
+                    ed.remove(id);
                 }
             }
             cx.stats.add("markers removed", removed);
-            rw.finish()
+            ed.finish();
         });
     }
 }
