@@ -20,15 +20,13 @@ pub struct Editor<'a> {
     /// Per op: marked to go.
     removed: Vec<bool>,
     any_removed: bool,
-    /// Some op was renamed or removed.
-    changed: bool,
 }
 
 impl<'a> Editor<'a> {
     pub fn new(t: &'a mut Trace) -> Editor<'a> {
         let map = t.values.keys().collect();
         let removed = vec![false; t.ops.len()];
-        Editor { t, map, removed, any_removed: false, changed: false }
+        Editor { t, map, removed, any_removed: false }
     }
 
     /// What uses of `v` become.
@@ -51,15 +49,10 @@ impl<'a> Editor<'a> {
         let m = |v: Value| map.get(v.index()).copied().unwrap_or(v);
         let op = &mut self.t.ops[id];
         for a in op.args.iter_mut() {
-            let n = m(*a);
-            if n != *a {
-                *a = n;
-                self.changed = true;
-            }
+            *a = m(*a);
         }
         if op.guard().is_some_and(|g| g.any_value(|v| m(v) != v)) {
             op.guard_mut().expect("a guard").map_values(m);
-            self.changed = true;
         }
     }
 
@@ -67,16 +60,11 @@ impl<'a> Editor<'a> {
     pub fn remove(&mut self, id: OpId) {
         self.removed[id.index()] = true;
         self.any_removed = true;
-        self.changed = true;
-    }
-
-    pub fn is_removed(&self, id: OpId) -> bool {
-        self.removed[id.index()]
     }
 
     /// Closes the gaps removed ops left (their results stay in the value table, defined by
-    /// nothing). True if the trace changed.
-    pub fn finish(self) -> bool {
+    /// nothing).
+    pub fn finish(self) {
         if self.any_removed {
             let removed = self.removed;
             self.t.ops.retain(|id| !removed[id.index()]);
@@ -91,6 +79,5 @@ impl<'a> Editor<'a> {
                 }
             }
         }
-        self.changed
     }
 }

@@ -98,15 +98,19 @@ fn edge(ed: &mut Editor, id: OpId, fixed: &HashMap<usize, Value>) {
         k += 1;
         !fixed.contains_key(&(k - 1))
     });
-    let Some(OpExtra::Label(l)) = Some(&mut op.extra) else { return };
-    let params = std::mem::take(&mut l.params);
-    let (kept, gone): (Vec<(usize, Value)>, Vec<(usize, Value)>) = params.into_iter().enumerate().partition(|(k, _)| !fixed.contains_key(k));
-    l.params = kept.iter().map(|&(_, p)| p).collect();
-    for (n, &(_, p)) in kept.iter().enumerate() {
-        ed.t.values[p].def = ValueDef::LabelParam(id, n as u32);
+    let OpExtra::Label(l) = &mut op.extra else { return };
+    let mut gone = Vec::new();
+    for (k, p) in std::mem::take(&mut l.params).into_iter().enumerate() {
+        match fixed.get(&k) {
+            Some(&v) => gone.push((p, v)),
+            None => {
+                ed.t.values[p].def = ValueDef::LabelParam(id, l.params.len() as u32);
+                l.params.push(p);
+            }
+        }
     }
-    for (k, p) in gone {
-        let v = ed.map(fixed[&k]);
+    for (p, v) in gone {
+        let v = ed.map(v);
         ed.replace(p, v);
     }
 }
