@@ -19,21 +19,23 @@ pub trait EntityRef: Copy + Eq {
 macro_rules! entity {
     ($(#[$attr:meta])* $name:ident, $prefix:expr) => {
         $(#[$attr])*
+        // The index plus one, so that `Option<$name>` takes no more room than `$name`.
         #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(u32);
+        pub struct $name(std::num::NonZeroU32);
 
         impl $crate::entity::EntityRef for $name {
             fn new(index: usize) -> Self {
-                $name(u32::try_from(index).expect("entity index overflows u32"))
+                let n = u32::try_from(index).ok().and_then(|i| i.checked_add(1)).expect("entity index overflows u32");
+                $name(std::num::NonZeroU32::new(n).expect("one more than an index"))
             }
             fn index(self) -> usize {
-                self.0 as usize
+                self.0.get() as usize - 1
             }
         }
 
         impl std::fmt::Debug for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "{}{}", $prefix, self.0)
+                write!(f, "{}{}", $prefix, self.0.get() - 1)
             }
         }
     };
