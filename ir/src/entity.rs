@@ -3,6 +3,8 @@
 //! Every entity of the IR (a value, an op, a descr, a trace, a guard, a virtual) is a `u32`
 //! index wrapped in its own type, in the manner of Cranelift's `entity_impl!`: cheap to copy,
 //! impossible to mix up, and a rewritten trace is a new arena rather than a web of pointers.
+//! The index is stored plus one in a `NonZeroU32`, so that an `Option` of it is 4 bytes too
+//! (an op holds two: 72 bytes an op instead of 80, which the passes feel on long traces).
 
 use std::fmt;
 use std::marker::PhantomData;
