@@ -1197,6 +1197,15 @@ impl<'m> Interp<'m> {
             Some(i) => self.target_name(f, op.args[i]),
             None => op.opcode.to_string(),
         };
+        // A result `record_known_result` stated wins over what the function would compute
+        // (`cse` takes the statement for every later call with those arguments).
+        if !self.known_results.is_empty() && self.m.call_result_elidable(op) {
+            let bits: Vec<u64> = args.iter().map(|v| call_arg_bits(v.ty, v.bits)).collect();
+            if let Some(&r) = self.known_results.get(&call_key(&target_name, &bits)) {
+                self.set(f, op, r, None);
+                return Ok(Flow::Next);
+            }
+        }
         match (self.m.call_oopspec(op), args.as_slice()) {
             (Some(tracelab_ir::descr::OS_ARRAYCOPY), [src, dst, s0, d0, n]) => {
                 self.arraycopy(src.bits, dst.bits, s0.bits, d0.bits, n.bits)?;
@@ -1223,12 +1232,6 @@ impl<'m> Interp<'m> {
         // same arguments.
         let elidable = self.m.call_result_elidable(op);
         let bits: Vec<u64> = args.iter().map(|v| call_arg_bits(v.ty, v.bits)).collect();
-        if elidable && !self.known_results.is_empty() {
-            if let Some(&r) = self.known_results.get(&call_key(&target_name, &bits)) {
-                self.set(f, op, r, None);
-                return Ok(Flow::Next);
-            }
-        }
         let index = (!elidable).then_some(self.machine.calls);
         let key = mix((self.cfg.seed, &target_name, &bits, index));
         let rty = op.opcode.result_type();
