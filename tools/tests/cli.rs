@@ -233,3 +233,26 @@ fn compare_pypy_measures_and_checks_every_loop() {
         assert!(out.contains(key), "{key} missing:\n{out}");
     }
 }
+
+/// Fuzz finding: one op with thousands of undefined operands wrote each error with the whole
+/// line (40 MB for 2,000 operands). Errors are capped per line and per file, long lines cut.
+#[test]
+fn error_output_stays_small_for_many_errors() {
+    let operands: Vec<String> = (0..4000).map(|k| format!("i{}", k + 10)).collect();
+    let many_on_a_line = format!(
+        "loop l [i0] {{\n    label(i0, descr=TargetToken(1))\n    i1 = int_add({})\n    jump(i0, descr=TargetToken(1))\n}}\n",
+        operands.join(", ")
+    );
+    let lines: String = (0..5000).map(|k| format!("    i{} = int_add(i0, x{k})\n", k + 2)).collect();
+    let many_lines = format!("loop l [i0] {{\n    label(i0, descr=TargetToken(1))\n{lines}    jump(i0, descr=TargetToken(1))\n}}\n");
+    for (name, text, hidden) in [("many-on-a-line", many_on_a_line, 3990), ("many-lines", many_lines, 4950)] {
+        let path = std::env::temp_dir().join(format!("tracelab-cli-{name}.trace"));
+        std::fs::write(&path, text).unwrap();
+        let o = tracelab(&["verify", path.to_str().unwrap()]);
+        assert_eq!(code(&o), 1);
+        let e = stderr(&o);
+        assert!(e.len() < 16_000, "{name}: {} bytes of errors", e.len());
+        assert!(e.contains(&format!("{hidden} more errors not shown")), "{name}: {e}");
+        assert!(e.contains("unknown value `i10`") || e.contains("unknown value `x0`"), "{name}: {e}");
+    }
+}

@@ -476,8 +476,11 @@ impl<'a> Lower<'a> {
             return None;
         }
         let mut d = Diagnostic::new(n.span, format!("unknown value `{}`", n.text)).label("not defined before this use");
-        if let Some(s) = suggest(n.text, scope.values.keys().copied()) {
-            d = d.note(format!("did you mean `{s}`?"));
+        // A suggestion costs a walk over every name: only errors that will be shown get one.
+        if self.errors.len() < crate::diag::MAX_PER_FILE {
+            if let Some(s) = suggest(n.text, scope.values.keys().copied()) {
+                d = d.note(format!("did you mean `{s}`?"));
+            }
         }
         self.err(d);
         None
