@@ -23,7 +23,7 @@ pub fn check_compiled(m: &Module, code: &Compiled, tid: TraceId, seeds: u64, cfg
         c.seed = seed;
         let (expected, constraints) = run_learning(m, tid, &c);
         c.constraints = constraints;
-        let got = code.run(m, tid, c);
+        let got = code.run(tid, c);
         let (want, have) = (report(&expected), report(&got));
         if want != have {
             return Err(format!("trace `{name}`, seed {seed}: compiled code and interpreter differ\n--- interpreter\n{want}--- native\n{have}"));

@@ -84,6 +84,10 @@ fn err(what: &str) -> impl Fn(String) -> BackendError + '_ {
 /// Compiled traces of one module. Owns their code: dropping it frees the code.
 pub struct Compiled {
     module: Option<JITModule>,
+    /// The module the code was compiled from: compiled code reads its slots and exits by this
+    /// module's numbering, so runs use this copy and no other (a safe API cannot pair code with
+    /// a module it was not made for).
+    source: Arc<Module>,
     /// By trace index: the traces compiled.
     traces: Vec<Option<CompiledTrace>>,
     /// The same code as the runtime enters it.
@@ -219,7 +223,7 @@ pub fn compile_with(m: &Module, tids: &[TraceId], settings: Settings, keep: Keep
         table.traces[tid.index()] = Some(code);
         traces[tid.index()] = Some(CompiledTrace { exits: lowered.exits, entries: lowered.entries, stats: lowered.stats, clif, asm, lower_time, codegen_time, code_size });
     }
-    Ok(Compiled { module: Some(module), traces, table, externals, link_time })
+    Ok(Compiled { module: Some(module), source: Arc::new(m.clone()), traces, table, externals, link_time })
 }
 
 impl Compiled {
@@ -231,14 +235,19 @@ impl Compiled {
     /// Runs trace `tid` of `m` (the module this was compiled from) with `cfg`: compiled code
     /// wherever execution goes (bridges, loops other traces enter), the interpreter for what
     /// was not compiled and for the ops compiled code leaves to it.
-    pub fn run(&self, m: &Module, tid: TraceId, cfg: Config) -> Run {
-        self.run_counted(m, tid, cfg).0
+    pub fn run(&self, tid: TraceId, cfg: Config) -> Run {
+        self.run_counted(tid, cfg).0
+    }
+
+    /// The module this code was compiled from (a copy taken when compiling).
+    pub fn module(&self) -> &Module {
+        &self.source
     }
 
     /// [`Compiled::run`], and how often compiled code was entered.
-    pub fn run_counted(&self, m: &Module, tid: TraceId, cfg: Config) -> (Run, NativeCounts) {
+    pub fn run_counted(&self, tid: TraceId, cfg: Config) -> (Run, NativeCounts) {
         let cfg = Config { externals: self.externals.clone(), ..cfg };
-        tracelab_runtime::native::run(m, cfg, tid, &self.table)
+        tracelab_runtime::native::run(&self.source, cfg, tid, &self.table)
     }
 }
 
@@ -250,7 +259,7 @@ fn extern_symbol(name: &str) -> String {
 /// Compiles the module and runs trace `tid`: `tracelab run --native`.
 pub fn run_native(m: &Module, tid: TraceId, cfg: Config, settings: Settings) -> Result<Run, BackendError> {
     let code = compile(m, settings, Keep::default())?;
-    Ok(code.run(m, tid, cfg))
+    Ok(code.run(tid, cfg))
 }
 
 #[cfg(test)]
@@ -280,7 +289,7 @@ bridge odd from Guard0xa0 [i0, i1] {
         let m = tracelab_ir::parse(PARITY).unwrap();
         let code = compile(&m, Settings::default(), Keep::default()).unwrap();
         let cfg = Config { args: vec![0, 0], ..Config::default() };
-        let (run, counts) = code.run_counted(&m, TraceId::new(0), cfg);
+        let (run, counts) = code.run_counted(TraceId::new(0), cfg);
         // Five odd values go through the bridge and back into the loop: 1 + 5 * 2 entries.
         assert_eq!(counts, NativeCounts { entries: 11, interpreted: 0 });
         let tracelab_runtime::interp::Exit::GuardFailed { fail_args, .. } = run.exit else { panic!("{:?}", run.exit) };
@@ -294,7 +303,7 @@ bridge odd from Guard0xa0 [i0, i1] {
         let code = compile(&m, Settings::default(), Keep::default()).unwrap();
         for fuel in [0, 1, 5, 17, 40] {
             let cfg = Config { args: vec![0, 0], fuel, ..Config::default() };
-            let native = code.run(&m, TraceId::new(0), cfg.clone());
+            let native = code.run(TraceId::new(0), cfg.clone());
             let interp = tracelab_runtime::interp::Interp::new(&m, cfg).run(TraceId::new(0));
             assert_eq!(tracelab_runtime::render::report(&native), tracelab_runtime::render::report(&interp), "fuel {fuel}");
         }
@@ -322,7 +331,7 @@ loop sum [i0, i1] {
         let code = compile(&m, Settings::default(), Keep::default()).unwrap();
         let cfg = Config { args: vec![0, 0], ..Config::default() };
         let tid = m.trace_by_name("sum").unwrap();
-        let (run, counts) = code.run_counted(&m, tid, cfg);
+        let (run, counts) = code.run_counted(tid, cfg);
         // The loop once, the callee once per iteration (4 calls).
         assert_eq!(counts, NativeCounts { entries: 5, interpreted: 0 });
         let tracelab_runtime::interp::Exit::GuardFailed { fail_args, .. } = run.exit else { panic!("{:?}", run.exit) };
@@ -350,12 +359,12 @@ loop l [i0] {
         let code = compile_with(&m, &[tid], Settings::default(), Keep::default(), Arc::new(ext)).unwrap();
         // The call is native: only `finish` is left to the runtime.
         assert_eq!(code.trace(tid).unwrap().stats.runtime_ops, 1);
-        let run = code.run(&m, tid, Config { args: vec![1], ..Config::default() });
+        let run = code.run(tid, Config { args: vec![1], ..Config::default() });
         let tracelab_runtime::interp::Exit::GuardFailed { fail_args, .. } = run.exit else { panic!("{:?}", run.exit) };
         assert_eq!(fail_args[0].unwrap().bits, 111);
         assert!(run.events.is_empty(), "a registered function is not an event");
         // Without the registration the call is modelled: an event with an invented result.
-        let run = compile(&m, Settings::default(), Keep::default()).unwrap().run(&m, tid, Config { args: vec![1], ..Config::default() });
+        let run = compile(&m, Settings::default(), Keep::default()).unwrap().run(tid, Config { args: vec![1], ..Config::default() });
         assert_eq!(run.events.len(), 1);
     }
 }

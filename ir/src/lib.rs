@@ -13,6 +13,7 @@ pub mod descr;
 pub mod diag;
 pub mod edit;
 pub mod entity;
+pub mod facts;
 pub mod eval;
 pub mod link;
 pub mod opcode;

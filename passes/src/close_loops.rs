@@ -5,7 +5,7 @@
 //! writes): the trace is SSA and the preamble dominates the body, so that is correct, but the
 //! loop-carried state is then spread over the body. This pass makes it explicit, as PyPy's
 //! "extra label arguments": for a label `L` entered only from its own trace (closed, see
-//! [`crate::open_labels`]), each value defined before `L` and used between `L` and the next label
+//! [`tracelab_ir::facts::ModuleFacts`]), each value defined before `L` and used between `L` and the next label
 //! or the end is added to `L`'s arguments with a new parameter standing for it in the body, and
 //! the trace's jump to `L` passes that parameter back unchanged (the value is loop-invariant).
 //! A backend can then treat a label as a block whose parameters are all it needs.
@@ -14,7 +14,7 @@
 //! arguments). Assumes a verified trace; linear: each op is looked at twice (a scan of the region
 //! after each label, then the renaming, in place).
 
-use crate::{edit_traces, is_open_label, open_labels, Pass, PassContext};
+use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::edit::Editor;
@@ -25,9 +25,9 @@ pub struct CloseLoops;
 
 impl Pass for CloseLoops {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        let open = open_labels(m);
+        let facts = cx.facts.clone();
         edit_traces(m, |_, t| {
-            if !t.labels().any(|(id, _)| !is_open_label(&t.ops[id], &open)) {
+            if !t.labels().any(|(id, _)| !facts.is_open_label(&t.ops[id])) {
                 return;
             }
             let mut ed = Editor::new(t);
@@ -36,7 +36,7 @@ impl Pass for CloseLoops {
             for id in ed.t.ops.keys() {
                 ed.update(id);
                 let op = &ed.t.ops[id];
-                if let Some(l) = op.label().filter(|_| !is_open_label(op, &open)) {
+                if let Some(l) = op.label().filter(|_| !facts.is_open_label(op)) {
                     let token = l.token;
                     // The ops after the label are still as they were: none is renamed yet.
                     let outside = used_from_before(ed.t, id);

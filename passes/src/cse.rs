@@ -12,7 +12,7 @@
 //! so an earlier op always dominates a later one: no window is needed, the table holds every key
 //! and the pass is linear in the trace length (one hash lookup per op). The table is emptied at a
 //! label another trace jumps into (its values are not defined on that path; see
-//! [`crate::open_labels`]).
+//! [`tracelab_ir::facts::ModuleFacts`]).
 //!
 //! Calls are keyed by target and arguments alone (`call_pure_r(f, x)` and
 //! `call_loopinvariant_r(f, x)` call one function), and `record_known_result(r, f, args...)`
@@ -24,11 +24,12 @@
 //! keyed too: nothing can change what they read. Other heap reads are not this pass's (they can
 //! be invalidated by writes: that is `heap`'s job).
 
-use crate::{edit_traces, is_open_label, open_labels, Pass, PassContext};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use crate::{edit_traces, Pass, PassContext};
+use tracelab_ir::facts::ModuleFacts;
+use rustc_hash::FxHashMap as HashMap;
 use tracelab_ir::descr::DescrId;
 use tracelab_ir::edit::Editor;
-use tracelab_ir::{Module, Op, Opcode, Target, Trace, Value};
+use tracelab_ir::{Module, Op, Opcode, Trace, Value};
 
 pub struct Cse;
 
@@ -36,9 +37,9 @@ type Key = (Opcode, tracelab_ir::trace::Operands, Option<DescrId>);
 
 impl Pass for Cse {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        let open = open_labels(m);
+        let facts = cx.facts.clone();
         edit_traces(m, |m, t| {
-            let n = cse(m, t, &open);
+            let n = cse(m, t, &facts);
             cx.stats.add("ops reused", n);
         });
     }
@@ -55,14 +56,14 @@ fn call_key(opcode: Opcode, args: &[Value]) -> Key {
     (Opcode::RecordKnownResult, args[target..].into(), None)
 }
 
-pub fn cse(m: &Module, t: &mut Trace, open: &HashSet<Target>) -> i64 {
+pub fn cse(m: &Module, t: &mut Trace, facts: &ModuleFacts) -> i64 {
     let mut ed = Editor::new(t);
     let mut seen: HashMap<Key, Value> = HashMap::default();
     let mut reused = 0;
     for id in ed.t.ops.keys() {
         ed.update(id);
         let op = &ed.t.ops[id];
-        if is_open_label(op, open) {
+        if facts.is_open_label(op) {
             seen.clear();
         }
         if op.opcode == Opcode::RecordKnownResult {

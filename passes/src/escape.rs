@@ -53,6 +53,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::entity::EntityRef;
+use tracelab_ir::facts::ModuleFacts;
 use tracelab_ir::resume::{FieldKey, GuardInfo, PendingWrite, Resume, ResumeValue, VirtualId, VirtualObject};
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::trace::ValueDef;
@@ -68,9 +69,10 @@ impl Pass for EscapePass {
             m.intern_descr_named("vref.size", size);
             m.intern_descr_named("vref.referent", referent);
         }
+        let facts = cx.facts.clone();
         map_traces(m, |m, t| {
             // First walk: which label parameters carry a virtual of one shape on every edge.
-            let mut probe = Escape::new(m, t);
+            let mut probe = Escape::new(m, t, &facts);
             probe.probing = true;
             probe.want_remarks = cx.want_remarks;
             probe.run();
@@ -82,7 +84,7 @@ impl Pass for EscapePass {
                 probe
             } else {
                 loop {
-                    let mut e = Escape::new(m, t);
+                    let mut e = Escape::new(m, t, &facts);
                     e.want_remarks = cx.want_remarks;
                     e.explode = explode.clone();
                     e.run();
@@ -157,7 +159,7 @@ pub struct Escape<'a> {
     /// For each old value, the index of the last op that uses it.
     last_use: Vec<usize>,
     /// Guards with a bridge in the module.
-    bridged: rustc_hash::FxHashSet<u64>,
+    facts: &'a ModuleFacts,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -190,7 +192,7 @@ pub enum Leaf {
 const MAX_NESTING: usize = 4;
 
 impl<'a> Escape<'a> {
-    pub fn new(m: &'a Module, old: &'a Trace) -> Escape<'a> {
+    pub fn new(m: &'a Module, old: &'a Trace, facts: &'a ModuleFacts) -> Escape<'a> {
         Escape {
             m,
             old,
@@ -207,7 +209,7 @@ impl<'a> Escape<'a> {
             pending: Vec::new(),
             vref: vref_descrs(m),
             last_use: old.last_uses(),
-            bridged: crate::bridged_guards(m),
+            facts,
         }
     }
 
@@ -506,8 +508,7 @@ impl<'a> Escape<'a> {
     fn explodable(&self) -> HashMap<(Target, usize), Shape> {
         // Only labels of this trace that no other trace enters: a label another trace jumps
         // to must keep its layout.
-        let open = crate::open_labels(self.m);
-        let own: Vec<Target> = self.old.labels().map(|(_, l)| l.token).filter(|t| !open.contains(t)).collect();
+        let own: Vec<Target> = self.old.labels().map(|(_, l)| l.token).filter(|t| !self.facts.open_labels.contains(t)).collect();
         self.edges.iter().filter(|((t, _), _)| own.contains(t)).filter_map(|(k, s)| s.clone().map(|s| (*k, s))).collect()
     }
 
@@ -800,7 +801,7 @@ impl<'a> Escape<'a> {
                 return;
             }
         }
-        if crate::is_bridged(op, &self.bridged) {
+        if self.facts.is_bridged(op) {
             // Its fail args are the bridge's inputs, and the bridge reads memory: real objects,
             // delayed stores done.
             for &v in op.args.iter().chain(op.guard().into_iter().flat_map(|g| g.fail_args.iter().flatten())) {

@@ -26,7 +26,7 @@
 //!   guard after a call that another pass removed (PyPy drops it with the call). A bridge starts,
 //!   and every label restarts, with both unknown.
 //! At a label that another trace jumps into, everything is forgotten (see
-//! [`crate::open_labels`]).
+//! [`tracelab_ir::facts::ModuleFacts`]).
 //!
 //! Strengthening: `guard_nonnull(p)` followed closely by `guard_class(p, c)` becomes one
 //! `guard_nonnull_class(p, c)` at the first guard's place (PyPy does the same), when the two
@@ -35,7 +35,7 @@
 //! the same way), at most 16: failing earlier then resumes exactly as failing later would.
 //! One linear walk (the look-ahead is bounded).
 
-use crate::{edit_traces, is_open_label, open_labels, Pass, PassContext};
+use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::edit::Editor;
@@ -46,13 +46,13 @@ pub struct Guards;
 
 impl Pass for Guards {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        let open = open_labels(m);
+        let facts = cx.facts.clone();
         edit_traces(m, |m, t| {
             let bridge = matches!(t.kind, tracelab_ir::TraceKind::Bridge { .. });
             let state = Pending { exception: bridge, forced: bridge };
             let mut w = Walk { m, ed: Editor::new(t), facts: Facts::default(), removed: 0, merged: HashSet::default(), state };
             for id in w.ed.t.ops.keys() {
-                if is_open_label(&w.ed.t.ops[id], &open) {
+                if facts.is_open_label(&w.ed.t.ops[id]) {
                     w.facts = Facts::default();
                 }
                 w.op(id);

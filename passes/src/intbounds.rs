@@ -12,7 +12,7 @@
 //!
 //! - backwards through `int_add`/`int_sub` with a constant: when `y = x - c` is narrowed and
 //!   `x`'s range minus `c` cannot wrap, `x` is narrowed too (`x >= 2` and `x - 1 < 2` make `x`
-//!   exactly 2).
+//!   exactly 2); at most four steps back, which keeps the walk linear on long chains.
 //!
 //! With the ranges it:
 //! - replaces a value whose range is one number by that constant in every later use (operands,
@@ -24,11 +24,11 @@
 //!   plain op and drops the `guard_no_overflow` after it.
 //!
 //! Ranges belong to SSA values, so they hold for the rest of the trace; at a label another trace
-//! enters (see [`crate::open_labels`]) they are forgotten. A label parameter starts unknown, so in
+//! enters (see [`tracelab_ir::facts::ModuleFacts`]) they are forgotten. A label parameter starts unknown, so in
 //! a peeled loop the body learns its ranges from its own guards (the usual `i < n` before
 //! `i + 1` is what makes the increment overflow-free). Assumes a verified trace; linear.
 
-use crate::{edit_traces, is_open_label, open_labels, Pass, PassContext};
+use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::FxHashMap as HashMap;
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::edit::Editor;
@@ -40,11 +40,11 @@ pub struct IntBounds;
 
 impl Pass for IntBounds {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        let open = open_labels(m);
+        let facts = cx.facts.clone();
         edit_traces(m, |_, t| {
             let mut w = Walk { ed: Editor::new(t), ranges: HashMap::default(), order: HashMap::default(), ovf_dropped: false, decided: 0, guards: 0, ovf: 0, pinned: 0, remarks: Vec::new() };
             for id in w.ed.t.ops.keys() {
-                if is_open_label(&w.ed.t.ops[id], &open) {
+                if facts.is_open_label(&w.ed.t.ops[id]) {
                     w.ranges.clear();
                     w.order.clear();
                 }
@@ -66,6 +66,9 @@ struct Range {
     lo: i64,
     hi: i64,
 }
+
+/// How far a narrowed value's bounds go back through the additions that made it.
+const MAX_BACKWARD_STEPS: u32 = 4;
 
 const FULL: Range = Range { lo: i64::MIN, hi: i64::MAX };
 const BOOL: Range = Range { lo: 0, hi: 1 };
@@ -110,6 +113,13 @@ impl Walk<'_> {
     }
 
     fn narrow(&mut self, v: Value, r: Range) {
+        self.narrow_within(v, r, MAX_BACKWARD_STEPS);
+    }
+
+    /// [`Walk::narrow`], going back through at most `steps` more `int_add`/`int_sub` with a
+    /// constant. Unbounded, a guard at the end of a chain of n increments would narrow all n
+    /// values before it, and n such guards would take n² steps.
+    fn narrow_within(&mut self, v: Value, r: Range, steps: u32) {
         if self.ed.t.ty(v) != Type::Int || self.ed.t.is_const(v) {
             return;
         }
@@ -123,7 +133,9 @@ impl Walk<'_> {
         if now.lo == now.hi {
             self.pin(v, now.lo);
         }
-        self.narrow_operand(v, now);
+        if steps > 0 {
+            self.narrow_operand(v, now, steps - 1);
+        }
     }
 
     /// From now on `v` (not a constant) is the constant `c`.
@@ -135,7 +147,7 @@ impl Walk<'_> {
 
     /// `v`, now in `r`, is `x + c` or `x - c` (or `c - x`, `c + x`): narrows `x` when its range
     /// shifted by `c` cannot wrap (then the shift is exact both ways).
-    fn narrow_operand(&mut self, v: Value, r: Range) {
+    fn narrow_operand(&mut self, v: Value, r: Range, steps: u32) {
         use Opcode::*;
         let Some(def) = self.def(v) else { return };
         let (o, args) = (def.opcode, [def.args[0], *def.args.get(1).unwrap_or(&def.args[0])]);
@@ -161,7 +173,7 @@ impl Walk<'_> {
             _ => return,
         };
         let (Some(a), Some(b)) = (back(r.lo, c), back(r.hi, c)) else { return };
-        self.narrow(x, Range { lo: a.min(b), hi: a.max(b) });
+        self.narrow_within(x, Range { lo: a.min(b), hi: a.max(b) }, steps);
     }
 
     /// The op that defines `v`.

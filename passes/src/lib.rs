@@ -21,6 +21,7 @@ pub mod unroll;
 pub mod virtualize;
 
 use std::collections::BTreeMap;
+use tracelab_ir::facts::ModuleFacts;
 use tracelab_ir::Module;
 
 /// Counters a pass reports (`--stats`): name → amount, e.g. `"ops removed" → 12`.
@@ -33,15 +34,24 @@ impl Stats {
     }
 }
 
-/// What a pass may report besides the module it rewrote.
-#[derive(Default)]
+/// What a pass is given besides the module (facts about it, computed once), and what it may
+/// report besides the module it rewrote.
 pub struct PassContext {
+    /// Open labels and bridged guards of the module as the pass received it.
+    pub facts: std::sync::Arc<ModuleFacts>,
     pub stats: Stats,
     /// Optimization remarks: what was done, or why not (`--remarks`).
     pub remarks: Vec<String>,
     /// Someone will read the remarks: a pass that would make one per op may skip formatting
     /// them otherwise (a pass making a few makes them anyway).
     pub want_remarks: bool,
+}
+
+impl PassContext {
+    /// A context for running a pass on `m`: the module's facts computed once, for every trace.
+    pub fn new(m: &Module, want_remarks: bool) -> PassContext {
+        PassContext { facts: std::sync::Arc::new(ModuleFacts::of(m)), stats: Stats::default(), remarks: Vec::new(), want_remarks }
+    }
 }
 
 /// An optimization or cleanup over a module.
@@ -103,51 +113,6 @@ pub const DEFAULT_PIPELINE: &[&str] =
 
 pub fn find(name: &str) -> Option<&'static PassInfo> {
     REGISTRY.iter().find(|p| p.name == name)
-}
-
-/// Labels that a jump in another trace enters. What a pass knows before such a label does not
-/// hold after it (the other trace established none of it), so passes forget everything there. A
-/// label entered only by fall-through and by jumps of its own trace is *closed*: facts about SSA
-/// values defined before it stay true after it. `opt` assumes the module holds every trace that
-/// enters its labels (`import-pypy` keeps a log's loops and bridges together).
-pub fn open_labels(m: &Module) -> rustc_hash::FxHashSet<tracelab_ir::Target> {
-    let mut owner = rustc_hash::FxHashMap::default();
-    for (tid, t) in m.traces.iter() {
-        for (_, l) in t.labels() {
-            owner.insert(l.token, tid);
-        }
-    }
-    let mut open = rustc_hash::FxHashSet::default();
-    for (tid, t) in m.traces.iter() {
-        for op in t.ops.values() {
-            if let Some(target) = op.jump_target() {
-                if owner.get(&target).is_some_and(|&o| o != tid) {
-                    open.insert(target);
-                }
-            }
-        }
-    }
-    open
-}
-
-/// True if `op` is a label in `open` (see [`open_labels`]).
-/// Ids of the guards that have a bridge in the module. Such a guard's fail args are its
-/// bridge's inputs: a pass may rename them but not add, drop, reorder or virtualize them, and
-/// nothing may be left pending for its resume data (the bridge goes on from memory as it is).
-pub fn bridged_guards(m: &Module) -> rustc_hash::FxHashSet<u64> {
-    m.traces.values().filter_map(|t| match t.kind {
-        tracelab_ir::TraceKind::Bridge { guard } => Some(guard),
-        _ => None,
-    }).collect()
-}
-
-/// Whether `op` is a guard with a bridge (see [`bridged_guards`]).
-pub fn is_bridged(op: &tracelab_ir::Op, bridged: &rustc_hash::FxHashSet<u64>) -> bool {
-    op.guard().and_then(|g| g.id).is_some_and(|id| bridged.contains(&id))
-}
-
-pub fn is_open_label(op: &tracelab_ir::Op, open: &rustc_hash::FxHashSet<tracelab_ir::Target>) -> bool {
-    op.label().is_some_and(|l| open.contains(&l.token))
 }
 
 /// Runs `f` on every trace, replacing each with the trace `f` builds.

@@ -5,7 +5,7 @@
 //! reads and writes back unchanged travels as a parameter whose entry value and jump value are
 //! the same constant (a generator's `running` flag: 0 in, 0 back), or a parameter is passed back
 //! as itself or as another parameter that is itself invariant. For a closed label (entered only
-//! by fall-through and by jumps of its own trace, see [`crate::open_labels`]), a parameter whose
+//! by fall-through and by jumps of its own trace, see [`tracelab_ir::facts::ModuleFacts`]), a parameter whose
 //! value on every edge is one value `v` (a constant, or a value from before the label; a jump
 //! passing the parameter itself, or another such parameter, does not count against it) is
 //! replaced by `v`, and the label and its jumps lose that position. Found as a greatest fixpoint
@@ -16,7 +16,7 @@
 //! Open labels are left alone. Linear in the trace length plus, per label, its parameters times
 //! the rounds of the fixpoint (each round drops at least one parameter).
 
-use crate::{edit_traces, is_open_label, open_labels, Pass, PassContext};
+use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::FxHashMap as HashMap;
 use tracelab_ir::edit::Editor;
 use tracelab_ir::trace::{LabelInfo, ValueDef};
@@ -26,9 +26,9 @@ pub struct LoopParams;
 
 impl Pass for LoopParams {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        let open = open_labels(m);
+        let facts = cx.facts.clone();
         edit_traces(m, |_, t| {
-            let plan = invariant_params(t, |op| is_open_label(op, &open));
+            let plan = invariant_params(t, |op| facts.is_open_label(op));
             let removed: usize = plan.values().map(HashMap::len).sum();
             cx.stats.add("label parameters replaced", removed as i64);
             if removed > 0 {

@@ -119,7 +119,7 @@ pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<Pass
         let pass = (info.make)(&step.options).map_err(Error::BadOptions)?;
         let before_text = (opts.print_changed).then(|| print_module(m));
         let (ops_before, guards_before) = counted;
-        let mut cx = PassContext { want_remarks: opts.remarks, ..PassContext::default() };
+        let mut cx = PassContext::new(m, opts.remarks);
         let start = Instant::now();
         pass.run(m, &mut cx);
         let time = start.elapsed();

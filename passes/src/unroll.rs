@@ -31,7 +31,7 @@
 //! The body relies on what the preamble established (guards passed, loads done, classes known),
 //! so another trace (a bridge) must enter at the trace start, whose preamble re-establishes all of
 //! it; tracelab builds no "short preamble" for jumping straight to the peeled label. If a trace
-//! of the module does jump there, the label is open (see [`crate::open_labels`]) and the passes
+//! of the module does jump there, the label is open (see [`tracelab_ir::facts::ModuleFacts`]) and the passes
 //! assume nothing across it. The pass says so with a remark for each loop it peels.
 //!
 //! Not peeled (a remark says why): bridges and functions, loops that already have a label

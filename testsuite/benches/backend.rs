@@ -51,7 +51,7 @@ fn speedups() {
         let cfg = Config { constraints, ..cfg };
         let Ok(code) = compile(&m, Settings::default(), Keep::default()) else { continue };
         let interp = time(5, || Interp::new(&m, cfg.clone()).run(tid).ops);
-        let native = time(5, || code.run(&m, tid, cfg.clone()).ops);
+        let native = time(5, || code.run(tid, cfg.clone()).ops);
         let r = interp.as_secs_f64() / native.as_secs_f64();
         ratios.push(r);
         println!("| {name} | {} | {} | {:.2} ms | {:.2} ms | {r:.1}x |", run.ops, run.iterations, interp.as_secs_f64() * 1e3, native.as_secs_f64() * 1e3);

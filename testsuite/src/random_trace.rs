@@ -64,9 +64,25 @@ struct Gen {
     /// Guards after the label: (number, fail args), for bridges.
     body_guards: Vec<(usize, Vec<String>)>,
     in_body: bool,
+    /// Every value that is an array, in any trace: one is never used as a struct (the
+    /// verifier rejects an object reached both ways).
+    array_values: std::collections::HashSet<String>,
 }
 
 impl Gen {
+    /// A ref in scope that is not an array.
+    fn struct_ref(&mut self) -> String {
+        let structs: Vec<String> = self.s.refs.iter().filter(|r| !self.array_values.contains(*r)).cloned().collect();
+        if structs.is_empty() {
+            let p = self.fresh('p');
+            self.line(format!("{p} = new_with_vtable(descr=size.S)"));
+            self.s.refs.push(p.clone());
+            self.s.objects.push(p.clone());
+            return p;
+        }
+        self.rng.pick(&structs).clone()
+    }
+
     fn fresh(&mut self, prefix: char) -> String {
         self.next += 1;
         format!("{prefix}{}", self.next)
@@ -224,7 +240,7 @@ impl Gen {
                         self.line(format!("setfield_gc({target}, {v}, descr=S.f)"));
                     }
                     _ => {
-                        let v = self.rng.pick(&self.s.refs).clone();
+                        let v = self.struct_ref();
                         self.line(format!("setfield_gc({target}, {v}, descr=S.p)"));
                     }
                 }
@@ -250,6 +266,7 @@ impl Gen {
                     let n = 1 + self.rng.below(5) as i64;
                     self.line(format!("{p} = new_array_clear({n}, descr=items)"));
                     self.s.refs.push(p.clone());
+                    self.array_values.insert(p.clone());
                     self.s.arrays.push((p, n));
                 } else {
                     let (a, n) = self.rng.pick(&self.s.arrays).clone();
@@ -278,7 +295,7 @@ impl Gen {
 
 /// A random loop of about `ops` ops in preamble and body.
 pub fn random_loop(seed: u64, ops: usize) -> String {
-    let mut g = Gen { rng: Rng(seed), out: String::new(), next: 10, guard: 0, s: Scope::default(), body_guards: Vec::new(), in_body: false };
+    let mut g = Gen { rng: Rng(seed), out: String::new(), next: 10, guard: 0, s: Scope::default(), body_guards: Vec::new(), in_body: false, array_values: Default::default() };
     g.out.push_str(DESCRS);
     g.out.push_str("\nloop rnd [p0, i1, i2, f3] {\n");
     g.s.ints = vec!["i1".into(), "i2".into()];
@@ -296,7 +313,7 @@ pub fn random_loop(seed: u64, ops: usize) -> String {
         params.push(("i".into(), v));
     }
     params.push(("f".into(), g.float()));
-    params.push(("p".into(), g.rng.pick(&g.s.refs).clone()));
+    params.push(("p".into(), g.struct_ref()));
     let mut named = Vec::new();
     let mut entry = Vec::new();
     for (ty, init) in &params {
@@ -350,7 +367,7 @@ impl Gen {
             args.push(match ty.as_str() {
                 "i" => self.int(),
                 "f" => self.float(),
-                _ => self.rng.pick(&self.s.refs).clone(),
+                _ => self.struct_ref(),
             });
         }
         self.line(format!("jump({}, descr=TargetToken(1))", args.join(", ")));
@@ -361,7 +378,11 @@ impl Gen {
     fn bridge(&mut self, number: usize, fail_args: &[String], params: &[(String, String)], ops: usize) {
         let inputs: Vec<String> = fail_args.iter().map(|a| {
             let ty = a.chars().next().expect("a name");
-            self.fresh(ty)
+            let input = self.fresh(ty);
+            if self.array_values.contains(a) {
+                self.array_values.insert(input.clone());
+            }
+            input
         }).collect();
         self.s = Scope::default();
         for v in &inputs {
@@ -372,14 +393,8 @@ impl Gen {
             }
         }
         let _ = writeln!(self.out, "bridge b{number} from Guard0x{number:x} [{}] {{", inputs.join(", "));
-        // Ops that need a ref need one: the loop's input object is not here.
-        if self.s.refs.is_empty() {
-            let p = self.fresh('p');
-            self.line(format!("{p} = new_with_vtable(descr=size.S)"));
-            self.s.refs.push(p.clone());
-            self.s.objects.push(p);
-        }
-        self.s.base = self.s.refs[0].clone();
+        // Ops that need a struct need one: the loop's input object is not here.
+        self.s.base = self.struct_ref();
         for _ in 0..ops {
             self.op();
         }

@@ -94,3 +94,36 @@ pub fn recorded_loop_text(ops: usize) -> String {
     s.push_str("    i3 = int_lt(i1, i2)\n    guard_true(i3) [p0, i1, i2]\n    i4 = int_add(i1, 1)\n    jump(p0, i4, i2)\n}\n");
     s
 }
+
+/// A peeled loop of a few ops with `bridges` guards in its body, each with a bridge of a few
+/// ops that jumps back to the loop's label (so the label is open): a module of many traces, for
+/// the benchmark showing that `-O`'s work grows linearly with the number of traces.
+pub fn loop_with_bridges_text(bridges: usize) -> String {
+    let mut s = String::from(DESCRS);
+    s.push_str("\nloop many [p0, i1, i2] {\n    label(p0, i1, i2, descr=TargetToken(1))\n");
+    for k in 0..bridges {
+        let _ = write!(
+            s,
+            "    i{a} = int_add(i1, {k})\n\
+             \x20   i{b} = int_lt(i{a}, i2)\n\
+             \x20   guard_true(i{b}, descr=<Guard0x{g:x}>) [p0, i1, i2]\n",
+            a = 2 * k + 10,
+            b = 2 * k + 11,
+            g = k + 1,
+        );
+    }
+    s.push_str("    i3 = int_add(i1, 1)\n    jump(p0, i3, i2, descr=TargetToken(1))\n}\n");
+    for k in 0..bridges {
+        let _ = write!(
+            s,
+            "bridge b{k} from Guard0x{g:x} [p{k}0, i{k}1, i{k}2] {{\n\
+             \x20   p{k}3 = getfield_gc_r(p{k}0, descr=Frame.locals)\n\
+             \x20   p{k}4 = getarrayitem_gc_r(p{k}3, 0, descr=items)\n\
+             \x20   i{k}5 = getfield_gc_i(p{k}4, descr=W_Int.intval)\n\
+             \x20   i{k}6 = int_sub(i{k}1, i{k}5)\n\
+             \x20   jump(p{k}0, i{k}6, i{k}2, descr=TargetToken(1))\n}}\n",
+            g = k + 1,
+        );
+    }
+    s
+}

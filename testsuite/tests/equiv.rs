@@ -77,3 +77,19 @@ fn runs_reach_the_loop_and_iterate() {
     assert!(r.iterations >= 10, "the loop body was not reached: {r:?}");
     assert_eq!(r.guard_exits, 10);
 }
+
+/// Fuzz finding (seed 574490): a store of the value an unread word already holds in the world
+/// showed as a change only when the trace had not read the word first, so dropping a dead read
+/// before it made `-O` look wrong. Whether a word was read is not observable.
+#[test]
+fn storing_what_the_world_holds_changes_nothing_read_or_not() {
+    use std::sync::Arc;
+    use tracelab_runtime::model::{Forced, Origin};
+    let t = |read: &str| format!("{DESCRS}loop l [p0] {{\n{read}    setfield_gc(p0, 64, descr=W.x)\n    finish()\n}}\n");
+    let (with_read, without) = (parse(&t("    i1 = getfield_gc_i(p0, descr=W.x)\n")), parse(&t("")));
+    for world in [64, 65] {
+        let mut cfg = Config::default();
+        cfg.constraints.insert(Origin::Word(Arc::new(Origin::Input(0)), 8, 0), Forced::Int(world));
+        check(&with_read, &without, None, 0, 5, &cfg).unwrap_or_else(|e| panic!("world value {world}: {e}"));
+    }
+}

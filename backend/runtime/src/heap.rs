@@ -44,21 +44,81 @@ pub fn array_length_mark(item_size: u64) -> u8 {
     }
 }
 
-/// A bump-allocated region of 8-byte words, and its shadow (one byte per allocated heap
-/// byte). A zero word follows the last object: an access starting in an object stays in the
-/// region.
+/// Zeroed memory reached only through raw pointers: compiled code reads and writes it while the
+/// runtime holds the [`Heap`], so no Rust reference to its bytes may be alive across a run of
+/// compiled code. Allocated with `alloc_zeroed` (fresh zero pages for large sizes, so untouched
+/// memory costs nothing) and never moved.
+struct RawRegion {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+impl RawRegion {
+    fn new(len: usize) -> RawRegion {
+        let layout = Self::layout(len);
+        // SAFETY: the layout has a non-zero size (at least one word).
+        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+        let Some(ptr) = std::ptr::NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
+        RawRegion { ptr, len }
+    }
+
+    fn layout(len: usize) -> std::alloc::Layout {
+        std::alloc::Layout::from_size_align(len.max(8), 8).unwrap_or_else(|_| std::alloc::Layout::new::<u64>())
+    }
+
+    fn addr(&self) -> u64 {
+        self.ptr.as_ptr() as u64
+    }
+
+    fn get(&self, at: usize) -> u8 {
+        assert!(at < self.len, "byte {at} outside a region of {}", self.len);
+        // SAFETY: in bounds (checked above) of a live allocation of initialized (zeroed) bytes.
+        unsafe { self.ptr.as_ptr().add(at).read() }
+    }
+
+    fn set(&mut self, at: usize, v: u8) {
+        assert!(at < self.len, "byte {at} outside a region of {}", self.len);
+        // SAFETY: in bounds (checked above) of a live allocation; u8 has no invalid values.
+        unsafe { self.ptr.as_ptr().add(at).write(v) }
+    }
+
+    fn fill(&mut self, range: std::ops::Range<usize>, v: u8) {
+        let end = range.end.min(self.len);
+        if range.start < end {
+            // SAFETY: `range.start..end` lies inside the allocation (clamped to its length).
+            unsafe { self.ptr.as_ptr().add(range.start).write_bytes(v, end - range.start) }
+        }
+    }
+}
+
+impl Drop for RawRegion {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this very layout, and freed once.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.len)) }
+    }
+}
+
+// SAFETY: a `RawRegion` owns its allocation like a `Box<[u8]>` does; mutation needs `&mut`.
+unsafe impl Send for RawRegion {}
+// SAFETY: shared access only reads.
+unsafe impl Sync for RawRegion {}
+
+/// A bump-allocated region of 8-byte words, its shadow (one byte per heap byte) and colour map,
+/// all raw memory that compiled code reaches by address. A zero word follows the last object:
+/// an access starting in an object stays in the region.
 pub struct Heap {
-    words: Vec<u64>,
+    words: RawRegion,
+    /// Words allocated so far (word 0 is never handed out).
     top: usize,
-    /// Bytes allocated so far (`8 * top`), where compiled code reads it.
-    limit: u64,
-    /// Grows with `top`, inside a capacity reserved up front (so it never moves and untouched
-    /// pages cost nothing; zeroing it all per run was most of a short run's time).
-    shadow: Vec<u8>,
+    /// Bytes allocated so far (`8 * top`), in memory of its own that compiled code reads by
+    /// address ([`Heap::limit_address`]).
+    limit: RawRegion,
+    /// Per heap byte: may an access starting there go straight to memory (`SHADOW_*`).
+    shadow: RawRegion,
     /// Per allocated byte, its object's colour (1..=255, consecutive objects differ; 0 after
     /// the last object): compiled code checks that a field lies in the object its base points
     /// into by comparing two colours.
-    color: Vec<u8>,
+    color: RawRegion,
     next_color: u8,
 }
 
@@ -73,53 +133,61 @@ impl Heap {
     /// A heap of `bytes` bytes (rounded up to whole words).
     pub fn new(bytes: usize) -> Heap {
         // Word 0 is never handed out, so that no object has address `base` + 0 = a null-ish base.
+        // The regions are zeroed pages reserved up front: a run pays only for the memory it
+        // touches (zeroing a whole 64 MB region per run was most of a short run's time).
         let words = bytes.div_ceil(8).max(2) + 1;
-        // Both grow with `top` inside capacity reserved here, so they never move and a run
-        // pays only for the memory it allocates (zeroing a whole 64 MB region per run was
-        // most of a short run's time). One zero word always follows the last object.
-        let mut region = Vec::with_capacity(words);
-        region.resize(2, 0);
-        let mut shadow = Vec::with_capacity(words * 8);
-        shadow.resize(8, SHADOW_SLOW);
-        let mut color = Vec::with_capacity(words * 8 + 8);
-        color.resize(16, 0);
-        Heap { words: region, top: 1, limit: 8, shadow, color, next_color: 1 }
+        let mut heap = Heap {
+            words: RawRegion::new(words * 8),
+            top: 1,
+            limit: RawRegion::new(8),
+            shadow: RawRegion::new(words * 8),
+            color: RawRegion::new(words * 8 + 8),
+            next_color: 1,
+        };
+        heap.set_limit(8);
+        heap
     }
 
     pub fn base(&self) -> u64 {
-        self.words.as_ptr() as u64
+        self.words.addr()
     }
 
     /// Bytes of the region in use: the objects and the zero word after them.
     pub fn len(&self) -> u64 {
-        self.words.len() as u64 * 8
+        (self.top as u64 + 1) * 8
     }
 
     pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
+        false
     }
 
     /// The shadow's first byte (shadow byte `k` describes heap byte `base + k`, for `k` below
     /// the limit).
     pub fn shadow_base(&self) -> u64 {
-        self.shadow.as_ptr() as u64
+        self.shadow.addr()
     }
 
     /// The colour map's first byte (see `color`).
     pub fn color_base(&self) -> u64 {
-        self.color.as_ptr() as u64
+        self.color.addr()
     }
 
     /// Where the count of allocated bytes lives (it changes as objects are allocated).
     pub fn limit_address(&self) -> u64 {
-        &self.limit as *const u64 as u64
+        self.limit.addr()
+    }
+
+    fn set_limit(&mut self, bytes: u64) {
+        for (i, b) in bytes.to_le_bytes().into_iter().enumerate() {
+            self.limit.set(i, b);
+        }
     }
 
     /// Marks `len` bytes from `addr` (inside the region) with `state`.
     pub fn set_shadow(&mut self, addr: u64, len: u64, state: u8) {
         let start = (addr - self.base()) as usize;
-        let end = (start + len as usize).min(self.shadow.len());
-        self.shadow[start..end].fill(state);
+        let end = (start + len as usize).min(8 * self.top);
+        self.shadow.fill(start..end, state);
     }
 
     pub fn contains(&self, addr: u64) -> bool {
@@ -129,17 +197,14 @@ impl Heap {
     /// Allocates `bytes` zeroed bytes (word-aligned); the address of the first.
     pub fn alloc(&mut self, bytes: u64) -> Result<u64, HeapError> {
         let n = (bytes.max(8)).div_ceil(8) as usize;
-        if self.top + n + 1 > self.words.capacity() {
+        if self.top + n + 1 > self.words.len / 8 {
             return Err(HeapError::OutOfMemory);
         }
         let addr = self.base() + 8 * self.top as u64;
         self.top += n;
-        self.words.resize(self.top + 1, 0);
-        self.limit = 8 * self.top as u64;
-        self.shadow.resize(8 * self.top, SHADOW_SLOW);
-        self.color.resize(8 * self.top + 8, 0);
+        self.set_limit(8 * self.top as u64);
         let start = (addr - self.base()) as usize;
-        self.color[start..start + bytes.max(8) as usize].fill(self.next_color);
+        self.color.fill(start..start + bytes.max(8) as usize, self.next_color);
         self.next_color = self.next_color % 255 + 1;
         Ok(addr)
     }
@@ -156,10 +221,9 @@ impl Heap {
     /// Reads `size` bytes (1, 2, 4 or 8) little-endian, zero-extended.
     pub fn read(&self, addr: u64, size: u64) -> Result<u64, HeapError> {
         let off = self.locate(addr, size)?;
-        let bytes = as_bytes(&self.words);
         let mut v = 0u64;
         for i in (0..size as usize).rev() {
-            v = (v << 8) | bytes[off + i] as u64;
+            v = (v << 8) | self.words.get(off + i) as u64;
         }
         Ok(v)
     }
@@ -167,9 +231,8 @@ impl Heap {
     /// Writes the low `size` bytes of `value` little-endian.
     pub fn write(&mut self, addr: u64, size: u64, value: u64) -> Result<(), HeapError> {
         let off = self.locate(addr, size)?;
-        let bytes = as_bytes_mut(&mut self.words);
         for i in 0..size as usize {
-            bytes[off + i] = (value >> (8 * i)) as u8;
+            self.words.set(off + i, (value >> (8 * i)) as u8);
         }
         Ok(())
     }
@@ -181,17 +244,6 @@ impl Heap {
         }
         Ok(())
     }
-}
-
-fn as_bytes(words: &[u64]) -> &[u8] {
-    // SAFETY: u64 has no padding and any byte pattern is a valid u8; the slice covers exactly
-    // the words' memory and lives as long as the borrow.
-    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) }
-}
-
-fn as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
-    // SAFETY: as in `as_bytes`, and the borrow is unique.
-    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) }
 }
 
 pub use tracelab_ir::eval::sign_extend;

@@ -204,6 +204,8 @@ pub struct Interp<'m> {
     pub(crate) iterations: u64,
     pub(crate) ovf: bool,
     bridges: HashMap<u64, TraceId>,
+    /// Labels and functions by token and name: one lookup per jump and per call.
+    index: tracelab_ir::facts::ModuleIndex,
     failed: Option<FailedGuard>,
     failed_bounds: Option<(u64, Origin)>,
     /// Calls of trace functions in progress (bounded: recursion must not exhaust the stack).
@@ -382,7 +384,35 @@ impl Machine {
         }
     }
 
+    /// If a word of an object of unknown layout that nobody read yet holds `v` in the world (a
+    /// read now would give exactly `v`), the type of that read. A store of such a value changes
+    /// nothing, whether or not the trace read the word first (an optimizer may drop the read).
+    fn world_holds(&self, start: u64, info: &ObjInfo, addr: u64, size: u64, v: u64) -> Option<Type> {
+        let ObjKind::Lazy(o) = &info.kind else { return None };
+        if info.known.contains_key(&(addr - start)) {
+            return None;
+        }
+        let origin = Origin::Word(std::sync::Arc::new(o.clone()), addr - start, self.epoch);
+        let mask = size_mask(size);
+        match self.constraints.get(&origin) {
+            Some(Forced::Int(x)) => (x & mask == v & mask).then_some(Type::Int),
+            Some(Forced::Null) => (v == 0).then_some(Type::Ref),
+            Some(Forced::Alias(_)) => None,
+            Some(Forced::Object) | None if invent_int(self.seed, &origin) & mask == v & mask => Some(Type::Int),
+            Some(Forced::Object) | None if size == 8 && invent_float(self.seed, &origin) == v => Some(Type::Float),
+            Some(Forced::Object) | None => (self.lazy_by_origin.get(&origin) == Some(&v)).then_some(Type::Ref),
+        }
+    }
+
     fn store(&mut self, addr: u64, size: u64, v: u64) -> Step<()> {
+        let Some((start, info)) = self.object_at(addr) else {
+            return Err(trap(HeapError::BadAddress(addr)));
+        };
+        if let Some(ty) = self.world_holds(start, info, addr, size, v) {
+            // As if read first: then the rule below makes the store change nothing.
+            self.load(addr, size, false, ty)?;
+            return self.store(addr, size, v);
+        }
         let Some((start, info)) = self.object_at(addr) else {
             return Err(trap(HeapError::BadAddress(addr)));
         };
@@ -483,7 +513,7 @@ impl<'m> Interp<'m> {
             }
         }
         let machine = Machine::new(&cfg);
-        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default(), known_results: HashMap::new(), cache_calls: Default::default(), slices: HashMap::new() }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, index: tracelab_ir::facts::ModuleIndex::of(m), failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default(), known_results: HashMap::new(), cache_calls: Default::default(), slices: HashMap::new() }
     }
 
     /// Runs trace `tid` from its start.
@@ -641,13 +671,13 @@ impl<'m> Interp<'m> {
             vals.push((self.get(f, v)?, f.prov[v.index()].clone()));
         }
         let target = op.jump_target().unwrap_or(Target::SELF_START);
-        let (tid, at, params): (TraceId, usize, Vec<Value>) = match target {
-            Target::Loop(-1) => (f.tid, 0, f.t.inputs.clone()),
+        let (tid, at, params): (TraceId, usize, &'m [Value]) = match target {
+            Target::Loop(-1) => (f.tid, 0, &f.t.inputs),
             Target::Loop(n) => return Err(Exit::Trap(format!("jump to loop {n}, which is not in this module"))),
-            Target::Token(_) => match self.m.find_label(target) {
+            Target::Token(_) => match self.index.label(target) {
                 Some((tid, oid)) => {
                     let l = self.m.traces[tid].ops[oid].label().expect("a label");
-                    (tid, oid.index() + 1, l.params.clone())
+                    (tid, oid.index() + 1, &l.params)
                 }
                 None => return Err(Exit::Trap(format!("jump to {target:?}, which is not in this module"))),
             },
@@ -1314,7 +1344,7 @@ impl<'m> Interp<'m> {
     }
 
     fn call_function(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op, name: &str, args: &[RtValue]) -> Step<Flow<'m>> {
-        let Some(tid) = self.m.trace_by_name(name) else {
+        let Some(tid) = self.index.trace(name) else {
             return Err(Exit::Trap(format!("call to unknown function @{name}")));
         };
         let t = &self.m.traces[tid];

@@ -183,6 +183,7 @@ pub(crate) unsafe fn drive<'m>(interp: *mut Interp<'m>, code: &'m CodeTable, fra
     let heap = unsafe { &(*interp).machine.heap };
     let ctx = NativeCtx {
         ops: 0,
+        // SAFETY: as above: a short read through the caller's valid pointer.
         fuel: unsafe { (*interp).cfg.fuel },
         iterations: 0,
         ovf: 0,
@@ -200,6 +201,7 @@ pub(crate) unsafe fn drive<'m>(interp: *mut Interp<'m>, code: &'m CodeTable, fra
         // SAFETY: `a` is the live activation above; no reference to it is held across the
         // call of compiled code (services make their own from the context).
         let act = unsafe { &mut *a };
+        // SAFETY: `drive`'s contract; the reference ends before compiled code is called.
         let interp = unsafe { &mut *act.interp };
         let Some(nc) = code.at(tid, pc) else {
             interp.native_counts.interpreted += 1;
@@ -213,6 +215,7 @@ pub(crate) unsafe fn drive<'m>(interp: *mut Interp<'m>, code: &'m CodeTable, fra
         // SAFETY: the context is live, its frame is `tid`'s, compiled into `nc`, and `pc` is one
         // of its entries (`NativeCode::new`'s contract).
         let n = unsafe { (nc.entry)(a.cast::<NativeCtx>(), pc as u64) };
+        // SAFETY: compiled code has returned; the activation is ours again.
         let act = unsafe { &mut *a };
         let leave = match n {
             0 => Leave::Ended,
@@ -233,6 +236,7 @@ impl<'m> Activation<'m> {
 
     /// Hands the frame to compiled code: its slots, its `ConstPtr`s resolved, the counts.
     fn install(&mut self, nc: &NativeCode) -> Result<(), Exit> {
+        // SAFETY: `drive`'s contract; compiled code is not running while it installs.
         let interp = unsafe { &mut *self.interp };
         let frame = self.frame.as_mut().expect("a frame to install");
         for (v, c) in &nc.const_ptrs {
@@ -310,6 +314,8 @@ pub unsafe extern "C" fn tl_step(ctx: *mut NativeCtx, pc: u64) -> u64 {
     let act = unsafe { activation(ctx) };
     // A called trace function counts ops and iterations in the interpreter (the overflow
     // flag stays compiled code's own until an exit stores it).
+    // SAFETY: the activation's interpreter is valid while compiled code runs (`drive`'s
+    // contract) and compiled code, which called us, holds no reference to it.
     let interp = unsafe { &mut *act.interp };
     interp.ops = act.ctx.ops;
     interp.iterations = act.ctx.iterations;

@@ -68,7 +68,6 @@ pub(crate) struct Lowered {
 
 struct Lower<'a, 'b> {
     m: &'a Module,
-    tid: TraceId,
     t: &'a Trace,
     b: FunctionBuilder<'b>,
     svc: Services,
@@ -164,7 +163,7 @@ pub(crate) fn lower(m: &Module, tid: TraceId, func: &mut Function, fctx: &mut Fu
     for &s in &starts {
         seg_block.insert(s, b.create_block());
     }
-    let mut l = Lower { m, tid, t, b, svc, vars, ctx, vals, heap, base, ovf, seg: 0, seg_end, seg_block, live, ended, exits: Vec::new(), pending: Vec::new(), stats: LowerStats::default() };
+    let mut l = Lower { m, t, b, svc, vars, ctx, vals, heap, base, ovf, seg: 0, seg_end, seg_block, live, ended, exits: Vec::new(), pending: Vec::new(), stats: LowerStats::default() };
     l.prologue(entry_pc, &starts);
     l.body();
     l.emit_exits();
@@ -319,9 +318,10 @@ impl Lower<'_, '_> {
         let target = op.jump_target().unwrap_or(Target::SELF_START);
         let (params, start): (Vec<Value>, usize) = match target {
             Target::Loop(-1) => (self.t.inputs.clone(), 0),
-            Target::Token(_) => match self.m.find_label(target) {
-                Some((tid, oid)) if tid == self.tid => (self.t.ops[oid].label().expect("a label").params.clone(), oid.index() + 1),
-                _ => return self.leave(pc),
+            // Only a label of this trace is a branch; any other is left to the runtime.
+            Target::Token(_) => match self.t.labels().find(|(_, l)| l.token == target) {
+                Some((oid, l)) => (l.params.clone(), oid.index() + 1),
+                None => return self.leave(pc),
             },
             Target::Loop(_) => return self.leave(pc),
         };

@@ -27,7 +27,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use tracelab_ir::descr::{DescrData, SizeDescr};
+use tracelab_ir::descr::{DescrData, FieldDescr, SizeDescr};
 use tracelab_ir::rewrite::Rewriter;
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, OpId, Opcode, Target, Trace, TraceId, TraceKind, Value};
@@ -219,26 +219,35 @@ fn renamed(t: &Trace, rename: &HashMap<String, String>) -> Trace {
     rw.finish()
 }
 
-pub fn field_sizes_from_offsets(m: &mut Module) {
-    use tracelab_ir::descr::FieldDescr;
-    let mut by_owner: HashMap<String, Vec<(u32, tracelab_ir::descr::DescrId)>> = HashMap::new();
-    for (id, d) in m.descrs.iter() {
-        if let DescrData::Field(f) = &d.data {
-            by_owner.entry(f.owner.clone()).or_default().push((f.offset, id));
+/// Sizes of fields PyPy's log does not give: a field ends where the next field of its struct
+/// begins, so one less than a word before the next is a byte flag (or a 2- or 4-byte field).
+/// Offsets are gathered from every module given (the sections of one log) before any is changed,
+/// so one field gets one size in all of them.
+pub fn field_sizes_from_offsets(mut modules: Vec<&mut Module>) {
+    let mut offsets: HashMap<String, Vec<u32>> = HashMap::new();
+    for m in &modules {
+        for d in m.descrs.values() {
+            if let DescrData::Field(f) = &d.data {
+                offsets.entry(f.owner.clone()).or_default().push(f.offset);
+            }
         }
     }
-    for fields in by_owner.values_mut() {
-        fields.sort();
-        for w in 0..fields.len() {
-            let (offset, id) = fields[w];
-            let Some(&(next, _)) = fields[w + 1..].iter().find(|(o, _)| *o > offset) else { continue };
-            let DescrData::Field(f) = &m.descrs[id].data else { continue };
-            let gap = next - offset;
-            if f.size.is_some() || gap >= 8 {
-                continue;
-            }
-            let size = [4u8, 2, 1].into_iter().find(|&s| u32::from(s) <= gap).unwrap_or(1);
-            let data = DescrData::Field(FieldDescr { size: Some(size), ..f.clone() });
+    offsets.values_mut().for_each(|o| o.sort_unstable());
+    for m in &mut modules {
+        let sized: Vec<_> = m
+            .descrs
+            .iter()
+            .filter_map(|(id, d)| match &d.data {
+                DescrData::Field(f) if f.size.is_none() => {
+                    let next = offsets.get(&f.owner)?.iter().find(|&&o| o > f.offset)?;
+                    let gap = next - f.offset;
+                    let size = [4u8, 2, 1].into_iter().find(|&s| u32::from(s) <= gap).unwrap_or(1);
+                    (gap < 8).then(|| (id, DescrData::Field(FieldDescr { size: Some(size), ..f.clone() })))
+                }
+                _ => None,
+            })
+            .collect();
+        for (id, data) in sized {
             m.set_descr_data(id, data);
         }
     }
@@ -255,7 +264,7 @@ mod tests {
              loop l [p0] {\n    setfield_gc(p0, 1, descr=a)\n    setfield_gc(p0, 1, descr=b)\n    setfield_gc(p0, 1, descr=c)\n    setfield_gc(p0, 1, descr=d)\n    finish()\n}\n",
         )
         .expect("parses");
-        field_sizes_from_offsets(&mut m);
+        field_sizes_from_offsets(vec![&mut m]);
         let size = |n: &str| match &m.descrs[m.descr_by_name(n).expect("declared")].data {
             DescrData::Field(f) => f.size,
             _ => unreachable!(),

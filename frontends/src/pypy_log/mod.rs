@@ -226,6 +226,9 @@ impl PypyLog {
     /// Gives each trace its final name and kind, declares the labels it jumps to, verifies.
     fn link_and_verify(&mut self) {
         let labels = self.label_types();
+        // Before verifying: the verifier rejects overlapping fields, and a byte flag's width
+        // is known only from the next field of its struct anywhere in the log.
+        facts::field_sizes_from_offsets(self.traces.iter_mut().filter_map(|t| t.module.as_mut()).collect());
         for t in &mut self.traces {
             let Some(m) = &mut t.module else { continue };
             let trace = &mut m.traces[first_trace()];
@@ -242,7 +245,6 @@ impl PypyLog {
             // Only on verified traces: the facts read ops as well formed.
             facts::known_vtables(m);
             facts::one_name_per_object(m);
-            facts::field_sizes_from_offsets(m);
         }
     }
 

@@ -14,7 +14,7 @@
 //!   held across it); any other call may write anything, so the cache is emptied, except fields
 //!   and arrays marked `pure` (immutable), which no one writes after allocation.
 //! - Labels: at a label other traces jump into, the cache is emptied. At a closed label (entered
-//!   only from its own trace, see [`crate::open_labels`]; `unroll` makes these) the back edge
+//!   only from its own trace, see [`tracelab_ir::facts::ModuleFacts`]; `unroll` makes these) the back edge
 //!   brings memory from the end of the loop, so an entry survives only if nothing between the
 //!   label and the next label writes its descr (a loop-invariant load: the body reuses the
 //!   preamble's value). An entry whose descr the loop does write but whose value is known again
@@ -43,7 +43,8 @@
 
 mod lazy;
 
-use crate::{is_open_label, map_traces, open_labels, Pass, PassContext};
+use crate::{map_traces, Pass, PassContext};
+use tracelab_ir::facts::ModuleFacts;
 use lazy::{holdable_index, Lazy, Store};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::descr::{DescrData, DescrId};
@@ -55,18 +56,18 @@ pub struct Heap;
 
 impl Pass for Heap {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        let open = open_labels(m);
+        let facts = cx.facts.clone();
         map_traces(m, |m, t| {
-            let regions = scan_regions(m, t, &open);
+            let regions = scan_regions(m, t, &facts);
             // Most loops know at their jump every slot their label dropped: one walk that
             // carries them all is the answer. Otherwise walk again carrying those the first
             // walk knew at the jump, and if even that misses one, carry nothing.
-            let first = Walk::run(m, t, &open, &regions, Carry::All);
+            let first = Walk::run(m, t, &facts, &regions, Carry::All);
             let done = if !first.missing {
                 first
             } else {
-                let second = Walk::run(m, t, &open, &regions, Carry::Given(first.found));
-                if !second.missing { second } else { Walk::run(m, t, &open, &regions, Carry::Given(HashMap::default())) }
+                let second = Walk::run(m, t, &facts, &regions, Carry::Given(first.found));
+                if !second.missing { second } else { Walk::run(m, t, &facts, &regions, Carry::Given(HashMap::default())) }
             };
             cx.stats.add("loads forwarded", done.forwarded);
             cx.stats.add("quasi-immutable checks dropped", done.dropped);
@@ -147,7 +148,7 @@ struct Region {
     clobbers: bool,
 }
 
-fn scan_regions(m: &Module, t: &Trace, open: &HashSet<Target>) -> HashMap<OpId, Region> {
+fn scan_regions(m: &Module, t: &Trace, facts: &ModuleFacts) -> HashMap<OpId, Region> {
     let mut regions = HashMap::default();
     let mut current: Option<(OpId, Region)> = None;
     for (id, op) in t.ops.iter() {
@@ -155,7 +156,7 @@ fn scan_regions(m: &Module, t: &Trace, open: &HashSet<Target>) -> HashMap<OpId, 
             if let Some((at, r)) = current.take() {
                 regions.insert(at, r);
             }
-            if !is_open_label(op, open) {
+            if !facts.is_open_label(op) {
                 current = Some((id, Region::default()));
             }
             continue;
@@ -222,7 +223,7 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn run(m: &'a Module, t: &'a Trace, open: &HashSet<Target>, regions: &HashMap<OpId, Region>, carry: Carry) -> Walk<'a> {
+    fn run(m: &'a Module, t: &'a Trace, facts: &ModuleFacts, regions: &HashMap<OpId, Region>, carry: Carry) -> Walk<'a> {
         let mut w = Walk {
             m,
             rw: Rewriter::new(t),
@@ -240,14 +241,13 @@ impl<'a> Walk<'a> {
             carried: 0,
             stores_dropped: 0,
         };
-        let bridged = crate::bridged_guards(m);
         for (id, op) in t.ops.iter() {
             // A bridge goes on from memory as it is: no store may be held across its guard.
-            if !w.lazy.is_empty() && (must_emit_held_stores(m, t, op) || crate::is_bridged(op, &bridged)) {
+            if !w.lazy.is_empty() && (must_emit_held_stores(m, t, op) || facts.is_bridged(op)) {
                 w.lazy.emit(&mut w.rw, |_| true);
             }
             match (op.label(), regions.get(&id)) {
-                (Some(_), None) if is_open_label(op, open) => w.forget_all(),
+                (Some(_), None) if facts.is_open_label(op) => w.forget_all(),
                 (Some(l), Some(r)) => {
                     w.closed_label(id, l.token, r);
                     continue;

@@ -117,7 +117,7 @@ pub fn check_equivalent(a: &Module, b: &Module) -> Result<(), String> {
 pub fn check_passes_keep_meaning(m: &Module) -> Result<(), String> {
     for p in tracelab_passes::REGISTRY {
         let mut out = m.clone();
-        let mut cx = tracelab_passes::PassContext::default();
+        let mut cx = tracelab_passes::PassContext::new(&out, false);
         (p.make)(&Default::default())?.run(&mut out, &mut cx);
         verify(&out).map_err(|d| format!("pass {} made invalid IR: {d:?}", p.name))?;
         check_equivalent(m, &out).map_err(|e| format!("pass {} changed behaviour: {e}", p.name))?;

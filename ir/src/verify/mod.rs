@@ -15,7 +15,9 @@
 //! - control: `label` tokens are unique in the module; a `jump` goes to a label of the module (or
 //!   to the trace start) with the right arity and types; the last op is `jump` or `finish` and
 //!   nothing follows it; a function's `finish` gives its declared result type; calls to
-//!   `@function` name a function of the module with matching parameters.
+//!   `@function` name a function of the module with matching parameters;
+//! - objects: one object is not reached through overlapping fields, nor as both a struct and an
+//!   array (`objects.rs`).
 
 use crate::descr::{CallKind, DescrData, MemKind};
 use crate::diag::Diagnostic;
@@ -27,12 +29,20 @@ use crate::trace::*;
 use crate::types::Type;
 use std::collections::HashMap;
 
+mod objects;
+
 /// Verifies a whole module. `Ok(())` or every error found.
 pub fn verify(m: &Module) -> Result<(), Vec<Diagnostic>> {
     let mut v = Verifier { m, errors: Vec::new(), labels: HashMap::new() };
     v.collect_labels();
+    for msg in objects::overlapping_fields(m) {
+        v.errors.push(Diagnostic::new(Span::NONE, msg));
+    }
     for (_, t) in m.traces.iter() {
         v.trace(t);
+        for (op, msg) in objects::conflicting_accesses(m, t) {
+            v.error(&At { t, op: Some(op) }, msg);
+        }
     }
     if v.errors.is_empty() {
         Ok(())
@@ -92,6 +102,7 @@ impl Verifier<'_> {
             self.check_uses(&at, op, &defined_at);
             self.check_signature(&at, op);
             self.check_descr(&at, op);
+            self.check_payload(&at, op);
             if let Some(g) = op.guard() {
                 self.check_guard(&at, g);
             }
@@ -108,6 +119,29 @@ impl Verifier<'_> {
             }
         }
         self.check_ending(t);
+    }
+
+    /// An op carries the data its opcode reads (a label its token and parameters) and no other
+    /// kind: the interpreter and the backend take the opcode's word for it.
+    fn check_payload(&mut self, at: &At<'_>, op: &Op) {
+        let o = op.opcode;
+        let fits = match &op.extra {
+            OpExtra::None => o != Opcode::Label,
+            OpExtra::Guard(_) => o.is_guard(),
+            OpExtra::Label(_) => o == Opcode::Label,
+            OpExtra::Jump(_) => o == Opcode::Jump,
+            OpExtra::Text(_) => o.takes_text(),
+        };
+        if !fits {
+            let has = match &op.extra {
+                OpExtra::None => "no data",
+                OpExtra::Guard(_) => "guard data",
+                OpExtra::Label(_) => "label data",
+                OpExtra::Jump(_) => "a jump target",
+                OpExtra::Text(_) => "a location text",
+            };
+            self.error(at, format!("`{o}` carries {has}, which is not what its opcode takes"));
+        }
     }
 
     /// For each value, the position from which it may be used (inputs and constants: 0).
@@ -489,5 +523,27 @@ fn kind_words(k: MemKind) -> &'static str {
         MemKind::Float => "floats",
         MemKind::Struct => "structs",
         MemKind::Void => "nothing",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz finding: a `label` built without label data passed `verify`, then panicked the
+    /// interpreter. Every op's data must be of the kind its opcode takes.
+    #[test]
+    fn an_op_carrying_data_of_another_kind_is_rejected() {
+        let mut m = crate::parse("loop l [i0] {\n    label(i0, descr=TargetToken(1))\n    jump(i0, descr=TargetToken(1))\n}\n").expect("parses");
+        assert!(verify(&m).is_ok());
+        let t = &mut m.traces[crate::TraceId::new(0)];
+        let label = t.ops.keys().next().expect("the label");
+        let data = std::mem::take(&mut t.ops[label].extra);
+        let jump = t.ops.keys().nth(1).expect("the jump");
+        t.ops[jump].extra = data;
+        let errors = verify(&m).expect_err("rejected");
+        let text: Vec<String> = errors.iter().map(|d| d.message.clone()).collect();
+        assert!(text.iter().any(|e| e.contains("`label` carries no data")), "{text:?}");
+        assert!(text.iter().any(|e| e.contains("`jump` carries label data")), "{text:?}");
     }
 }

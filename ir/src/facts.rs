@@ -1,0 +1,90 @@
+//! Facts about a whole module that passes and frontends ask per op, computed in one walk:
+//! which labels other traces enter (*open* labels) and which guards have bridges.
+//!
+//! A label entered only by fall-through and by jumps of its own trace is *closed*: facts about
+//! SSA values defined before it stay true after it. A guard with a bridge keeps its fail args
+//! (they are the bridge's inputs) and leaves nothing pending (the bridge goes on from memory as
+//! it is). Both answers assume the module holds every trace that enters its labels.
+
+use crate::trace::{Module, Op, OpId, Target, TraceId, TraceKind};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModuleFacts {
+    /// Labels a jump in another trace enters.
+    pub open_labels: FxHashSet<Target>,
+    /// Ids of the guards a bridge of the module leaves from.
+    pub bridged_guards: FxHashSet<u64>,
+}
+
+impl ModuleFacts {
+    /// One walk over the module's ops.
+    pub fn of(m: &Module) -> ModuleFacts {
+        let mut owner = FxHashMap::default();
+        for (tid, t) in m.traces.iter() {
+            for (_, l) in t.labels() {
+                owner.insert(l.token, tid);
+            }
+        }
+        let mut open_labels = FxHashSet::default();
+        for (tid, t) in m.traces.iter() {
+            for op in t.ops.values() {
+                if let Some(target) = op.jump_target() {
+                    if owner.get(&target).is_some_and(|&o| o != tid) {
+                        open_labels.insert(target);
+                    }
+                }
+            }
+        }
+        let bridged_guards = m
+            .traces
+            .values()
+            .filter_map(|t| match t.kind {
+                TraceKind::Bridge { guard } => Some(guard),
+                _ => None,
+            })
+            .collect();
+        ModuleFacts { open_labels, bridged_guards }
+    }
+
+    /// `op` is a label another trace enters.
+    pub fn is_open_label(&self, op: &Op) -> bool {
+        op.label().is_some_and(|l| self.open_labels.contains(&l.token))
+    }
+
+    /// `op` is a guard with a bridge.
+    pub fn is_bridged(&self, op: &Op) -> bool {
+        op.guard().and_then(|g| g.id).is_some_and(|id| self.bridged_guards.contains(&id))
+    }
+}
+
+/// Where each label and each named trace is: lookups per jump and per call without a walk
+/// over the module. Built from a module that no longer changes (an interpreter's, a backend's).
+#[derive(Clone, Debug, Default)]
+pub struct ModuleIndex {
+    labels: FxHashMap<Target, (TraceId, OpId)>,
+    by_name: FxHashMap<String, TraceId>,
+}
+
+impl ModuleIndex {
+    pub fn of(m: &Module) -> ModuleIndex {
+        let mut index = ModuleIndex::default();
+        for (tid, t) in m.traces.iter() {
+            index.by_name.entry(t.name.clone()).or_insert(tid);
+            for (oid, l) in t.labels() {
+                index.labels.entry(l.token).or_insert((tid, oid));
+            }
+        }
+        index
+    }
+
+    /// The label with token `token`: its trace and op.
+    pub fn label(&self, token: Target) -> Option<(TraceId, OpId)> {
+        self.labels.get(&token).copied()
+    }
+
+    /// The first trace named `name`.
+    pub fn trace(&self, name: &str) -> Option<TraceId> {
+        self.by_name.get(name).copied()
+    }
+}
