@@ -63,10 +63,16 @@ pub struct Row {
     pub noopt: usize,
     pub ours: Counts,
     pub pypy: Option<Counts>,
-    pub equivalent: Result<(), String>,
+    /// How the check's runs of the recorded trace went, or why the result is not equivalent.
+    pub equivalent: Result<tracelab_runtime::equiv::Report, String>,
 }
 
 impl Row {
+    /// Why the equivalence check compared too little, if it did.
+    pub fn too_little(&self) -> Option<String> {
+        self.equivalent.as_ref().ok().and_then(|r| r.too_little())
+    }
+
     fn pypy(&self) -> Counts {
         self.pypy.clone().unwrap_or_default()
     }
@@ -96,7 +102,9 @@ pub fn default_steps() -> Vec<Step> {
     DEFAULT_PIPELINE.iter().map(|p| Step::new(p)).collect()
 }
 
-pub fn run(io: &mut Io, path: &str, json: bool, seeds: u64, passes: Option<&str>) -> Result<u8, InputError> {
+/// Exit 1 if a result is not equivalent, or (unless `allow_shallow`) if a check compared too
+/// little to say.
+pub fn run(io: &mut Io, path: &str, json: bool, seeds: u64, allow_shallow: bool, passes: Option<&str>) -> Result<u8, InputError> {
     let steps = match passes.map(manager::parse_pipeline) {
         None => default_steps(),
         Some(Ok(s)) => s,
@@ -114,7 +122,12 @@ pub fn run(io: &mut Io, path: &str, json: bool, seeds: u64, passes: Option<&str>
     } else {
         io.out.push_str(&table(&rows));
     }
-    Ok(u8::from(rows.iter().any(|r| r.equivalent.is_err())))
+    let shallow = rows.iter().filter(|r| r.too_little().is_some()).count();
+    if shallow > 0 {
+        let how = if allow_shallow { "warning" } else { "error" };
+        io_errln!(io, "{how}: {shallow} of {} checks compared too little to call the result equivalent (column `looped`: runs that went round the loop; `trap`: runs that trapped){}", rows.len(), if allow_shallow { "" } else { "; --allow-shallow accepts them" });
+    }
+    Ok(u8::from(rows.iter().any(|r| r.equivalent.is_err()) || (shallow > 0 && !allow_shallow)))
 }
 
 fn row(log: &PypyLog, t: &LogTrace, steps: &[Step], seeds: u64) -> Option<Row> {
@@ -137,19 +150,20 @@ fn ratio(ours: usize, pypy: usize) -> String {
 
 fn table(rows: &[Row]) -> String {
     let mut s = String::from("ops exclude what generates no code: debug_merge_point, enter/leave_portal_frame, jit_debug, keepalive, quasiimmut_field\n");
-    let _ = writeln!(s, "{:<24} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>6}  equivalent", "name", "noopt", "ours.pre", "ours.body", "pypy.pre", "pypy.body", "g.ours", "g.pypy", "ratio");
+    let _ = writeln!(s, "{:<24} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>6} {:>7} {:>5}  equivalent", "name", "noopt", "ours.pre", "ours.body", "pypy.pre", "pypy.body", "g.ours", "g.pypy", "ratio", "looped", "trap");
     let (mut t_noopt, mut t_ob, mut t_pb, mut bad) = (0, 0, 0, 0);
     for r in rows {
         let p = r.pypy();
         let (pp, pb, pg) = (p.preamble, p.body, p.guards);
-        let eq = match &r.equivalent {
-            Ok(()) => "yes".to_string(),
+        let (eq, looped, trap) = match &r.equivalent {
+            Ok(rep) if rep.too_little().is_some() => ("shallow".to_string(), format!("{}/{}", rep.looped, rep.runs), rep.traps.to_string()),
+            Ok(rep) => ("yes".to_string(), format!("{}/{}", rep.looped, rep.runs), rep.traps.to_string()),
             Err(e) => {
                 bad += 1;
-                format!("NO: {}", e.lines().next().unwrap_or(""))
+                (format!("NO: {}", e.lines().next().unwrap_or("")), "-".into(), "-".into())
             }
         };
-        let _ = writeln!(s, "{:<24} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>6}  {eq}", r.name, r.noopt, r.ours.preamble, r.ours.body, pp, pb, r.ours.guards, pg, ratio(r.ours.body, pb));
+        let _ = writeln!(s, "{:<24} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>6} {looped:>7} {trap:>5}  {eq}", r.name, r.noopt, r.ours.preamble, r.ours.body, pp, pb, r.ours.guards, pg, ratio(r.ours.body, pb));
         t_noopt += r.noopt;
         t_ob += r.ours.body;
         t_pb += pb;
@@ -173,8 +187,12 @@ fn to_json(rows: &[Row]) -> String {
         .map(|r| {
             let p = r.pypy();
             let (pp, pb, pg) = (p.preamble, p.body, p.guards);
+            let reach = match &r.equivalent {
+                Ok(rep) => format!(", \"runs\": {}, \"looped\": {}, \"trapped\": {}, \"compared_too_little\": {}", rep.runs, rep.looped, rep.traps, rep.too_little().is_some()),
+                Err(_) => String::new(),
+            };
             format!(
-                "{{\"name\": \"{}\", \"noopt_ops\": {}, \"tracelab_preamble_ops\": {}, \"tracelab_body_ops\": {}, \"pypy_preamble_ops\": {pp}, \"pypy_body_ops\": {pb}, \"tracelab_guards\": {}, \"pypy_guards\": {pg}, \"equivalent\": {}}}",
+                "{{\"name\": \"{}\", \"noopt_ops\": {}, \"tracelab_preamble_ops\": {}, \"tracelab_body_ops\": {}, \"pypy_preamble_ops\": {pp}, \"pypy_body_ops\": {pb}, \"tracelab_guards\": {}, \"pypy_guards\": {pg}, \"equivalent\": {}{reach}}}",
                 esc(&r.name), r.noopt, r.ours.preamble, r.ours.body, r.ours.guards, r.equivalent.is_ok()
             )
         })

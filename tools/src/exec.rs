@@ -69,13 +69,25 @@ pub fn run(io: &mut Io, file: &str, args: Option<&str>, learn: bool, native: Opt
 }
 
 /// Compares two modules; prints the report (or the first difference).
-pub fn equiv_modules(io: &mut Io, a: &Module, b: &Module, seeds: u64, opts: &RunOptions) -> u8 {
+/// A check whose runs compared too little (see [`equiv::Report::too_little`]) fails, unless
+/// `allow_shallow`, when it only warns.
+pub fn equiv_modules(io: &mut Io, a: &Module, b: &Module, seeds: u64, opts: &RunOptions, allow_shallow: bool) -> u8 {
     match equiv::check(a, b, opts.trace.as_deref(), opts.seed, seeds, &opts.config(Vec::new())) {
-        Ok(r) => {
-            io_outln!(io, "equivalent on {} runs ({} finished, {} left by a guard, {} out of fuel, {} trapped); the original iterated its loop {} times",
-                r.runs, r.finished, r.guard_exits, r.out_of_fuel, r.traps, r.iterations);
-            0
-        }
+        Ok(r) => match r.too_little() {
+            None => {
+                io_outln!(io, "equivalent on {}", r.summary());
+                0
+            }
+            Some(why) if allow_shallow => {
+                io_outln!(io, "equivalent on {}", r.summary());
+                io_errln!(io, "warning: compared too little: {why}");
+                0
+            }
+            Some(why) => {
+                io_errln!(io, "error: compared too little to call them equivalent: {why}\n  ({}; --allow-shallow accepts it with a warning)", r.summary());
+                1
+            }
+        },
         Err(mismatch) => {
             io_errln!(io, "error: {mismatch}");
             1
@@ -83,13 +95,14 @@ pub fn equiv_modules(io: &mut Io, a: &Module, b: &Module, seeds: u64, opts: &Run
     }
 }
 
-pub fn equiv(io: &mut Io, a: &str, b: &str, seeds: u64, opts: &RunOptions) -> Result<u8, InputError> {
+pub fn equiv(io: &mut Io, a: &str, b: &str, seeds: u64, opts: &RunOptions, allow_shallow: bool) -> Result<u8, InputError> {
     let (ma, mb) = (input::load(a)?, input::load(b)?);
-    Ok(equiv_modules(io, &ma, &mb, seeds, opts))
+    Ok(equiv_modules(io, &ma, &mb, seeds, opts, allow_shallow))
 }
 
-/// `Ok(())` if `b` behaves like `a` on `seeds` seeds (the default run options); else why not.
-pub fn equivalent(a: &Module, b: &Module, seeds: u64) -> Result<(), String> {
+/// How the runs went if `b` behaves like `a` on `seeds` seeds (the default run options); else
+/// why not.
+pub fn equivalent(a: &Module, b: &Module, seeds: u64) -> Result<equiv::Report, String> {
     let cfg = Config { fuel: 100_000, heap_bytes: 8 << 20, ..Config::default() };
-    equiv::check(a, b, None, 0, seeds, &cfg).map(|_| ()).map_err(|e| e.to_string())
+    equiv::check(a, b, None, 0, seeds, &cfg).map_err(|e| e.to_string())
 }

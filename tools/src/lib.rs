@@ -94,6 +94,10 @@ enum Command {
         /// Seeds for --check.
         #[arg(long, default_value_t = 100)]
         seeds: u64,
+        /// A check whose runs mostly trapped, or never went round the loop, warns instead of
+        /// failing.
+        #[arg(long)]
+        allow_shallow: bool,
         #[command(flatten)]
         run: exec::RunOptions,
     },
@@ -157,6 +161,10 @@ enum Command {
         /// Seeds for the equivalence checks.
         #[arg(long, default_value_t = 20)]
         seeds: u64,
+        /// A check whose runs mostly trapped, or never went round the loop, warns instead of
+        /// failing.
+        #[arg(long)]
+        allow_shallow: bool,
         /// The pipeline to measure instead of -O (`name,name<key=value>`).
         #[arg(short = 'p', long = "passes")]
         passes: Option<String>,
@@ -168,6 +176,10 @@ enum Command {
         /// How many seeds to try.
         #[arg(long, default_value_t = 100)]
         seeds: u64,
+        /// A check whose runs mostly trapped, or never went round the loop, warns instead of
+        /// failing.
+        #[arg(long)]
+        allow_shallow: bool,
         #[command(flatten)]
         opts: exec::RunOptions,
     },
@@ -232,17 +244,17 @@ fn run(io: &mut Io, cmd: Command) -> Result<u8, InputError> {
             io_out!(io, "{}", stats::report(&input::load(&file)?));
             Ok(0)
         }
-        Command::Opt { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output, check, seeds, run } => {
-            let check = check.then_some((seeds, run));
+        Command::Opt { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output, check, seeds, allow_shallow, run } => {
+            let check = check.then_some((seeds, run, allow_shallow));
             opt::run(io, opt::OptArgs { file, passes, default_pipeline, no_verify, print_after_all, print_after, print_changed, time_passes, stats, remarks, output, check })
         }
-        Command::ComparePypy { log, json, seeds, passes } => compare::run(io, &log, json, seeds, passes.as_deref()),
+        Command::ComparePypy { log, json, seeds, allow_shallow, passes } => compare::run(io, &log, json, seeds, allow_shallow, passes.as_deref()),
         Command::Test { paths, verbose } => Ok(test(io, &paths, verbose)),
         Command::Run { file, args, no_learn, native, cl, opts } => exec::run(io, &file, args.as_deref(), !no_learn, native.then_some(&cl), &opts),
         Command::Compile { file, trace, clif, asm, time_passes, cl } => {
             native::run(io, native::CompileArgs { file: &file, trace: trace.as_deref(), clif, asm, time_passes, cl: &cl })
         }
-        Command::Equiv { a, b, seeds, opts } => exec::equiv(io, &a, &b, seeds, &opts),
+        Command::Equiv { a, b, seeds, allow_shallow, opts } => exec::equiv(io, &a, &b, seeds, &opts, allow_shallow),
         Command::Passes => {
             io_out!(io, "{}", opt::list());
             Ok(0)

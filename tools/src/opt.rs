@@ -18,7 +18,7 @@ pub struct OptArgs {
     pub remarks: bool,
     pub output: Option<String>,
     /// `--check`: seeds and run options for the equivalence check.
-    pub check: Option<(u64, crate::exec::RunOptions)>,
+    pub check: Option<(u64, crate::exec::RunOptions, bool)>,
 }
 
 pub fn run(io: &mut Io, a: OptArgs) -> Result<u8, InputError> {
@@ -76,9 +76,9 @@ pub fn run(io: &mut Io, a: OptArgs) -> Result<u8, InputError> {
     if a.time_passes {
         io_err!(io, "{}", manager::time_report(&reports));
     }
-    if let (Some(orig), Some((seeds, run))) = (&original, &a.check) {
+    if let (Some(orig), Some((seeds, run, allow_shallow))) = (&original, &a.check) {
         let mut check_io = Io::default();
-        let code = crate::exec::equiv_modules(&mut check_io, orig, &m, *seeds, run);
+        let code = crate::exec::equiv_modules(&mut check_io, orig, &m, *seeds, run, *allow_shallow);
         io.err.push_str(&check_io.out);
         io.err.push_str(&check_io.err);
         if code != 0 {

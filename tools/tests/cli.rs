@@ -195,10 +195,10 @@ fn equiv_accepts_a_pass_result_and_rejects_a_different_trace() {
     let src = "testsuite/traces/passes/dce/removes_unused_pure_ops.trace";
     let o = tracelab(&["opt", src, "-p", "dce", "--check", "-o", out.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stderr(&o).contains("equivalent on 100 runs"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("equivalent on 100 runs: ") && stderr(&o).contains(" went round the loop"), "{}", stderr(&o));
     let o = tracelab(&["equiv", src, out.to_str().unwrap(), "--seeds", "10"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("iterated its loop"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("equivalent on 10 runs: "), "{}", stdout(&o));
     // A trace that stops one step later is not equivalent.
     let text = std::fs::read_to_string(root().join(src)).unwrap().replace("int_lt(i2, 100)", "int_lt(i2, 101)");
     let other = dir.join("tracelab-cli-other.trace");
@@ -206,6 +206,29 @@ fn equiv_accepts_a_pass_result_and_rejects_a_different_trace() {
     let o = tracelab(&["equiv", src, other.to_str().unwrap(), "--seeds", "10"]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("behaviour differs with seed"), "{}", stderr(&o));
+}
+
+/// Fuzz findings: two empty files are equivalent (nothing to run in either); a check whose runs
+/// mostly trapped before going round the loop fails, or warns with --allow-shallow.
+#[test]
+fn equiv_of_nothing_passes_and_a_check_that_compared_too_little_fails() {
+    let dir = std::env::temp_dir();
+    let empty = dir.join("tracelab-cli-empty.trace");
+    std::fs::write(&empty, "").unwrap();
+    let o = tracelab(&["equiv", empty.to_str().unwrap(), empty.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("0 runs"), "{}", stdout(&o));
+    let o = tracelab(&["equiv", empty.to_str().unwrap(), LOOP]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    // Every run divides by zero before the loop: equal, but nothing was compared.
+    let trapping = dir.join("tracelab-cli-trapping.trace");
+    std::fs::write(&trapping, "loop l [i0, i1] {\n    i2 = int_floordiv(i0, 0)\n    label(i2, i1, descr=TargetToken(1))\n    i3 = int_add(i2, 1)\n    jump(i3, i1, descr=TargetToken(1))\n}\n").unwrap();
+    let o = tracelab(&["opt", trapping.to_str().unwrap(), "-p", "dce", "--check", "-o", "/dev/null"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("compared too little") && stderr(&o).contains("100 of 100 runs trapped before going round a loop"), "{}", stderr(&o));
+    let o = tracelab(&["opt", trapping.to_str().unwrap(), "-p", "dce", "--check", "--allow-shallow", "-o", "/dev/null"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning: compared too little"), "{}", stderr(&o));
 }
 
 #[test]
@@ -229,7 +252,7 @@ fn compare_pypy_measures_and_checks_every_loop() {
     let o = tracelab(&["compare-pypy", &format!("{FIXTURES}/objects.log"), "--json"]);
     assert_eq!(code(&o), 0);
     let out = stdout(&o);
-    for key in ["\"name\"", "\"noopt_ops\"", "\"tracelab_preamble_ops\"", "\"tracelab_body_ops\"", "\"pypy_preamble_ops\"", "\"pypy_body_ops\"", "\"equivalent\": true"] {
+    for key in ["\"name\"", "\"noopt_ops\"", "\"tracelab_preamble_ops\"", "\"tracelab_body_ops\"", "\"pypy_preamble_ops\"", "\"pypy_body_ops\"", "\"equivalent\": true", "\"looped\"", "\"compared_too_little\": false"] {
         assert!(out.contains(key), "{key} missing:\n{out}");
     }
 }
@@ -255,4 +278,18 @@ fn error_output_stays_small_for_many_errors() {
         assert!(e.contains(&format!("{hidden} more errors not shown")), "{name}: {e}");
         assert!(e.contains("unknown value `i10`") || e.contains("unknown value `x0`"), "{name}: {e}");
     }
+}
+
+/// Fuzz finding: a loop carrying about 65,536 values panicked inside Cranelift. Beyond what the
+/// backend handles is a clear error, exit 1.
+#[test]
+fn compiling_a_trace_beyond_the_backends_limit_is_a_clear_error() {
+    let n = 10_001;
+    let params: Vec<String> = (0..n).map(|k| format!("i{k}")).collect();
+    let text = format!("loop l [{0}] {{\n    label({0}, descr=TargetToken(1))\n    jump({0}, descr=TargetToken(1))\n}}\n", params.join(", "));
+    let path = std::env::temp_dir().join("tracelab-cli-many-carried.trace");
+    std::fs::write(&path, text).unwrap();
+    let o = tracelab(&["compile", path.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("carries 10001 values") && !stderr(&o).contains("panicked"), "{}", stderr(&o));
 }

@@ -12,11 +12,19 @@ use crate::learn::run_learning;
 use crate::render::observable;
 use tracelab_ir::{Module, TraceId, TraceKind};
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Report {
     pub runs: u64,
     /// Loop iterations the original executed over all runs (0 means the loop was never entered).
     pub iterations: u64,
+    /// Runs in which the original went round a loop at least once.
+    pub looped: u64,
+    /// Runs of the original that trapped before going round a loop: they compared only the
+    /// way to the trap.
+    pub early_traps: u64,
+    /// The entry trace jumps back into itself: a run that never goes round compared only its
+    /// way in.
+    pub entry_loops: bool,
     pub finished: u64,
     pub guard_exits: u64,
     pub out_of_fuel: u64,
@@ -43,6 +51,39 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
+impl Report {
+    /// Why these runs compared too little to call two modules equivalent, if they did: most
+    /// runs trapped before reaching anything comparable, or the entry is a loop and most runs
+    /// never went round it.
+    pub fn too_little(&self) -> Option<String> {
+        if self.runs == 0 {
+            return None;
+        }
+        if self.early_traps * 2 > self.runs {
+            return Some(format!("{} of {} runs trapped before going round a loop", self.early_traps, self.runs));
+        }
+        if self.entry_loops && self.looped * 2 < self.runs {
+            return Some(format!("the loop went round in only {} of {} runs", self.looped, self.runs));
+        }
+        None
+    }
+
+    /// One line: how the runs of the original ended and how many went round the loop.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} runs: {} went round the loop ({} iterations in all); {} finished, {} left by a guard, {} out of fuel, {} trapped",
+            self.runs, self.looped, self.iterations, self.finished, self.guard_exits, self.out_of_fuel, self.traps
+        )
+    }
+}
+
+/// Whether trace `tid` jumps back into itself (to its start or one of its labels).
+fn jumps_into_itself(m: &Module, tid: TraceId) -> bool {
+    let t = &m.traces[tid];
+    let own: Vec<tracelab_ir::Target> = t.labels().map(|(_, l)| l.token).collect();
+    t.ops.values().filter_map(|op| op.jump_target()).any(|j| j == tracelab_ir::Target::SELF_START || own.contains(&j))
+}
+
 /// The trace a module runs from: `name` if given, else its first loop.
 pub fn entry(m: &Module, name: Option<&str>) -> Option<TraceId> {
     match name {
@@ -53,10 +94,16 @@ pub fn entry(m: &Module, name: Option<&str>) -> Option<TraceId> {
 
 /// Compares `a` and `b` on `seeds` seeds starting at `first_seed`.
 pub fn check(a: &Module, b: &Module, name: Option<&str>, first_seed: u64, seeds: u64, cfg: &Config) -> Result<Report, Mismatch> {
-    let (Some(ta), Some(tb)) = (entry(a, name), entry(b, name)) else {
-        return Err(Mismatch { seed: 0, inputs: String::new(), original: "no entry trace\n".into(), transformed: String::new() });
+    let (ta, tb) = match (entry(a, name), entry(b, name)) {
+        (Some(ta), Some(tb)) => (ta, tb),
+        // Two modules with nothing to run behave alike (zero runs).
+        (None, None) if name.is_none() => return Ok(Report::default()),
+        (ea, eb) => {
+            let say = |e: Option<TraceId>| if e.is_some() { "an entry trace\n" } else { "no entry trace\n" };
+            return Err(Mismatch { seed: 0, inputs: String::new(), original: say(ea).into(), transformed: say(eb).into() });
+        }
     };
-    let mut report = Report::default();
+    let mut report = Report { entry_loops: jumps_into_itself(a, ta), ..Report::default() };
     for seed in first_seed..first_seed + seeds {
         let cfg = Config { seed, ..cfg.clone() };
         let (ra, constraints) = run_learning(a, ta, &cfg);
@@ -64,11 +111,15 @@ pub fn check(a: &Module, b: &Module, name: Option<&str>, first_seed: u64, seeds:
         let (oa, ob) = (observable(&ra), observable(&rb));
         report.runs += 1;
         report.iterations += ra.iterations;
+        report.looped += u64::from(ra.iterations > 0);
         match ra.exit {
             Exit::Finish(_) => report.finished += 1,
             Exit::GuardFailed { .. } => report.guard_exits += 1,
             Exit::OutOfFuel => report.out_of_fuel += 1,
-            Exit::Trap(_) => report.traps += 1,
+            Exit::Trap(_) => {
+                report.traps += 1;
+                report.early_traps += u64::from(ra.iterations == 0);
+            }
         }
         // A run that ran out of fuel stopped at an arbitrary point: only what happened before
         // (its calls) must agree, as a prefix.

@@ -125,6 +125,10 @@ pub struct ObjInfo {
     /// epoch it belongs to). While no clobbering call has come since, a store of that value
     /// gives the word back to the world: unwritten again, as if the trace had never written it.
     pub world: HashMap<u64, (u64, u64, Origin, u32)>,
+    /// For lazy objects: per word the trace wrote, the epoch of its first write since it last
+    /// belonged to the world. Written before the current epoch, the word is the trace's: a
+    /// clobbering call since invented nothing for it.
+    pub first_write: HashMap<u64, u32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -250,7 +254,9 @@ fn call_arg_bits(ty: Type, bits: u64) -> u64 {
     }
 }
 
-/// The key of an effect-free call by target and arguments (as [`call_arg_bits`] sees them).
+/// The key of a stated call result by target and arguments, objects by address: within one run
+/// an address is one object, and a statement about one string says nothing of another (unlike
+/// [`call_arg_bits`], which makes modelled results independent of addresses).
 fn call_key(target: &str, bits: &[u64]) -> u64 {
     mix((target, bits))
 }
@@ -293,7 +299,7 @@ impl Machine {
         if let Some((_, item_size)) = item {
             self.heap.set_shadow(addr + LENGTH_OFFSET, 1, crate::heap::array_length_mark(item_size));
         }
-        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new(), world: HashMap::new() };
+        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new(), world: HashMap::new(), first_write: HashMap::new() };
         self.objects.push(addr, info);
         Ok(addr)
     }
@@ -304,7 +310,7 @@ impl Machine {
             return Ok(a);
         }
         let addr = self.heap.alloc(LAZY_SIZE).map_err(trap)?;
-        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new(), world: HashMap::new() };
+        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new(), world: HashMap::new(), first_write: HashMap::new() };
         self.objects.push(addr, info);
         self.lazy_by_origin.insert(origin, addr);
         self.lazy_starts.push(addr);
@@ -384,34 +390,51 @@ impl Machine {
         }
     }
 
-    /// If a word of an object of unknown layout that nobody read yet holds `v` in the world (a
-    /// read now would give exactly `v`), the type of that read. A store of such a value changes
-    /// nothing, whether or not the trace read the word first (an optimizer may drop the read).
-    fn world_holds(&self, start: u64, info: &ObjInfo, addr: u64, size: u64, v: u64) -> Option<Type> {
+    /// If a word of an object of unknown layout holds `v` in the world at this epoch (a read
+    /// the trace had not made would give exactly `v`): the origin and type of that read. A store
+    /// that leaves such a word as the world has it changes nothing, whether or not the trace read
+    /// the word first or wrote it in between (an optimizer may drop the read or the first
+    /// store). Not for a word the trace wrote before the last clobbering call: the world
+    /// invented nothing for it since.
+    fn world_holds(&self, start: u64, info: &ObjInfo, addr: u64, size: u64, v: u64) -> Option<(Origin, Type)> {
         let ObjKind::Lazy(o) = &info.kind else { return None };
-        if info.known.contains_key(&(addr - start)) {
+        let off = addr - start;
+        if matches!(info.known.get(&off), Some(Some(_))) || info.first_write.get(&off).is_some_and(|&e| e != self.epoch) {
             return None;
         }
-        let origin = Origin::Word(std::sync::Arc::new(o.clone()), addr - start, self.epoch);
+        let origin = Origin::Word(std::sync::Arc::new(o.clone()), off, self.epoch);
         let mask = size_mask(size);
-        match self.constraints.get(&origin) {
+        let ty = match self.constraints.get(&origin) {
             Some(Forced::Int(x)) => (x & mask == v & mask).then_some(Type::Int),
             Some(Forced::Null) => (v == 0).then_some(Type::Ref),
             Some(Forced::Alias(_)) => None,
             Some(Forced::Object) | None if invent_int(self.seed, &origin) & mask == v & mask => Some(Type::Int),
             Some(Forced::Object) | None if size == 8 && invent_float(self.seed, &origin) == v => Some(Type::Float),
             Some(Forced::Object) | None => (self.lazy_by_origin.get(&origin) == Some(&v)).then_some(Type::Ref),
-        }
+        }?;
+        Some((origin, ty))
     }
 
     fn store(&mut self, addr: u64, size: u64, v: u64) -> Step<()> {
         let Some((start, info)) = self.object_at(addr) else {
             return Err(trap(HeapError::BadAddress(addr)));
         };
-        if let Some(ty) = self.world_holds(start, info, addr, size, v) {
-            // As if read first: then the rule below makes the store change nothing.
-            self.load(addr, size, false, ty)?;
-            return self.store(addr, size, v);
+        if let Some((origin, _)) = self.world_holds(start, info, addr, size, v) {
+            // The word is as the world has it: known with its origin, as if read and never
+            // written.
+            self.heap.write(addr, size, v).map_err(trap)?;
+            self.heap.set_shadow(addr, 1, SHADOW_READ);
+            let epoch = self.epoch;
+            let info = self.objects.get_mut(start).expect("found above");
+            let off = addr - start;
+            info.written.remove(&off);
+            info.first_write.remove(&off);
+            if epoch == 0 {
+                info.initial.insert(off, v);
+            }
+            info.world.insert(off, (v, size, origin.clone(), epoch));
+            info.known.insert(off, Some(origin));
+            return Ok(());
         }
         let Some((start, info)) = self.object_at(addr) else {
             return Err(trap(HeapError::BadAddress(addr)));
@@ -432,6 +455,7 @@ impl Machine {
                 let info = self.objects.get_mut(start).expect("found above");
                 info.known.insert(addr - start, Some(origin));
                 info.written.remove(&(addr - start));
+                info.first_write.remove(&(addr - start));
                 return Ok(());
             }
         }
@@ -453,6 +477,7 @@ impl Machine {
         }
         let info = self.objects.get_mut(start).expect("found above");
         info.known.insert(off, None);
+        info.first_write.entry(off).or_insert(self.epoch);
         // Back to the value it had before the trace (after other writes): no change in all.
         if info.initial.get(&off) == Some(&v) {
             info.written.remove(&off);
@@ -496,6 +521,7 @@ impl Machine {
             info.kept_if_immutable.extend(known);
             info.known.retain(|&off, _| off == HEADER);
             info.written.clear();
+            info.first_write.clear();
             self.heap.set_shadow(start, info.size, SHADOW_SLOW);
             if info.known.contains_key(&HEADER) {
                 self.heap.set_shadow(start + HEADER, 1, SHADOW_READ);
@@ -580,9 +606,19 @@ impl<'m> Interp<'m> {
             Const::Int(i) => *i as u64,
             Const::Float(b) => *b,
             Const::Null => 0,
-            Const::Ptr(name) => self.machine.lazy(Origin::Const(name.clone()))?,
+            // Through the constraints: learning may find two names to be one object.
+            Const::Ptr(name) => self.machine.invent(Type::Ref, Origin::Const(name.clone()))?,
             Const::Class(name) | Const::Func(name) => class_id(name),
         })
+    }
+
+    /// Where `v`'s value came from, if invented: its provenance, or the name of a `ConstPtr`
+    /// (whose object the learner may make the same as another).
+    fn origin(&self, f: &Frame<'m>, v: Value) -> Option<Origin> {
+        match f.t.as_const(v) {
+            Some(Const::Ptr(name)) => Some(Origin::Const(name.clone())),
+            _ => f.prov[v.index()].clone(),
+        }
     }
 
     /// Executes from op index `start` until the trace ends or leaves.
@@ -649,7 +685,7 @@ impl<'m> Interp<'m> {
                 v as u64
             }
             SameAsI | SameAsR | SameAsF | CastPtrToInt | CastIntToPtr => {
-                let prov = f.prov[op.args[0].index()].clone();
+                let prov = self.origin(f, op.args[0]);
                 self.set(f, op, x, prov);
                 return Ok(Flow::Next);
             }
@@ -730,14 +766,14 @@ impl<'m> Interp<'m> {
         let g = op.guard().cloned().unwrap_or_default();
         let mut operands = Vec::new();
         for &v in &op.args {
-            operands.push((self.get(f, v)?, f.prov[v.index()].clone()));
+            operands.push((self.get(f, v)?, self.origin(f, v)));
         }
         // For a condition computed by a comparison, the comparison's operands matter too.
         let mut condition = Vec::new();
         if let Some(&v) = op.args.first() {
             if let ValueDef::Op(def) = f.t.values[v].def {
                 for &a in &f.t.ops[def].args {
-                    condition.push((self.get(f, a)?, f.prov[a.index()].clone()));
+                    condition.push((self.get(f, a)?, self.origin(f, a)));
                 }
             }
         }
@@ -1179,7 +1215,7 @@ impl<'m> Interp<'m> {
         let target = self.target_name(f, op.args[1]);
         let mut bits = Vec::with_capacity(op.args.len().saturating_sub(2));
         for &v in &op.args[2..] {
-            bits.push(call_arg_bits(f.t.ty(v), self.get(f, v)?));
+            bits.push(self.get(f, v)?);
         }
         match self.known_results.entry(call_key(&target, &bits)) {
             std::collections::hash_map::Entry::Occupied(e) if *e.get() != r => {
@@ -1230,7 +1266,7 @@ impl<'m> Interp<'m> {
         // A result `record_known_result` stated wins over what the function would compute
         // (`cse` takes the statement for every later call with those arguments).
         if !self.known_results.is_empty() && self.m.call_result_elidable(op) {
-            let bits: Vec<u64> = args.iter().map(|v| call_arg_bits(v.ty, v.bits)).collect();
+            let bits: Vec<u64> = args.iter().map(|v| v.bits).collect();
             if let Some(&r) = self.known_results.get(&call_key(&target_name, &bits)) {
                 self.set(f, op, r, None);
                 return Ok(Flow::Next);
@@ -1265,12 +1301,17 @@ impl<'m> Interp<'m> {
         let index = (!elidable).then_some(self.machine.calls);
         let key = mix((self.cfg.seed, &target_name, &bits, index));
         let rty = op.opcode.result_type();
-        let result = match rty {
-            Type::Void => None,
-            Type::Ref => Some(self.machine.lazy(Origin::Result(key))?),
-            Type::Float => Some(((call_result(self.cfg.seed, &target_name, &bits, index) as f64) / 8.0).to_bits()),
+        // The result is invented for its call (the learner may constrain it, as a word read
+        // from memory: `guard_false(endswith(...))` wants a 0).
+        let origin = Origin::Result(key);
+        let result = match (rty, self.machine.constraints.get(&origin)) {
+            (Type::Void, _) => None,
+            (Type::Ref, _) => Some(self.machine.invent(Type::Ref, origin.clone())?),
+            (Type::Float, _) => Some(((call_result(self.cfg.seed, &target_name, &bits, index) as f64) / 8.0).to_bits()),
+            (_, Some(Forced::Int(v))) => Some(*v),
             _ => Some(call_result(self.cfg.seed, &target_name, &bits, index)),
         };
+        let result_origin = (rty != Type::Float).then_some(origin);
         let refs = || -> Vec<(u32, u64)> { args.iter().enumerate().filter(|(_, v)| v.ty == Type::Ref && v.bits != 0).map(|(k, v)| (k as u32, v.bits)).collect() };
         if !elidable {
             self.events.push(Event { target: target_name, args: args.clone(), result: result.map(|b| RtValue { ty: rty, bits: b }) });
@@ -1285,7 +1326,7 @@ impl<'m> Interp<'m> {
             self.machine.clobber(&refs());
         }
         if let Some(r) = result {
-            self.set(f, op, r, None);
+            self.set(f, op, r, result_origin);
         }
         Ok(Flow::Next)
     }

@@ -14,26 +14,30 @@ use tracelab_ir::{Const, Module, Opcode, TraceId};
 
 pub const MAX_ROUNDS: usize = 64;
 
+/// How far past a known value an invented bound is put: loops it bounds go round this often.
+const ROOM: u64 = 64;
+
 /// Runs `tid` with input learning; returns the last run and the constraints it used.
 pub fn run_learning(m: &Module, tid: TraceId, cfg: &Config) -> (Run, Constraints) {
     let mut cfg = cfg.clone();
     for _ in 0..MAX_ROUNDS {
         let run = Interp::new(m, cfg.clone()).run(tid);
-        let lesson = match (&run.exit, &run.failed_guard, &run.failed_bounds) {
+        let lessons: Vec<(Origin, Forced)> = match (&run.exit, &run.failed_guard, &run.failed_bounds) {
             (Exit::GuardFailed { .. }, Some(fg), _) => learn(m, &run, fg),
             // An index past an invented length: make the array long enough (if it can be).
             (Exit::Trap(_), _, Some((index, origin))) if *index < crate::heap::LAZY_SIZE / 16 => {
-                Some((origin.clone(), Forced::Int(index + 1)))
+                vec![(origin.clone(), Forced::Int(index + 1))]
             }
-            _ => None,
+            _ => Vec::new(),
         };
         // An origin already constrained is not flipped: two guards that want different values
-        // of one input cannot both pass, and the run that reached further is kept.
-        match lesson {
-            Some((origin, forced)) if !cfg.constraints.contains_key(&origin) => {
+        // of one input cannot both pass, and the run that reached further is kept. When either
+        // operand of a comparison would do, the one still free is learned.
+        match lessons.into_iter().find(|(origin, _)| !cfg.constraints.contains_key(origin)) {
+            Some((origin, forced)) => {
                 cfg.constraints.insert(origin, forced);
             }
-            _ => return (run, cfg.constraints),
+            None => return (run, cfg.constraints),
         }
     }
     let run = Interp::new(m, cfg.clone()).run(tid);
@@ -50,8 +54,24 @@ fn const_bits(c: &Const) -> Option<u64> {
     }
 }
 
-/// What would make the failed guard pass, if an invented value decides it.
-fn learn(m: &Module, run: &Run, fg: &FailedGuard) -> Option<(Origin, Forced)> {
+/// What would make the failed guard pass, if an invented value decides it: the choices, best
+/// first (either operand of a comparison may do).
+fn learn(m: &Module, run: &Run, fg: &FailedGuard) -> Vec<(Origin, Forced)> {
+    let t = &m.traces[fg.trace];
+    let op = &t.ops[fg.op];
+    if matches!(op.opcode, Opcode::GuardTrue | Opcode::GuardFalse) && fg.operands.first().is_some_and(|o| o.1.is_none()) {
+        if let Some(&ValueDef::Op(def)) = op.args.first().map(|&v| &t.values[v].def) {
+            let cmp = t.ops[def].opcode;
+            if !matches!(cmp, Opcode::PtrEq | Opcode::PtrNe | Opcode::InstancePtrEq | Opcode::InstancePtrNe) {
+                return solve_comparison(cmp, &fg.condition, op.opcode == Opcode::GuardTrue);
+            }
+        }
+    }
+    learn_one(m, run, fg).into_iter().collect()
+}
+
+/// [`learn`] for guards other than a comparison of two ints: one choice at most.
+fn learn_one(m: &Module, run: &Run, fg: &FailedGuard) -> Option<(Origin, Forced)> {
     let t = &m.traces[fg.trace];
     let op = &t.ops[fg.op];
     let operand = |i: usize| fg.operands.get(i).cloned();
@@ -64,7 +84,10 @@ fn learn(m: &Module, run: &Run, fg: &FailedGuard) -> Option<(Origin, Forced)> {
             }
             let c = constant(1)?;
             let forced = if t.ty(op.args[0]) == tracelab_ir::Type::Ref && c == 0 { Forced::Null } else { Forced::Int(c) };
-            Some((origin?, forced))
+            match origin {
+                Some(origin) => Some((origin, forced)),
+                None => solve_offset(t, op.args[0], &fg.condition, c),
+            }
         }
         Opcode::GuardNonnull | Opcode::GuardIsObject => Some((operand(0)?.1?, Forced::Object)),
         Opcode::GuardIsnull => Some((operand(0)?.1?, Forced::Null)),
@@ -88,10 +111,25 @@ fn learn(m: &Module, run: &Run, fg: &FailedGuard) -> Option<(Origin, Forced)> {
                 let equal = want == matches!(cmp, Opcode::PtrEq | Opcode::InstancePtrEq);
                 return solve_identity(&fg.condition, equal);
             }
-            solve_comparison(cmp, &fg.condition, want)
+            None
         }
         _ => None,
     }
+}
+
+/// For `guard_value(y, c)` where `y = x + k`, `k + x` or `x - k` and `x` is invented: the `x`
+/// that makes `y` be `c` (a stack depth read from a frame, plus one).
+fn solve_offset(t: &tracelab_ir::Trace, y: tracelab_ir::Value, operands: &[(u64, Option<Origin>)], c: u64) -> Option<(Origin, Forced)> {
+    let ValueDef::Op(def) = t.values[y].def else { return None };
+    let (o, [(a, oa), (b, ob)]) = (t.ops[def].opcode, operands) else { return None };
+    let x = match (o, oa, ob) {
+        (Opcode::IntAdd, Some(origin), _) => (origin.clone(), c.wrapping_sub(*b)),
+        (Opcode::IntAdd, None, Some(origin)) => (origin.clone(), c.wrapping_sub(*a)),
+        (Opcode::IntSub, Some(origin), _) => (origin.clone(), c.wrapping_add(*b)),
+        (Opcode::IntSub, None, Some(origin)) => (origin.clone(), a.wrapping_sub(c)),
+        _ => return None,
+    };
+    Some((x.0, Forced::Int(x.1)))
 }
 
 /// For `ptr_eq(a, b)`-like guards: make an invented reference the same object as (or a
@@ -100,9 +138,12 @@ fn learn(m: &Module, run: &Run, fg: &FailedGuard) -> Option<(Origin, Forced)> {
 fn solve_identity(operands: &[(u64, Option<Origin>)], equal: bool) -> Option<(Origin, Forced)> {
     let (a, oa) = operands.first()?.clone();
     let (b, ob) = operands.get(1)?.clone();
-    let (mine, (other_bits, other_origin)) = match (oa, ob.clone()) {
-        (Some(o), _) => (o, (b, ob)),
-        (None, Some(o)) => (o, (a, None)),
+    // Learn an invented value, not a named constant's object (which others may use as is).
+    let is_const = |o: &Origin| matches!(o, Origin::Const(_));
+    let (mine, (other_bits, other_origin)) = match (oa, ob) {
+        (Some(x), Some(y)) if is_const(&x) && !is_const(&y) => (y, (a, Some(x))),
+        (Some(x), other) => (x, (b, other)),
+        (None, Some(y)) => (y, (a, None)),
         (None, None) => return None,
     };
     let forced = match (equal, other_bits, other_origin) {
@@ -117,7 +158,7 @@ fn solve_identity(operands: &[(u64, Option<Origin>)], equal: bool) -> Option<(Or
 
 /// For `cmp(a, b)` where one operand is invented and the other known: a value for the invented
 /// one that makes the comparison give `want`.
-fn solve_comparison(cmp: Opcode, operands: &[(u64, Option<crate::model::Origin>)], want: bool) -> Option<(Origin, Forced)> {
+fn solve_comparison(cmp: Opcode, operands: &[(u64, Option<crate::model::Origin>)], want: bool) -> Vec<(Origin, Forced)> {
     let eval = |a: u64, b: u64| -> Option<bool> {
         let (x, y) = (a as i64, b as i64);
         Some(match cmp {
@@ -136,14 +177,28 @@ fn solve_comparison(cmp: Opcode, operands: &[(u64, Option<crate::model::Origin>)
             _ => return None,
         })
     };
-    let (a, oa) = operands.first()?.clone();
+    let Some((a, oa)) = operands.first().cloned() else { return Vec::new() };
     let (b, ob) = operands.get(1).cloned().unwrap_or((0, None));
-    let candidates = |k: u64| [k.wrapping_sub(1), k, k.wrapping_add(1), 0, 1];
+    // Far from the boundary first, so that a loop bounded by the invented value goes round
+    // many times (a bound just past the counter ends the loop after one iteration); and not
+    // negative when the known side is not (indices and lengths are compared unsigned later).
+    let pick = |k: u64, holds: &dyn Fn(u64) -> bool| {
+        let ok: Vec<u64> = [k.wrapping_add(ROOM), k.wrapping_sub(ROOM), k.wrapping_sub(1), k, k.wrapping_add(1), 0, 1]
+            .into_iter()
+            .filter(|&c| holds(c))
+            .collect();
+        ok.iter().copied().find(|&c| (c as i64) >= 0 || (k as i64) < 0).or(ok.first().copied())
+    };
+    let mut out = Vec::new();
     if let Some(origin) = oa {
-        let v = candidates(b).into_iter().find(|&c| eval(c, b) == Some(want))?;
-        return Some((origin, Forced::Int(v)));
+        if let Some(v) = pick(b, &|c| eval(c, b) == Some(want)) {
+            out.push((origin, Forced::Int(v)));
+        }
     }
-    let origin = ob?;
-    let v = candidates(a).into_iter().find(|&c| eval(a, c) == Some(want))?;
-    Some((origin, Forced::Int(v)))
+    if let Some(origin) = ob {
+        if let Some(v) = pick(a, &|c| eval(a, c) == Some(want)) {
+            out.push((origin, Forced::Int(v)));
+        }
+    }
+    out
 }
