@@ -391,12 +391,13 @@ impl Machine {
     }
 
     /// If a word of an object of unknown layout holds `v` in the world at this epoch (a read
-    /// the trace had not made would give exactly `v`): the origin and type of that read. A store
+    /// the trace had not made would give exactly `v`, as an int, a float or a reference): the
+    /// origin of that read. A store
     /// that leaves such a word as the world has it changes nothing, whether or not the trace read
     /// the word first or wrote it in between (an optimizer may drop the read or the first
     /// store). Not for a word the trace wrote before the last clobbering call: the world
     /// invented nothing for it since.
-    fn world_holds(&self, start: u64, info: &ObjInfo, addr: u64, size: u64, v: u64) -> Option<(Origin, Type)> {
+    fn world_holds(&self, start: u64, info: &ObjInfo, addr: u64, size: u64, v: u64) -> Option<Origin> {
         let ObjKind::Lazy(o) = &info.kind else { return None };
         let off = addr - start;
         if matches!(info.known.get(&off), Some(Some(_))) || info.first_write.get(&off).is_some_and(|&e| e != self.epoch) {
@@ -404,22 +405,24 @@ impl Machine {
         }
         let origin = Origin::Word(std::sync::Arc::new(o.clone()), off, self.epoch);
         let mask = size_mask(size);
-        let ty = match self.constraints.get(&origin) {
-            Some(Forced::Int(x)) => (x & mask == v & mask).then_some(Type::Int),
-            Some(Forced::Null) => (v == 0).then_some(Type::Ref),
-            Some(Forced::Alias(_)) => None,
-            Some(Forced::Object) | None if invent_int(self.seed, &origin) & mask == v & mask => Some(Type::Int),
-            Some(Forced::Object) | None if size == 8 && invent_float(self.seed, &origin) == v => Some(Type::Float),
-            Some(Forced::Object) | None => (self.lazy_by_origin.get(&origin) == Some(&v)).then_some(Type::Ref),
-        }?;
-        Some((origin, ty))
+        let holds = match self.constraints.get(&origin) {
+            Some(Forced::Int(x)) => x & mask == v & mask,
+            Some(Forced::Null) => v == 0,
+            Some(Forced::Alias(_)) => false,
+            Some(Forced::Object) | None => {
+                invent_int(self.seed, &origin) & mask == v & mask
+                    || (size == 8 && invent_float(self.seed, &origin) == v)
+                    || self.lazy_by_origin.get(&origin) == Some(&v)
+            }
+        };
+        holds.then_some(origin)
     }
 
     fn store(&mut self, addr: u64, size: u64, v: u64) -> Step<()> {
         let Some((start, info)) = self.object_at(addr) else {
             return Err(trap(HeapError::BadAddress(addr)));
         };
-        if let Some((origin, _)) = self.world_holds(start, info, addr, size, v) {
+        if let Some(origin) = self.world_holds(start, info, addr, size, v) {
             // The word is as the world has it: known with its origin, as if read and never
             // written.
             self.heap.write(addr, size, v).map_err(trap)?;
