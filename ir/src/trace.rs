@@ -548,7 +548,6 @@ impl Module {
         self.traces.iter().find(|(_, t)| t.name == name).map(|(id, _)| id)
     }
 
-    /// The trace and op holding the label with this token.
     /// The effect class of a call op: its descr's, or what the opcode implies
     /// (`call_pure_*` elidable, `call_loopinvariant_*` loop-invariant), or `None` if unknown.
     pub fn call_effect(&self, op: &Op) -> Option<crate::descr::EffectClass> {
@@ -616,11 +615,5 @@ impl Module {
             see(Some(e.token));
         }
         Target::Token(max + 1)
-    }
-
-    pub fn find_label(&self, token: Target) -> Option<(TraceId, OpId)> {
-        self.traces.iter().find_map(|(tid, t)| {
-            t.labels().find(|(_, l)| l.token == token).map(|(oid, _)| (tid, oid))
-        })
     }
 }

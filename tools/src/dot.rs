@@ -31,13 +31,15 @@ impl std::fmt::Display for Edge {
 
 struct Builder<'m> {
     m: &'m Module,
+    /// Labels by token: one lookup per jump.
+    index: tracelab_ir::facts::ModuleIndex,
     g: DiGraph<String, Edge>,
     op_nodes: HashMap<(TraceId, OpId), NodeIndex>,
     input_nodes: HashMap<(TraceId, usize), NodeIndex>,
 }
 
 pub fn render(m: &Module) -> String {
-    let mut b = Builder { m, g: DiGraph::new(), op_nodes: HashMap::new(), input_nodes: HashMap::new() };
+    let mut b = Builder { m, index: tracelab_ir::facts::ModuleIndex::of(m), g: DiGraph::new(), op_nodes: HashMap::new(), input_nodes: HashMap::new() };
     for (tid, t) in m.traces.iter() {
         b.nodes(tid, t);
     }
@@ -97,7 +99,7 @@ impl Builder<'_> {
         let dest = match target {
             Target::Loop(-1) => self.input_nodes.get(&(tid, 0)).copied(),
             Target::Loop(_) => None,
-            Target::Token(_) => self.m.find_label(target).and_then(|k| self.op_nodes.get(&k).copied()),
+            Target::Token(_) => self.index.label(target).and_then(|k| self.op_nodes.get(&k).copied()),
         };
         if let Some(dest) = dest {
             self.g.add_edge(from, dest, Edge::Back);
