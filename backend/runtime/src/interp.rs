@@ -392,11 +392,10 @@ impl Machine {
 
     /// If a word of an object of unknown layout holds `v` in the world at this epoch (a read
     /// the trace had not made would give exactly `v`, as an int, a float or a reference): the
-    /// origin of that read. A store
-    /// that leaves such a word as the world has it changes nothing, whether or not the trace read
-    /// the word first or wrote it in between (an optimizer may drop the read or the first
-    /// store). Not for a word the trace wrote before the last clobbering call: the world
-    /// invented nothing for it since.
+    /// origin of that read. A store that leaves such a word as the world has it changes nothing,
+    /// whether or not the trace read the word first or wrote it in between (an optimizer may
+    /// drop the read or the first store). Not for a word the trace wrote before the last
+    /// clobbering call: the world invented nothing for it since.
     fn world_holds(&self, start: u64, info: &ObjInfo, addr: u64, size: u64, v: u64) -> Option<Origin> {
         let ObjKind::Lazy(o) = &info.kind else { return None };
         let off = addr - start;
@@ -439,9 +438,6 @@ impl Machine {
             info.known.insert(off, Some(origin));
             return Ok(());
         }
-        let Some((start, info)) = self.object_at(addr) else {
-            return Err(trap(HeapError::BadAddress(addr)));
-        };
         // Writing back the invented value a word already holds changes nothing (a frame written
         // back unchanged): it stays what it was, not a write the heap comparison shows.
         if matches!(info.known.get(&(addr - start)), Some(Some(_))) && self.heap.read(addr, size).ok() == Some(v) {
