@@ -3,7 +3,6 @@
 //! value, descrs by what they describe (not by name), and a guard's fail args as a set.
 
 use crate::descr::DescrId;
-use crate::entity::EntityRef;
 use crate::printer::print_op;
 use crate::resume::{FieldKey, GuardInfo, ResumeValue, VableSlot};
 use crate::trace::{Module, OpExtra, Trace, Value};
@@ -55,14 +54,12 @@ impl Cmp<'_> {
             }
             _ => return Err(format!("trace `{}`: one declares a virtualizable, the other does not", ta.name)),
         }
-        let n = ta.ops.len().max(tb.ops.len());
-        for i in 0..n {
-            let id = <crate::OpId as EntityRef>::new(i);
-            let (Some(oa), Some(ob)) = (ta.ops.get(id), tb.ops.get(id)) else {
-                return Err(format!("trace `{}`: {} ops vs {}", ta.name, ta.ops.len(), tb.ops.len()));
-            };
+        if ta.ops.len() != tb.ops.len() {
+            return Err(format!("trace `{}`: {} ops vs {}", ta.name, ta.ops.len(), tb.ops.len()));
+        }
+        for (i, ((ia, oa), (ib, ob))) in ta.ops.iter().zip(tb.ops.iter()).enumerate() {
             self.op(oa, ob).map_err(|why| {
-                format!("trace `{}`, op {i}: {why}\n  got:      {}\n  expected: {}", ta.name, print_op(self.a, ta, id), print_op(self.b, tb, id))
+                format!("trace `{}`, op {i}: {why}\n  got:      {}\n  expected: {}", ta.name, print_op(self.a, ta, ia), print_op(self.b, tb, ib))
             })?;
         }
         Ok(())

@@ -9,18 +9,18 @@
 //! - [`verify`] checks a module's invariants and reports every violation.
 
 pub mod alpha;
+pub mod cursor;
 pub mod descr;
 pub mod diag;
-pub mod edit;
 pub mod entity;
 pub mod facts;
+pub mod layout;
 pub mod eval;
 pub mod link;
 pub mod opcode;
 pub mod parse;
 pub mod printer;
 pub mod resume;
-pub mod rewrite;
 pub mod trace;
 pub mod types;
 pub mod verify;

@@ -80,7 +80,7 @@ impl Names {
         for &v in &t.inputs {
             give(v, &mut names, &mut taken);
         }
-        for (id, op) in t.ops.iter() {
+        for (position, op) in t.ops.values().enumerate() {
             if let Some(r) = op.result {
                 give(r, &mut names, &mut taken);
             }
@@ -90,7 +90,7 @@ impl Names {
                 let entry = op.args.get(k).copied();
                 let can_shadow = entry.is_some_and(|e| {
                     !t.is_const(e)
-                        && last_use[e.index()] <= id.index()
+                        && last_use[e.index()] <= position
                         && !shadowed.contains(&e)
                         && t.values[p].name.as_deref().is_none_or(|pn| pn == names[e.index()])
                 });

@@ -217,11 +217,20 @@ impl GuardInfo {
 pub fn call_site_frames(t: &crate::Trace, call: crate::OpId) -> Vec<ResumeFrame> {
     use crate::entity::EntityRef;
     use crate::trace::ValueDef;
-    let Some(r) = t.ops.iter().skip(call.index() + 1).find_map(|(_, op)| op.guard().and_then(|g| g.resume.as_ref())) else {
+    // Ops before the call, in order: what the call site knows.
+    let mut before = vec![false; t.ops.id_bound()];
+    let mut ops = t.ops.iter();
+    for (id, _) in ops.by_ref() {
+        if id == call {
+            break;
+        }
+        before[id.index()] = true;
+    }
+    let Some(r) = ops.find_map(|(_, op)| op.guard().and_then(|g| g.resume.as_ref())) else {
         return Vec::new();
     };
     let known = |v: Value| match t.values[v].def {
-        ValueDef::Op(o) | ValueDef::LabelParam(o, _) => o.index() < call.index(),
+        ValueDef::Op(o) | ValueDef::LabelParam(o, _) => before[o.index()],
         ValueDef::Input(_) | ValueDef::Const(_) => true,
     };
     r.frames

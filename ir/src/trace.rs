@@ -3,9 +3,10 @@
 //!
 //! Values are indices into the trace's value table. A value is a trace input, the result of an
 //! op, a parameter of a `label`, or a constant (constants are interned values, so every operand
-//! is just a `Value` and "is this a constant" is one lookup). Ops sit in execution order; a
-//! rewritten trace is built with a [`Rewriter`](crate::rewrite::Rewriter), which keeps the
-//! old trace's value numbers (the table may hold values no op defines any more: unused).
+//! is just a `Value` and "is this a constant" is one lookup). Ops are kept by stable id, their
+//! execution order apart ([`crate::layout`]); passes edit a trace in place through a
+//! [`Cursor`](crate::cursor::Cursor). The value table may hold values no op defines any more
+//! (their op was removed); [`Trace::compacted`] drops them once a pipeline is done.
 //!
 //! Loops: `label` defines block parameters (one per argument); a `jump` to a label's token
 //! passes new values for them. A jump to `<Loop-1>` goes back to the trace's start, whose
@@ -13,6 +14,7 @@
 
 use crate::descr::{Descr, DescrData, DescrId};
 use crate::entity::{Arena, EntityRef};
+use crate::layout::{Ops, Place};
 use crate::opcode::Opcode;
 use crate::resume::GuardInfo;
 use crate::types::Type;
@@ -25,7 +27,7 @@ crate::entity!(
     "v"
 );
 crate::entity!(
-    /// An op of a trace; ids follow execution order.
+    /// An op of a trace: a stable name, not a position (see [`crate::layout`]).
     OpId,
     "op"
 );
@@ -200,6 +202,20 @@ impl Op {
         self.args.iter().copied().chain(self.guard().into_iter().flat_map(|g| g.values()))
     }
 
+    /// Replaces every value the op reads (operands, fail args, resume values) by `f` of it.
+    /// Guard data shared with another copy of the op is copied only if a value in it changes.
+    pub fn map_values(&mut self, mut f: impl FnMut(Value) -> Value) {
+        for a in self.args.iter_mut() {
+            *a = f(*a);
+        }
+        if let OpExtra::Guard(g) = &mut self.extra {
+            // `f` looks values up: asking twice is cheaper than copying guard data nobody changes.
+            if g.any_value(|v| f(v) != v) {
+                std::sync::Arc::make_mut(g).map_values(f);
+            }
+        }
+    }
+
     /// `f` on every value [`uses`](Op::uses) gives, in the same order: plain loops, for the
     /// walks that visit every use of a long trace (an iterator of chained iterators costs
     /// several times as much per value).
@@ -237,7 +253,8 @@ pub struct Trace {
     pub kind: TraceKind,
     pub inputs: Vec<Value>,
     pub values: Arena<Value, ValueData>,
-    pub ops: Arena<OpId, Op>,
+    /// The ops, by id, and their order: iterating goes in execution order.
+    pub ops: Ops,
     pub vable: Option<Virtualizable>,
     /// The span of the trace's header in the source.
     pub span: Span,
@@ -251,7 +268,7 @@ impl Trace {
             kind,
             inputs: Vec::new(),
             values: Arena::new(),
-            ops: Arena::new(),
+            ops: Ops::new(),
             vable: None,
             span: Span::NONE,
             consts: HashMap::default(),
@@ -272,24 +289,7 @@ impl Trace {
 
     /// An empty trace with room for `ops` ops and `values` values.
     pub fn with_capacity(name: impl Into<String>, kind: TraceKind, ops: usize, values: usize) -> Trace {
-        Trace { values: Arena::with_capacity(values), ops: Arena::with_capacity(ops), ..Trace::new(name, kind) }
-    }
-
-    /// A trace with this one's name, kind, inputs, virtualizable, constants and value table, and
-    /// no ops: what a pass rewriting this trace starts from, so that the values it copies keep
-    /// their numbers. Values whose ops are not copied stay in the table, unused (see
-    /// [`Rewriter`](crate::rewrite::Rewriter)).
-    pub fn sharing_values(&self, ops: usize) -> Trace {
-        Trace {
-            name: self.name.clone(),
-            kind: self.kind.clone(),
-            inputs: self.inputs.clone(),
-            values: self.values.clone(),
-            ops: Arena::with_capacity(ops),
-            vable: self.vable.clone(),
-            span: self.span,
-            consts: self.consts.clone(),
-        }
+        Trace { values: Arena::with_capacity(values), ops: Ops::with_capacity(ops), ..Trace::new(name, kind) }
     }
 
     pub fn ty(&self, v: Value) -> Type {
@@ -321,9 +321,10 @@ impl Trace {
         self.constant(Const::Int(i))
     }
 
-    /// A copy with values numbered in definition order (inputs, then per op the constants it is
-    /// first to use, its result, its label parameters) and no value that nothing defines or
-    /// uses: the numbering the parser gives the printed trace.
+    /// A copy with ops numbered in their order and values in definition order (inputs, then per
+    /// op the constants it is first to use, its result, its label parameters), and no op out of
+    /// the order nor value that nothing defines or uses: the numbering the parser gives the
+    /// printed trace. The pass manager compacts once a pipeline is done.
     pub fn compacted(&self) -> Trace {
         let mut new = Trace::with_capacity(self.name.clone(), self.kind.clone(), self.ops.len(), self.values.len());
         new.span = self.span;
@@ -343,12 +344,7 @@ impl Trace {
                 }
                 (None, _) => panic!("compacted: {v:?} is used before it is defined"),
             };
-            for a in op.args.iter_mut() {
-                *a = lookup(&mut new, *a);
-            }
-            if let Some(g) = op.guard_mut() {
-                g.map_values(|v| lookup(&mut new, v));
-            }
+            op.map_values(|v| lookup(&mut new, v));
             let old_result = op.result.take();
             let params = match &mut op.extra {
                 OpExtra::Label(l) => std::mem::take(&mut l.params),
@@ -381,11 +377,20 @@ impl Trace {
     }
 
     /// `push_op` with a name already shared (copying from another trace).
-    pub fn push_op_named(&mut self, mut op: Op, result_name: Option<ValueName>) -> OpId {
-        let id = OpId::new_index(self.ops.len());
+    pub fn push_op_named(&mut self, op: Op, result_name: Option<ValueName>) -> OpId {
+        self.insert_op(Place::End, op, result_name)
+    }
+
+    /// Puts `op` at `place`, with a fresh result value of the opcode's result type (a label's
+    /// parameters are added with [`add_label_param`](Trace::add_label_param)).
+    pub fn insert_op(&mut self, place: Place, mut op: Op, result_name: Option<ValueName>) -> OpId {
+        let id = self.ops.next_id();
         let ty = op.opcode.result_type();
         op.result = (ty != Type::Void).then(|| self.values.push(ValueData { ty, def: ValueDef::Op(id), name: result_name }));
-        self.ops.push(op)
+        let id2 = self.ops.alloc(op);
+        debug_assert!(id == id2);
+        self.ops.place(id, place);
+        id
     }
 
     /// Adds a parameter to the label `op` (which must already be pushed).
@@ -403,11 +408,11 @@ impl Trace {
         v
     }
 
-    /// For each value, the index of the last op that uses it (0 if none).
+    /// For each value, the position in the order of the last op that uses it (0 if none).
     pub fn last_uses(&self) -> Vec<usize> {
         let mut last = vec![0usize; self.values.len()];
-        for (id, op) in self.ops.iter() {
-            op.for_each_use(|v| last[v.index()] = id.index());
+        for (k, op) in self.ops.values().enumerate() {
+            op.for_each_use(|v| last[v.index()] = k);
         }
         last
     }
@@ -425,12 +430,6 @@ impl Trace {
     pub fn count_ops(&self) -> (usize, usize) {
         let real = self.ops.values().filter(|o| !o.opcode.is_marker()).count();
         (self.ops.len(), real)
-    }
-}
-
-impl OpId {
-    pub(crate) fn new_index(i: usize) -> OpId {
-        <OpId as crate::entity::EntityRef>::new(i)
     }
 }
 

@@ -71,7 +71,10 @@ impl Verifier<'_> {
         let mut d = Diagnostic::new(span, msg);
         if span.is_none() {
             let where_ = match at.op {
-                Some(o) => format!("in trace `{}`, op {}: {}", at.t.name, o.index(), print_op(self.m, at.t, o)),
+                Some(o) => {
+                    let position = at.t.ops.keys().position(|x| x == o).unwrap_or(usize::MAX);
+                    format!("in trace `{}`, op {position}: {}", at.t.name, print_op(self.m, at.t, o))
+                }
                 None => format!("in trace `{}`", at.t.name),
             };
             d = d.note(where_);
@@ -95,18 +98,23 @@ impl Verifier<'_> {
     }
 
     fn trace(&mut self, t: &Trace) {
-        let defined_at = self.check_definitions(t);
+        // Op id → position in the order: definitions must come before uses in the order.
+        let mut position = vec![usize::MAX; t.ops.id_bound()];
+        for (k, id) in t.ops.keys().enumerate() {
+            position[id.index()] = k;
+        }
+        let defined_at = self.check_definitions(t, &position);
         self.check_vable(t);
         for (id, op) in t.ops.iter() {
             let at = At { t, op: Some(id) };
-            self.check_uses(&at, op, &defined_at);
+            self.check_uses(&at, op, &defined_at, position[id.index()]);
             self.check_signature(&at, op);
             self.check_descr(&at, op);
             self.check_payload(&at, op);
             if let Some(g) = op.guard() {
                 self.check_guard(&at, g);
             }
-            if op.opcode.is_final() && id.index() + 1 != t.ops.len() {
+            if op.opcode.is_final() && Some(id) != t.ops.last() {
                 self.error(&at, format!("`{}` must be the last op of the trace", op.opcode));
             }
             match op.opcode {
@@ -145,7 +153,7 @@ impl Verifier<'_> {
     }
 
     /// For each value, the position from which it may be used (inputs and constants: 0).
-    fn check_definitions(&mut self, t: &Trace) -> Vec<usize> {
+    fn check_definitions(&mut self, t: &Trace, position: &[usize]) -> Vec<usize> {
         let mut defined_at = vec![usize::MAX; t.values.len()];
         for (k, &v) in t.inputs.iter().enumerate() {
             if t.values.get(v).map(|d| &d.def) != Some(&ValueDef::Input(k as u32)) {
@@ -172,7 +180,7 @@ impl Verifier<'_> {
                     } else if t.ty(r) != rty {
                         self.error(&at, format!("result has type {} but `{}` produces {rty}", t.ty(r), op.opcode));
                     } else {
-                        defined_at[r.index()] = id.index() + 1;
+                        defined_at[r.index()] = position[id.index()] + 1;
                     }
                 }
                 None if rty != Type::Void => self.error(&at, format!("`{}` produces a {rty} but has no result value", op.opcode)),
@@ -183,7 +191,7 @@ impl Verifier<'_> {
                     if t.values.get(p).map(|d| &d.def) != Some(&ValueDef::LabelParam(id, k as u32)) {
                         self.error(&at, format!("label parameter {k} is recorded as defined elsewhere"));
                     } else {
-                        defined_at[p.index()] = id.index() + 1;
+                        defined_at[p.index()] = position[id.index()] + 1;
                     }
                 }
             }
@@ -191,8 +199,7 @@ impl Verifier<'_> {
         defined_at
     }
 
-    fn check_uses(&mut self, at: &At<'_>, op: &Op, defined_at: &[usize]) {
-        let pos = at.op.map_or(0, |o| o.index());
+    fn check_uses(&mut self, at: &At<'_>, op: &Op, defined_at: &[usize], pos: usize) {
         let mut early = Vec::new();
         op.for_each_use(|v| {
             if !defined_at.get(v.index()).is_some_and(|&d| d <= pos) {
