@@ -12,7 +12,7 @@
 
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::trace::ValueDef;
-use tracelab_ir::{Op, OpId, Trace, Value};
+use tracelab_ir::{Op, Trace, Value};
 use tracelab_runtime::native::Leave;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,10 +75,11 @@ impl Liveness {
         let mut used_from = Vec::with_capacity(segment_starts.len());
         let mut seen = vec![false; t.values.len()];
         let mut acc = Vec::new();
-        let mut next = t.ops.len();
+        let ops: Vec<&Op> = t.ops.values().collect();
+        let mut next = ops.len();
         for &start in segment_starts.iter().rev() {
-            for k in start..next {
-                for v in t.ops[OpId::new(k)].uses() {
+            for op in &ops[start..next] {
+                for v in op.uses() {
                     if !seen[v.index()] {
                         seen[v.index()] = true;
                         acc.push(v);

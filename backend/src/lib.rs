@@ -208,9 +208,10 @@ pub fn compile_with(m: &Module, tids: &[TraceId], settings: Settings, keep: Keep
         let lowered = lower::lower(m, tid, &mut ctx.func, &mut fctx, target, |func| lower::Services {
             step: module.declare_func_in_func(step, func),
             class_of: module.declare_func_in_func(class_of, func),
-            externs: t.ops.iter().filter_map(|(o, op)| {
+            // Keyed by position in the order, as lowering counts ops.
+            externs: t.ops.values().enumerate().filter_map(|(pc, op)| {
                 let (name, _) = lower::direct_extern(t, op, &externals)?;
-                Some((o.index(), module.declare_func_in_func(extern_ids[name], func)))
+                Some((pc, module.declare_func_in_func(extern_ids[name], func)))
             }).collect(),
         });
         let clif = keep.clif.then(|| ctx.func.display().to_string());

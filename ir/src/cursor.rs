@@ -8,6 +8,12 @@
 //! in SSA every use comes after its definition, so no op is visited twice. Ops a pass inserts
 //! are not visited: their operands are already what the pass wants.
 //!
+//! A pass that decides per op what stands in its place (a virtual's allocation goes, stores are
+//! held back and emitted later, a call becomes the callee's body) walks with
+//! [`Cursor::next_op_pending`]: the op is seen as it stands, [`Cursor::emit`] puts ops before it,
+//! [`Cursor::keep`] keeps it (renamed then, by the replacements made while deciding) and later
+//! emits go after it; an op not kept goes when the walk moves on.
+//!
 //! Op ids are stable ([`crate::layout`]): a removed op keeps its data, so looking up the op that
 //! defined a value works at any time (a removed op's result must have been replaced, or be
 //! unused, for the trace to verify).
@@ -16,19 +22,29 @@ use crate::entity::EntityRef;
 use crate::layout::Place;
 use crate::trace::{Op, OpId, Trace, Value, ValueName};
 
+/// What the walk has done with the op it is at.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
-enum Position {
-    /// Before the first op: the walk has not started.
-    Start,
-    /// At an op the walk has reached.
-    At(OpId),
-    /// Past the last op.
-    End,
+enum State {
+    /// Not started, or past the end.
+    Outside,
+    /// Reached by [`Cursor::next_op_pending`]: not renamed yet; kept only if the pass says so.
+    Pending,
+    /// In the trace, renamed.
+    Kept,
+    /// Taken out.
+    Removed,
 }
 
 pub struct Cursor<'t> {
     pub t: &'t mut Trace,
-    pos: Position,
+    current: Option<OpId>,
+    state: State,
+    /// The op after which the walk goes on (the current op, or the last op inserted after it;
+    /// the op before a removed one); `None`: from the front.
+    after: Option<OpId>,
+    ended: bool,
+    /// Ops the walk has reached (inserted ones are not reached).
+    reached: usize,
     /// Value → what its uses become (itself unless replaced); grows as values are added.
     renames: Vec<Value>,
     any_renamed: bool,
@@ -37,32 +53,81 @@ pub struct Cursor<'t> {
 impl<'t> Cursor<'t> {
     /// A cursor before the first op of `t`.
     pub fn new(t: &'t mut Trace) -> Cursor<'t> {
-        Cursor { t, pos: Position::Start, renames: Vec::new(), any_renamed: false }
+        Cursor { t, current: None, state: State::Outside, after: None, ended: false, reached: 0, renames: Vec::new(), any_renamed: false }
     }
 
     /// Moves to the next op, renames the values it reads by the replacements made so far, and
-    /// returns its id (`None` at the end).
+    /// returns its id (`None` at the end). The op stays unless the pass removes it.
     pub fn next_op(&mut self) -> Option<OpId> {
-        let next = match self.pos {
-            Position::Start => self.t.ops.first(),
-            Position::At(id) => self.t.ops.next(id),
-            Position::End => None,
-        };
-        let Some(id) = next else {
-            self.pos = Position::End;
-            return None;
-        };
-        self.pos = Position::At(id);
+        let id = self.advance()?;
         self.rename_op(id);
+        self.state = State::Kept;
         Some(id)
     }
 
-    /// The op the walk is at.
-    pub fn current(&self) -> Option<OpId> {
-        match self.pos {
-            Position::At(id) => Some(id),
-            _ => None,
+    /// Moves to the next op as it stands, not renamed: the form for a pass that decides per op
+    /// what replaces it (the op, other ops, or nothing). The op goes when the walk moves on
+    /// unless [`keep`](Cursor::keep) is called; until then [`emit`](Cursor::emit) puts ops
+    /// before it, afterwards after it.
+    pub fn next_op_pending(&mut self) -> Option<OpId> {
+        let id = self.advance()?;
+        self.state = State::Pending;
+        Some(id)
+    }
+
+    /// Keeps the pending op, renamed by the replacements made so far.
+    pub fn keep(&mut self) {
+        let id = self.current.expect("the cursor is at an op");
+        if self.state == State::Pending {
+            self.rename_op(id);
+            self.state = State::Kept;
         }
+    }
+
+    fn advance(&mut self) -> Option<OpId> {
+        self.settle();
+        let next = self.peek_next();
+        self.current = next;
+        match next {
+            Some(id) => {
+                self.after = Some(id);
+                self.reached += 1;
+            }
+            None => {
+                self.ended = true;
+                self.state = State::Outside;
+            }
+        }
+        next
+    }
+
+    /// A pending op the pass did not keep goes.
+    fn settle(&mut self) {
+        if self.state == State::Pending {
+            self.remove();
+        }
+    }
+
+    /// The op [`next_op`](Cursor::next_op) would move to, as it stands (not renamed yet).
+    pub fn peek_next(&self) -> Option<OpId> {
+        if self.ended {
+            return None;
+        }
+        match self.after {
+            Some(id) => self.t.ops.next(id),
+            None => self.t.ops.first(),
+        }
+    }
+
+    /// Where the op the walk reached last stood in the trace as the walk received it (for
+    /// messages: "op 5" means what the input's printout shows as op 5).
+    pub fn position(&self) -> usize {
+        self.reached.saturating_sub(1)
+    }
+
+    /// The op the walk is at (`None` before the start, past the end, or once it is removed).
+    pub fn current(&self) -> Option<OpId> {
+        self.current.filter(|_| matches!(self.state, State::Pending | State::Kept))
     }
 
     /// The op the walk is at. Panics outside an op (a pass bug).
@@ -70,47 +135,67 @@ impl<'t> Cursor<'t> {
         &self.t.ops[self.current().expect("the cursor is at an op")]
     }
 
-    /// Inserts `op` before the current op (at the front before the walk starts, at the end after
-    /// it) with a fresh result value; the walk does not visit it. Returns its id.
+    /// Inserts `op` before the current op with a fresh result value; where there is no current
+    /// op (before the start, once it is removed, past the end) at the point the walk is at.
+    /// The walk does not visit inserted ops: their operands are what the pass gave. Returns
+    /// its id.
     pub fn insert_before(&mut self, op: Op) -> OpId {
         self.insert_before_named(op, None)
     }
 
     /// [`insert_before`](Cursor::insert_before), naming the result.
     pub fn insert_before_named(&mut self, op: Op, name: Option<ValueName>) -> OpId {
-        let place = match self.pos {
-            Position::Start => Place::Front,
-            Position::At(id) => Place::Before(id),
-            Position::End => Place::End,
-        };
-        self.t.insert_op(place, op, name)
+        match self.current() {
+            Some(id) => self.t.insert_op(Place::Before(id), op, name),
+            None => self.insert_at_walk_point(op, name),
+        }
     }
 
-    /// Inserts `op` after the current op and moves the cursor to it, so that a second insert
-    /// goes after the first and the walk goes on after both (they are not visited).
+    /// Inserts `op` after the current op and after what was inserted after it before, so that
+    /// inserts come out in the order made; the walk goes on after them.
     pub fn insert_after(&mut self, op: Op) -> OpId {
-        let place = match self.pos {
-            Position::Start => Place::Front,
-            Position::At(id) => Place::After(id),
-            Position::End => Place::End,
+        self.insert_at_walk_point(op, None)
+    }
+
+    /// Inserts `op` where the pass's output is at: before a pending op, after a kept one (see
+    /// [`next_op_pending`](Cursor::next_op_pending)).
+    pub fn emit(&mut self, op: Op) -> OpId {
+        self.emit_named(op, None)
+    }
+
+    /// [`emit`](Cursor::emit), naming the result.
+    pub fn emit_named(&mut self, op: Op, name: Option<ValueName>) -> OpId {
+        match self.state {
+            State::Pending => self.insert_before_named(op, name),
+            _ => self.insert_at_walk_point(op, name),
+        }
+    }
+
+    fn insert_at_walk_point(&mut self, op: Op, name: Option<ValueName>) -> OpId {
+        let place = match (self.ended, self.after) {
+            (true, _) => Place::End,
+            (false, Some(a)) => Place::After(a),
+            (false, None) => Place::Front,
         };
-        let id = self.t.insert_op(place, op, None);
-        if self.pos != Position::End {
-            self.pos = Position::At(id);
+        let id = self.t.insert_op(place, op, name);
+        if !self.ended {
+            self.after = Some(id);
         }
         id
     }
 
-    /// Takes the current op out of the trace and steps back to the op before it, so that
-    /// [`next_op`](Cursor::next_op) goes on with the one after. Its result, if anything reads
-    /// it later, must be replaced.
+    /// Takes the current op out of the trace; the walk goes on with the op after it. Its
+    /// result, if anything reads it later, must be replaced.
     pub fn remove(&mut self) {
         let id = self.current().expect("the cursor is at an op");
-        self.pos = self.t.ops.prev(id).map_or(Position::Start, Position::At);
+        if self.after == Some(id) {
+            self.after = self.t.ops.prev(id);
+        }
         self.t.ops.unlink(id);
+        self.state = State::Removed;
     }
 
-    /// From now on (the ops the walk has yet to reach), uses of `v` are uses of `by`.
+    /// From now on (the ops the walk has yet to reach or keep), uses of `v` are uses of `by`.
     pub fn replace_uses(&mut self, v: Value, by: Value) {
         let by = self.resolve(by);
         if by == v {
@@ -125,36 +210,32 @@ impl<'t> Cursor<'t> {
     }
 
     /// What uses of `v` are now (`v` itself unless replaced).
-    pub fn resolve(&self, mut v: Value) -> Value {
-        while let Some(&by) = self.renames.get(v.index()) {
-            if by == v {
-                break;
-            }
-            v = by;
-        }
-        v
+    pub fn resolve(&self, v: Value) -> Value {
+        resolve(&self.renames, v)
     }
 
     fn rename_op(&mut self, id: OpId) {
         if self.any_renamed {
             let renames = &self.renames;
-            let resolve = |mut v: Value| {
-                while let Some(&by) = renames.get(v.index()) {
-                    if by == v {
-                        break;
-                    }
-                    v = by;
-                }
-                v
-            };
-            self.t.ops[id].map_values(resolve);
+            self.t.ops[id].map_values(|v| resolve(renames, v));
         }
     }
 }
 
+fn resolve(renames: &[Value], mut v: Value) -> Value {
+    while let Some(&by) = renames.get(v.index()) {
+        if by == v {
+            break;
+        }
+        v = by;
+    }
+    v
+}
+
 impl Drop for Cursor<'_> {
-    /// Applies the replacements to the ops the walk did not reach.
+    /// Settles the current op and applies the replacements to the ops the walk did not reach.
     fn drop(&mut self) {
+        self.settle();
         if !self.any_renamed {
             return;
         }
@@ -215,6 +296,37 @@ mod tests {
         }
         let text = print_trace(&crate::Module::new(), &t);
         assert!(text.contains("int_add(i0, 1)") && text.contains("int_mul(i9, 2)"), "{text}");
+    }
+
+    #[test]
+    fn a_pending_op_goes_unless_kept_and_emits_land_around_it() {
+        let mut t = trace("loop l [i0] {\n  i1 = int_add(i0, 1)\n  i2 = int_mul(i1, 2)\n  finish(i2)\n}\n");
+        {
+            let mut cur = Cursor::new(&mut t);
+            while let Some(id) = cur.next_op_pending() {
+                match cur.op().opcode {
+                    // Replaced by what is emitted: i0 - 1, then negated.
+                    Opcode::IntAdd => {
+                        let a = cur.op().args.clone();
+                        let sub = cur.emit(Op::new(Opcode::IntSub, &a));
+                        let s = cur.t.ops[sub].result.expect("a result");
+                        let neg = cur.emit(Op::new(Opcode::IntNeg, &[s]));
+                        let n = cur.t.ops[neg].result.expect("a result");
+                        let r = cur.t.ops[id].result.expect("a result");
+                        cur.replace_uses(r, n);
+                    }
+                    Opcode::IntMul => {
+                        cur.keep();
+                        let r = cur.t.ops[id].result.expect("a result");
+                        cur.emit(Op::new(Opcode::IntNeg, &[r]));
+                    }
+                    _ => cur.keep(),
+                }
+            }
+        }
+        let text = print_trace(&crate::Module::new(), &t);
+        let order: Vec<&str> = text.lines().filter_map(|l| l.split('=').nth(1).or(Some(l)).and_then(|r| r.trim().split('(').next())).collect();
+        assert_eq!(order[1..order.len() - 1], ["int_sub", "int_neg", "int_mul", "int_neg", "finish"], "{text}");
     }
 
     #[test]

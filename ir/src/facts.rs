@@ -6,6 +6,7 @@
 //! (they are the bridge's inputs) and leaves nothing pending (the bridge goes on from memory as
 //! it is). Both answers assume the module holds every trace that enters its labels.
 
+use crate::entity::EntityRef;
 use crate::trace::{Module, Op, OpId, Target, TraceId, TraceKind};
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -58,12 +59,18 @@ impl ModuleFacts {
     }
 }
 
-/// Where each label and each named trace is: lookups per jump and per call without a walk
-/// over the module. Built from a module that no longer changes (an interpreter's, a backend's).
+/// Where each label and each named trace is, and each trace's ops by position: lookups per
+/// jump, per call and per step without a walk over the module. Built from a module that no
+/// longer changes (an interpreter's, a backend's), whose runs count ops by position in the
+/// order (see [`crate::layout`]).
 #[derive(Clone, Debug, Default)]
 pub struct ModuleIndex {
     labels: FxHashMap<Target, (TraceId, OpId)>,
     by_name: FxHashMap<String, TraceId>,
+    /// Per trace: position → op.
+    order: Vec<Vec<OpId>>,
+    /// Per trace: op id → position (`u32::MAX` for an op out of the order).
+    position: Vec<Vec<u32>>,
 }
 
 impl ModuleIndex {
@@ -74,8 +81,25 @@ impl ModuleIndex {
             for (oid, l) in t.labels() {
                 index.labels.entry(l.token).or_insert((tid, oid));
             }
+            let order = t.ops.ids();
+            let mut position = vec![u32::MAX; t.ops.id_bound()];
+            for (k, id) in order.iter().enumerate() {
+                position[id.index()] = k as u32;
+            }
+            index.order.push(order);
+            index.position.push(position);
         }
         index
+    }
+
+    /// The op at position `pc` of trace `t`.
+    pub fn op_at(&self, t: TraceId, pc: usize) -> Option<OpId> {
+        self.order.get(t.index())?.get(pc).copied()
+    }
+
+    /// The position of op `op` of trace `t` (`None` if it is not in the order).
+    pub fn position(&self, t: TraceId, op: OpId) -> Option<usize> {
+        self.position.get(t.index())?.get(op.index()).filter(|&&p| p != u32::MAX).map(|&p| p as usize)
     }
 
     /// The label with token `token`: its trace and op.

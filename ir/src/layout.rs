@@ -169,9 +169,19 @@ impl Ops {
         Iter { ops: self, front: self.first, back: self.last, left: self.len }
     }
 
+    /// Ids and ops after op `id`, in order.
+    pub fn iter_after(&self, id: OpId) -> impl Iterator<Item = (OpId, &Op)> + '_ {
+        std::iter::successors(self.next(id), |&i| self.next(i)).map(|i| (i, &self.data[i]))
+    }
+
     /// Ids in order, collected: for walks that change ops as they go.
     pub fn ids(&self) -> Vec<OpId> {
         self.keys().collect()
+    }
+
+    /// Where op `id` stands in the order (a walk: for messages, not for loops).
+    pub fn position(&self, id: OpId) -> Option<usize> {
+        self.keys().position(|x| x == id)
     }
 
     /// True if the order is the order of ids with none missing (what the parser and

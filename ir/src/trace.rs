@@ -543,6 +543,15 @@ impl Module {
         }
     }
 
+    /// Renumbers every trace's ops and values in order, dropping what passes left unused (see
+    /// [`Trace::compacted`]).
+    pub fn compact(&mut self) {
+        for t in self.traces.keys().collect::<Vec<_>>() {
+            let compacted = self.traces[t].compacted();
+            self.traces[t] = compacted;
+        }
+    }
+
     pub fn trace_by_name(&self, name: &str) -> Option<TraceId> {
         self.traces.iter().find(|(_, t)| t.name == name).map(|(id, _)| id)
     }

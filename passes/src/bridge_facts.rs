@@ -32,7 +32,7 @@
 
 use crate::heap::{self, Effect};
 use tracelab_ir::descr::DescrData;
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::{Const, Module, Op, OpId, Opcode, Trace, Type, Value};
 
 /// A fact a trace may assume from its start: about its inputs (by position among the guard's
@@ -136,7 +136,6 @@ fn label_param_classes(m: &Module, t: &Trace, guard: OpId) -> Vec<(Value, Const)
 fn known_fields(m: &Module, t: &Trace, guard: OpId) -> Vec<EntryFact> {
     use rustc_hash::{FxHashMap, FxHashSet};
     use tracelab_ir::descr::DescrId;
-    use tracelab_ir::entity::EntityRef;
     // descr -> object -> value, in the order first seen (so that facts come out in trace order).
     let mut known: FxHashMap<DescrId, Vec<(Value, Value)>> = FxHashMap::default();
     // Values that passed guards showed to be constants.
@@ -178,7 +177,7 @@ fn known_fields(m: &Module, t: &Trace, guard: OpId) -> Vec<EntryFact> {
     }
     let g = t.ops[guard].guard().expect("a guard");
     let mut changed_on_failure: FxHashSet<DescrId> = g.resume.iter().flat_map(|r| r.pending.iter().map(|w| w.descr)).collect();
-    changed_on_failure.extend(t.ops.iter().skip(guard.index() + 1).filter(|(_, o)| o.opcode == Opcode::SetfieldGc).filter_map(|(_, o)| o.descr));
+    changed_on_failure.extend(t.ops.iter_after(guard).filter(|(_, o)| o.opcode == Opcode::SetfieldGc).filter_map(|(_, o)| o.descr));
     let input_of = |v: Value| g.fail_args.iter().position(|&a| a == Some(v));
     let value_of = |v: Value| match t.as_const(v).or_else(|| equal.get(&v)) {
         Some(c) => Some(FactValue::Const(c.clone())),
@@ -244,41 +243,42 @@ fn call_result_type(d: &DescrData) -> Option<Type> {
 }
 
 /// Puts `facts` as statements at the start of `t` (a trace of `m`, whose inputs they are
-/// about): a new trace with the statements first and then `t`'s ops.
-pub fn state_at_entry(m: &mut Module, t: &Trace, facts: &[EntryFact]) -> Trace {
-    let mut rw = Rewriter::new(t);
+/// about), before its first op.
+pub fn state_at_entry(m: &mut Module, t: &mut Trace, facts: &[EntryFact]) {
+    let mut cur = Cursor::new(t);
     for fact in facts {
+        let t = &mut *cur.t;
         let op = match fact {
             EntryFact::Class { input, class } => {
                 let Some(&p) = t.inputs.get(*input).filter(|&&p| t.ty(p) == Type::Ref) else { continue };
-                let (p, c) = (rw.map(p), rw.new.constant(class.clone()));
+                let (p, c) = (p, t.constant(class.clone()));
                 Op::new(Opcode::RecordKnownClass, &[p, c])
             }
             EntryFact::Field { input, descr, value } => {
                 let Some(&p) = t.inputs.get(*input).filter(|&&p| t.ty(p) == Type::Ref) else { continue };
                 let v = match value {
                     FactValue::Input(j) => match t.inputs.get(*j) {
-                        Some(&v) => rw.map(v),
+                        Some(&v) => v,
                         None => continue,
                     },
-                    FactValue::Const(c) => rw.new.constant(c.clone()),
+                    FactValue::Const(c) => t.constant(c.clone()),
                 };
                 let DescrData::Field(fd) = descr else { continue };
-                if rw.new.ty(v) != fd.kind.value_type() {
+                if t.ty(v) != fd.kind.value_type() {
                     continue;
                 }
-                let p = rw.map(p);
+                let p = p;
                 Op::new(Opcode::RecordKnownField, &[p, v]).with_descr(m.intern_descr(descr.clone()))
             }
             EntryFact::ConstantClass { object, class } => {
-                let (p, c) = (rw.new.constant(object.clone()), rw.new.constant(class.clone()));
+                let (p, c) = (t.constant(object.clone()), t.constant(class.clone()));
                 Op::new(Opcode::RecordKnownClass, &[p, c])
             }
             EntryFact::CallResult { input, target, args, descr } => {
                 let result = descr.as_ref().and_then(call_result_type);
                 let Some(&r) = t.inputs.get(*input).filter(|&&r| result.is_none_or(|ty| t.ty(r) == ty)) else { continue };
-                let mut operands = vec![rw.map(r), rw.new.constant(target.clone())];
-                operands.extend(args.iter().map(|c| rw.new.constant(c.clone())));
+                let mut operands = vec![r, t.constant(target.clone())];
+                operands.extend(args.iter().map(|c| t.constant(c.clone())));
                 let op = Op::new(Opcode::RecordKnownResult, &operands);
                 match descr {
                     Some(d) => op.with_descr(m.intern_descr(d.clone())),
@@ -286,12 +286,8 @@ pub fn state_at_entry(m: &mut Module, t: &Trace, facts: &[EntryFact]) -> Trace {
                 }
             }
         };
-        rw.push(op);
+        cur.insert_before(op);
     }
-    for id in t.ops.keys() {
-        rw.copy(id);
-    }
-    rw.finish()
 }
 
 #[cfg(test)]

@@ -16,9 +16,7 @@
 
 use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use tracelab_ir::entity::EntityRef;
-use tracelab_ir::edit::Editor;
-use tracelab_ir::trace::ValueDef;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::{Module, OpId, Target, Trace, Value};
 
 pub struct CloseLoops;
@@ -30,33 +28,31 @@ impl Pass for CloseLoops {
             if !t.labels().any(|(id, _)| !facts.is_open_label(&t.ops[id])) {
                 return;
             }
-            let mut ed = Editor::new(t);
+            let mut cur = Cursor::new(t);
             // Label token → the values added to it, in order.
             let mut extras: HashMap<Target, Vec<Value>> = HashMap::default();
-            for id in ed.t.ops.keys() {
-                ed.update(id);
-                let op = &ed.t.ops[id];
+            while let Some(id) = cur.next_op() {
+                let op = cur.op();
                 if let Some(l) = op.label().filter(|_| !facts.is_open_label(op)) {
                     let token = l.token;
                     // The ops after the label are still as they were: none is renamed yet.
-                    let outside = used_from_before(ed.t, id);
+                    let outside = used_from_before(cur.t, id);
                     for &v in &outside {
-                        ed.t.ops[id].args.push(v);
-                        let (ty, name) = (ed.t.ty(v), ed.t.values[v].name.clone());
-                        let p = ed.t.add_label_param_named(id, ty, name);
-                        ed.replace(v, p);
+                        cur.t.ops[id].args.push(v);
+                        let (ty, name) = (cur.t.ty(v), cur.t.values[v].name.clone());
+                        let p = cur.t.add_label_param_named(id, ty, name);
+                        cur.replace_uses(v, p);
                     }
                     cx.stats.add("label parameters added", outside.len() as i64);
                     extras.insert(token, outside);
                 }
-                if let Some(vs) = ed.t.ops[id].jump_target().and_then(|target| extras.get(&target)) {
+                if let Some(vs) = cur.t.ops[id].jump_target().and_then(|target| extras.get(&target)) {
                     for &v in vs {
-                        let arg = ed.map(v);
-                        ed.t.ops[id].args.push(arg);
+                        let arg = cur.resolve(v);
+                        cur.t.ops[id].args.push(arg);
                     }
                 }
             }
-            ed.finish();
         });
     }
 }
@@ -64,22 +60,21 @@ impl Pass for CloseLoops {
 /// Values defined before label `at` (inputs, earlier ops' results, earlier labels' parameters)
 /// that ops between `at` and the next label use, in order of first use. Constants are not.
 fn used_from_before(t: &Trace, at: OpId) -> Vec<Value> {
-    let before = |v: Value| match t.values[v].def {
-        ValueDef::Input(_) => true,
-        ValueDef::Op(o) | ValueDef::LabelParam(o, _) => o.index() < at.index(),
-        ValueDef::Const(_) => false,
-    };
+    // A use between `at` and the next label reads a value defined before `at` or one defined
+    // between `at` and the use (the label's parameters included): the latter are `inside`.
+    let mut inside: HashSet<Value> = t.ops[at].label().map(|l| l.params.iter().copied().collect()).unwrap_or_default();
     let mut seen = HashSet::default();
     let mut out = Vec::new();
-    for op in t.ops.values().skip(at.index() + 1) {
+    for (_, op) in t.ops.iter_after(at) {
         if op.label().is_some() {
             break;
         }
         op.for_each_use(|v| {
-            if before(v) && seen.insert(v) {
+            if !t.is_const(v) && !inside.contains(&v) && seen.insert(v) {
                 out.push(v);
             }
         });
+        inside.extend(op.result);
     }
     out
 }

@@ -28,7 +28,7 @@ use crate::{edit_traces, Pass, PassContext};
 use tracelab_ir::facts::ModuleFacts;
 use rustc_hash::FxHashMap as HashMap;
 use tracelab_ir::descr::DescrId;
-use tracelab_ir::edit::Editor;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::{Module, Op, Opcode, Trace, Value};
 
 pub struct Cse;
@@ -57,12 +57,11 @@ fn call_key(opcode: Opcode, args: &[Value]) -> Key {
 }
 
 pub fn cse(m: &Module, t: &mut Trace, facts: &ModuleFacts) -> i64 {
-    let mut ed = Editor::new(t);
+    let mut cur = Cursor::new(t);
     let mut seen: HashMap<Key, Value> = HashMap::default();
     let mut reused = 0;
-    for id in ed.t.ops.keys() {
-        ed.update(id);
-        let op = &ed.t.ops[id];
+    while cur.next_op().is_some() {
+        let op = cur.op();
         if facts.is_open_label(op) {
             seen.clear();
         }
@@ -89,14 +88,13 @@ pub fn cse(m: &Module, t: &mut Trace, facts: &ModuleFacts) -> i64 {
         match seen.get(&key) {
             Some(&v) => {
                 reused += 1;
-                ed.replace(r, v);
-                ed.remove(id);
+                cur.replace_uses(r, v);
+                cur.remove();
             }
             None => {
                 seen.insert(key, r);
             }
         }
     }
-    ed.finish();
     reused
 }

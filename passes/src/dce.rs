@@ -15,7 +15,7 @@
 //! arguments are uses.
 
 use crate::{edit_traces, Pass, PassContext};
-use tracelab_ir::edit::Editor;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::{Module, Op, Trace};
 
@@ -38,7 +38,7 @@ impl Pass for Dce {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         edit_traces(m, |m, t| {
             let keep = live_ops(m, t);
-            let removed = keep.iter().filter(|k| !**k).count();
+            let removed = t.ops.len() - keep.iter().filter(|k| **k).count();
             cx.stats.add("ops removed", removed as i64);
             if removed > 0 {
                 remove_dead(t, &keep);
@@ -50,7 +50,7 @@ impl Pass for Dce {
 /// Per op: whether it stays (one backward walk).
 fn live_ops(m: &Module, t: &Trace) -> Vec<bool> {
     let mut live_value = vec![false; t.values.len()];
-    let mut keep = vec![false; t.ops.len()];
+    let mut keep = vec![false; t.ops.id_bound()];
     for (id, op) in t.ops.iter().rev() {
         let used = op.result.is_some_and(|r| live_value[r.index()]);
         if used || !removable(m, op) {
@@ -63,11 +63,10 @@ fn live_ops(m: &Module, t: &Trace) -> Vec<bool> {
 
 /// Removes the ops `keep` says go (nothing uses their results).
 fn remove_dead(t: &mut Trace, keep: &[bool]) {
-    let mut ed = Editor::new(t);
-    for id in ed.t.ops.keys() {
+    let mut cur = Cursor::new(t);
+    while let Some(id) = cur.next_op() {
         if !keep[id.index()] {
-            ed.remove(id);
+            cur.remove();
         }
     }
-    ed.finish();
 }

@@ -48,14 +48,14 @@
 //! Stats: allocations removed, allocations materialized, loop-carried virtuals exploded;
 //! remarks say where and why each materialization happened.
 
-use crate::{map_traces, Pass, PassContext};
+use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::facts::ModuleFacts;
 use tracelab_ir::resume::{FieldKey, GuardInfo, PendingWrite, Resume, ResumeValue, VirtualId, VirtualObject};
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, Op, OpExtra, OpId, Opcode, Target, Trace, Type, Value};
 
@@ -70,24 +70,33 @@ impl Pass for EscapePass {
             m.intern_descr_named("vref.referent", referent);
         }
         let facts = cx.facts.clone();
-        map_traces(m, |m, t| {
+        edit_traces(m, |m, t| {
+            // Only a label of this trace that no other trace enters can carry a virtual as its
+            // fields; a trace without one is done by the first walk, on the trace itself.
+            let own = own_labels(t, &facts);
+            let original = (!own.is_empty()).then(|| t.clone());
             // First walk: which label parameters carry a virtual of one shape on every edge.
             let mut probe = Escape::new(m, t, &facts);
             probe.probing = true;
             probe.want_remarks = cx.want_remarks;
             probe.run();
-            let mut explode = probe.explodable();
+            let mut explode = probe.explodable(&own);
             // The real walk may disagree with the probe (a parameter it keeps virtual can change
-            // what escapes); drop the edges it could not explode and walk again. With nothing to
-            // explode, the real walk would do what the probe did: the probe is the result.
+            // what escapes); drop the edges it could not explode and walk again, each time on the
+            // trace as it came. With nothing to explode, the real walk would do what the probe
+            // did: the probe is the result.
             let mut e = if explode.is_empty() {
-                probe
+                probe.finish()
             } else {
+                drop(probe);
+                let original = original.expect("edges to explode are at own labels");
                 loop {
+                    *t = original.clone();
                     let mut e = Escape::new(m, t, &facts);
                     e.want_remarks = cx.want_remarks;
                     e.explode = explode.clone();
                     e.run();
+                    let e = e.finish();
                     if e.failed_edges.is_empty() {
                         break e;
                     }
@@ -97,10 +106,9 @@ impl Pass for EscapePass {
                 }
             };
             cx.stats.add("loop-carried virtuals exploded", e.explode.len() as i64);
-            cx.stats.add("allocations removed", e.removed() as i64);
+            cx.stats.add("allocations removed", e.removed as i64);
             cx.stats.add("allocations materialized", e.materialized as i64);
             cx.remarks.append(&mut e.remarks);
-            e.rw.finish()
         });
     }
 }
@@ -132,10 +140,23 @@ struct Virtual {
 
 type Vid = usize;
 
+/// What a walk did, once its cursor is gone.
+struct Walked {
+    explode: HashMap<(Target, usize), Shape>,
+    failed_edges: Vec<(Target, usize)>,
+    removed: usize,
+    materialized: usize,
+    remarks: Vec<String>,
+}
+
+/// The labels of `t` no other trace jumps to.
+fn own_labels(t: &Trace, facts: &ModuleFacts) -> Vec<Target> {
+    t.labels().map(|(_, l)| l.token).filter(|tok| !facts.open_labels.contains(tok)).collect()
+}
+
 pub struct Escape<'a> {
     m: &'a Module,
-    old: &'a Trace,
-    pub rw: Rewriter<'a>,
+    cur: Cursor<'a>,
     virtuals: Vec<Virtual>,
     of: HashMap<Value, Vid>,
     materialized: usize,
@@ -156,8 +177,10 @@ pub struct Escape<'a> {
     pending: Vec<Pending>,
     /// The descrs a `virtual_ref` is modelled with (a 16-byte object, referent at offset 8).
     vref: Option<(DescrId, DescrId)>,
-    /// For each old value, the index of the last op that uses it.
+    /// For each value of the trace as it came, the position of the last op that uses it.
     last_use: Vec<usize>,
+    /// For each op of the trace as it came, its position.
+    position: Vec<usize>,
     /// Guards with a bridge in the module.
     facts: &'a ModuleFacts,
 }
@@ -192,11 +215,15 @@ pub enum Leaf {
 const MAX_NESTING: usize = 4;
 
 impl<'a> Escape<'a> {
-    pub fn new(m: &'a Module, old: &'a Trace, facts: &'a ModuleFacts) -> Escape<'a> {
+    pub fn new(m: &'a Module, t: &'a mut Trace, facts: &'a ModuleFacts) -> Escape<'a> {
+        let last_use = t.last_uses();
+        let mut position = vec![usize::MAX; t.ops.id_bound()];
+        for (k, id) in t.ops.keys().enumerate() {
+            position[id.index()] = k;
+        }
         Escape {
             m,
-            old,
-            rw: Rewriter::new(old),
+            cur: Cursor::new(t),
             virtuals: Vec::new(),
             of: HashMap::default(),
             materialized: 0,
@@ -208,7 +235,8 @@ impl<'a> Escape<'a> {
             failed_edges: Vec::new(),
             pending: Vec::new(),
             vref: vref_descrs(m),
-            last_use: old.last_uses(),
+            last_use,
+            position,
             facts,
         }
     }
@@ -237,10 +265,10 @@ impl<'a> Escape<'a> {
     fn field_value(&mut self, f: FieldVal) -> Option<Value> {
         match f {
             FieldVal::Old(x) if self.virt(x).is_some() => None,
-            FieldVal::Old(x) => Some(self.rw.map(x)),
+            FieldVal::Old(x) => Some(self.cur.resolve(x)),
             FieldVal::New(v) => Some(v),
             FieldVal::Virt(id) => self.virtuals[id].real,
-            FieldVal::Zero(ty) => Some(zero(&mut self.rw.new, ty)),
+            FieldVal::Zero(ty) => Some(zero(self.cur.t, ty)),
         }
     }
 
@@ -254,17 +282,25 @@ impl<'a> Escape<'a> {
     }
 
     pub fn run(&mut self) {
-        for (id, op) in self.old.ops.iter() {
-            self.op(id, op);
+        while let Some(id) = self.cur.next_op_pending() {
+            let op = self.cur.t.ops[id].clone();
+            self.op(id, &op);
         }
+    }
+
+    /// Ends the walk (the cursor settles the trace) and keeps what it found.
+    fn finish(self) -> Walked {
+        let removed = self.removed();
+        Walked { explode: self.explode, failed_edges: self.failed_edges, removed, materialized: self.materialized, remarks: self.remarks }
     }
 
     fn remark(&mut self, v: Value, id: OpId, why: &str) {
         if !self.want_remarks {
             return;
         }
-        let name = self.old.values[v].name.as_deref().unwrap_or("?").to_string();
-        self.remarks.push(format!("trace {}: {name} materialized at op {} (`{}`): {why}", self.old.name, id.index(), self.old.ops[id].opcode));
+        let name = self.cur.t.values[v].name.as_deref().unwrap_or("?").to_string();
+        let at = self.position.get(id.index()).copied().unwrap_or(usize::MAX);
+        self.remarks.push(format!("trace {}: {name} materialized at op {at} (`{}`): {why}", self.cur.t.name, self.cur.t.ops[id].opcode));
     }
 
     /// Makes the virtual `v` denotes a real object (emitting its allocation and writes).
@@ -280,12 +316,12 @@ impl<'a> Escape<'a> {
         }
         self.materialized += 1;
         let (alloc, descr, length) = (self.virtuals[id].alloc, self.virtuals[id].descr, self.virtuals[id].length);
-        let args: Vec<Value> = length.map(|n| self.rw.new.int(n as i64)).into_iter().collect();
-        let new_id = self.rw.push(Op::new(alloc, &args).with_descr(descr));
-        let real = self.rw.new.ops[new_id].result.expect("allocations produce a ref");
+        let args: Vec<Value> = length.map(|n| self.cur.t.int(n as i64)).into_iter().collect();
+        let new_id = self.cur.emit(Op::new(alloc, &args).with_descr(descr));
+        let real = self.cur.t.ops[new_id].result.expect("allocations produce a ref");
         self.virtuals[id].real = Some(real);
         for &name in &self.virtuals[id].names.clone() {
-            self.rw.replace(name, real);
+            self.cur.replace_uses(name, real);
         }
         let fields: Vec<(FieldKey, FieldVal)> = self.virtuals[id].fields.iter().map(|(k, f)| (*k, *f)).collect();
         for (key, f) in fields {
@@ -296,7 +332,7 @@ impl<'a> Escape<'a> {
                     if let Some(inner) = self.virt(x) {
                         self.materialize_id(inner);
                     }
-                    self.rw.map(x)
+                    self.cur.resolve(x)
                 }
                 FieldVal::Virt(inner) => {
                     self.materialize_id(inner);
@@ -306,11 +342,11 @@ impl<'a> Escape<'a> {
             let op = match key {
                 FieldKey::Field(d) => Op::new(Opcode::SetfieldGc, &[real, value]).with_descr(d),
                 FieldKey::Item(i) => {
-                    let idx = self.rw.new.int(i as i64);
+                    let idx = self.cur.t.int(i as i64);
                     Op::new(Opcode::SetarrayitemGc, &[real, idx, value]).with_descr(descr)
                 }
             };
-            self.rw.push(op);
+            self.cur.emit(op);
         }
     }
 
@@ -319,17 +355,17 @@ impl<'a> Escape<'a> {
         for &a in &op.args {
             self.materialize(a, id, why);
         }
-        self.rw.copy(id);
+        self.cur.keep();
     }
 
-    fn op(&mut self, id: OpId, op: &'a Op) {
+    fn op(&mut self, id: OpId, op: &Op) {
         use Opcode::*;
         let arg = |i: usize| op.args.get(i).copied();
         let virt_arg = |s: &Self, i: usize| arg(i).and_then(|v| s.virt(v));
         if self.m.call_oopspec(op) == Some(tracelab_ir::descr::OS_JIT_FORCE_VIRTUAL) && self.force_virtual_ref(op) {
             return;
         }
-        if !self.pending.is_empty() && may_read_pending(self.m, self.old, op) {
+        if !self.pending.is_empty() && may_read_pending(self.m, self.cur.t, op) {
             for p in self.pending.clone() {
                 if self.virt(p.value).is_some() {
                     self.remark(p.value, id, "its delayed store into a real object is done first: this op might read it");
@@ -355,7 +391,7 @@ impl<'a> Escape<'a> {
             }
             New | NewWithVtable => return self.new_virtual(op, None),
             NewArray | NewArrayClear => {
-                if let Some(Const::Int(n)) = arg(0).and_then(|v| self.old.as_const(v)) {
+                if let Some(Const::Int(n)) = arg(0).and_then(|v| self.cur.t.as_const(v)) {
                     if (0..=4096).contains(n) {
                         return self.new_virtual(op, Some(*n as u32));
                     }
@@ -370,7 +406,7 @@ impl<'a> Escape<'a> {
                     self.materialize(op.args[0], id, "written through a field it does not have");
                 }
                 if let Some(d) = op.descr {
-                    return self.store_into_real(id, op.args[0], d, op.args[1]);
+                    return self.store_into_real(op.args[0], d, op.args[1]);
                 }
                 if let Some(x) = arg(1) {
                     self.materialize(x, id, "stored into an object that is not virtual");
@@ -427,8 +463,8 @@ impl<'a> Escape<'a> {
             }
             ArraylenGc => {
                 if let Some(vid) = virt_arg(self, 0) {
-                    let n = self.rw.new.int(self.virtuals[vid].length.unwrap_or(0) as i64);
-                    self.rw.replace(op.result.expect("arraylen_gc has a result"), n);
+                    let n = self.cur.t.int(self.virtuals[vid].length.unwrap_or(0) as i64);
+                    self.cur.replace_uses(op.result.expect("arraylen_gc has a result"), n);
                     return;
                 }
             }
@@ -448,8 +484,8 @@ impl<'a> Escape<'a> {
             PtrEq | PtrNe | InstancePtrEq | InstancePtrNe => {
                 if let Some(same) = self.identity(op) {
                     let eq = matches!(op.opcode, PtrEq | InstancePtrEq);
-                    let c = self.rw.new.int(i64::from(same == eq));
-                    self.rw.replace(op.result.expect("comparisons have a result"), c);
+                    let c = self.cur.t.int(i64::from(same == eq));
+                    self.cur.replace_uses(op.result.expect("comparisons have a result"), c);
                     return;
                 }
                 return self.escape_all(id, op, "compared by identity with an object it might be");
@@ -485,8 +521,8 @@ impl<'a> Escape<'a> {
         for (k, f) in &vir.fields {
             let leaf = match (*f, self.field_virtual(*f)) {
                 (_, Some(inner)) => Leaf::Nested(Box::new(self.shape_of(inner, seen)?)),
-                (FieldVal::Old(x), None) => Leaf::Scalar(self.old.ty(x)),
-                (FieldVal::New(v), None) => Leaf::Scalar(self.rw.new.ty(v)),
+                (FieldVal::Old(x), None) => Leaf::Scalar(self.cur.t.ty(x)),
+                (FieldVal::New(v), None) => Leaf::Scalar(self.cur.t.ty(v)),
                 (FieldVal::Virt(_), None) => Leaf::Scalar(Type::Ref),
                 (FieldVal::Zero(t), None) => Leaf::Scalar(t),
             };
@@ -505,10 +541,9 @@ impl<'a> Escape<'a> {
     }
 
     /// After a probe walk: the label parameters that carried one shape of virtual on every edge.
-    fn explodable(&self) -> HashMap<(Target, usize), Shape> {
-        // Only labels of this trace that no other trace enters: a label another trace jumps
-        // to must keep its layout.
-        let own: Vec<Target> = self.old.labels().map(|(_, l)| l.token).filter(|t| !self.facts.open_labels.contains(t)).collect();
+    /// Only labels of this trace that no other trace enters (`own`): a label another trace
+    /// jumps to must keep its layout.
+    fn explodable(&self, own: &[Target]) -> HashMap<(Target, usize), Shape> {
         self.edges.iter().filter(|((t, _), _)| own.contains(t)).filter_map(|(k, s)| s.clone().map(|s| (*k, s))).collect()
     }
 
@@ -545,7 +580,7 @@ impl<'a> Escape<'a> {
         for (k, &a) in op.args.iter().enumerate() {
             if !exploded.iter().any(|(e, _)| *e == k) {
                 self.materialize(a, id, "carried around the loop");
-                args.push(self.rw.map(a));
+                args.push(self.cur.resolve(a));
             }
         }
         for (k, shape) in &exploded {
@@ -561,12 +596,12 @@ impl<'a> Escape<'a> {
         match &op.extra {
             OpExtra::Label(l) => {
                 new.extra = OpExtra::Label(Box::new(tracelab_ir::trace::LabelInfo { token: l.token, params: Vec::new() }));
-                let nid = self.rw.push(new);
+                let nid = self.cur.emit(new);
                 for (k, &p) in l.params.iter().enumerate() {
                     if !exploded.iter().any(|(e, _)| *e == k) {
-                        let name = self.old.values[p].name.clone();
-                        let np = self.rw.new.add_label_param(nid, self.old.ty(p), name.as_deref());
-                        self.rw.replace(p, np);
+                        let name = self.cur.t.values[p].name.clone();
+                        let np = self.cur.t.add_label_param(nid, self.cur.t.ty(p), name.as_deref());
+                        self.cur.replace_uses(p, np);
                     }
                 }
                 for (k, shape) in &exploded {
@@ -578,7 +613,7 @@ impl<'a> Escape<'a> {
             }
             _ => {
                 new.extra = op.extra.clone();
-                self.rw.push(new);
+                self.cur.emit(new);
             }
         }
     }
@@ -588,12 +623,15 @@ impl<'a> Escape<'a> {
     /// runs many times, and each iteration must see the one object, as it was left by the
     /// iteration before. Carried parameters are what lets a virtual cross a label.
     fn materialize_live_across(&mut self, label: OpId) {
-        let before = |v: Value| match self.old.values[v].def {
+        // Positions in the trace as it came (every value `of` names is of that trace).
+        let at = |o: OpId| self.position.get(o.index()).copied().unwrap_or(usize::MAX);
+        let label_at = at(label);
+        let before = |v: Value| match self.cur.t.values[v].def {
             ValueDef::Input(_) => true,
-            ValueDef::Op(o) | ValueDef::LabelParam(o, _) => o.index() < label.index(),
+            ValueDef::Op(o) | ValueDef::LabelParam(o, _) => at(o) < label_at,
             ValueDef::Const(_) => false,
         };
-        let mut live: Vec<Value> = self.of.keys().copied().filter(|&v| before(v) && self.last_use[v.index()] > label.index()).collect();
+        let mut live: Vec<Value> = self.of.keys().copied().filter(|&v| before(v) && self.last_use.get(v.index()).is_some_and(|&u| u > label_at)).collect();
         live.sort_by_key(|v| v.index());
         for v in live {
             self.materialize(v, label, "lives across the loop header");
@@ -623,7 +661,7 @@ impl<'a> Escape<'a> {
         let mut fields = BTreeMap::new();
         for (key, leaf) in &shape.keys {
             let f = match leaf {
-                Leaf::Scalar(ty) => FieldVal::New(self.rw.new.add_label_param(nid, *ty, None)),
+                Leaf::Scalar(ty) => FieldVal::New(self.cur.t.add_label_param(nid, *ty, None)),
                 Leaf::Nested(sub) => FieldVal::Virt(self.rebuild(nid, sub)),
             };
             fields.insert(*key, f);
@@ -637,21 +675,21 @@ impl<'a> Escape<'a> {
     /// be overwritten before anything can see it: an interpreter frame linked into a thread
     /// state for the length of a call); storing a real value drops a delayed store to the same
     /// field of the same object and does the others of that field first, in order.
-    fn store_into_real(&mut self, id: OpId, object: Value, d: DescrId, x: Value) {
+    fn store_into_real(&mut self, object: Value, d: DescrId, x: Value) {
         self.pending.retain(|p| !(p.object == object && p.descr == d));
         if self.virt(x).is_some() {
             self.pending.push(Pending { object, descr: d, value: x });
             return;
         }
         self.flush(|p| p.descr == d);
-        self.rw.copy(id);
+        self.cur.keep();
     }
 
     /// `call(arraycopy, src, dst, src_start, dst_start, length)` (PyPy's oopspec 1) into a
     /// virtual array at constant, in-bounds positions: the items are copied virtually, from a
     /// virtual source of the same descr or, for a few items (at most 16), loaded from a real one.
     fn virtual_arraycopy(&mut self, op: &Op) -> bool {
-        let k = |i: usize| op.args.get(i).and_then(|&v| match self.old.as_const(v) {
+        let k = |i: usize| op.args.get(i).and_then(|&v| match self.cur.t.as_const(v) {
             Some(Const::Int(n)) if *n >= 0 && *n <= u32::MAX as i64 => Some(*n as u32),
             _ => None,
         });
@@ -676,12 +714,12 @@ impl<'a> Escape<'a> {
                     Type::Float => Opcode::GetarrayitemGcF,
                     _ => Opcode::GetarrayitemGcI,
                 };
-                let src = self.rw.map(src);
+                let src = self.cur.resolve(src);
                 (0..n)
                     .map(|i| {
-                        let idx = self.rw.new.int(i64::from(s0 + i));
-                        let lid = self.rw.push(Op::new(load, &[src, idx]).with_descr(descr));
-                        FieldVal::New(self.rw.new.ops[lid].result.expect("loads produce a value"))
+                        let idx = self.cur.t.int(i64::from(s0 + i));
+                        let lid = self.cur.emit(Op::new(load, &[src, idx]).with_descr(descr));
+                        FieldVal::New(self.cur.t.ops[lid].result.expect("loads produce a value"))
                     })
                     .collect()
             }
@@ -701,8 +739,8 @@ impl<'a> Escape<'a> {
             if let Some(vid) = self.virt(p.value) {
                 self.materialize_id(vid);
             }
-            let (object, value) = (self.rw.map(p.object), self.rw.map(p.value));
-            self.rw.push(Op::new(Opcode::SetfieldGc, &[object, value]).with_descr(p.descr));
+            let (object, value) = (self.cur.resolve(p.object), self.cur.resolve(p.value));
+            self.cur.emit(Op::new(Opcode::SetfieldGc, &[object, value]).with_descr(p.descr));
         }
     }
 
@@ -738,27 +776,27 @@ impl<'a> Escape<'a> {
                     self.virtuals[vid].names.push(r);
                 }
                 None => {
-                    let v = self.rw.map(x);
-                    self.rw.replace(r, v);
+                    let v = self.cur.resolve(x);
+                    self.cur.replace_uses(r, v);
                 }
             },
-            FieldVal::New(v) => self.rw.replace(r, v),
+            FieldVal::New(v) => self.cur.replace_uses(r, v),
             FieldVal::Virt(vid) => match self.virtuals[vid].real {
                 None => {
                     self.of.insert(r, vid);
                     self.virtuals[vid].names.push(r);
                 }
-                Some(real) => self.rw.replace(r, real),
+                Some(real) => self.cur.replace_uses(r, real),
             },
             FieldVal::Zero(ty) => {
-                let z = zero(&mut self.rw.new, ty);
-                self.rw.replace(r, z);
+                let z = zero(self.cur.t, ty);
+                self.cur.replace_uses(r, z);
             }
         }
     }
 
     fn const_index(&self, op: &Op, i: usize) -> Option<u32> {
-        match op.args.get(i).and_then(|&v| self.old.as_const(v)) {
+        match op.args.get(i).and_then(|&v| self.cur.t.as_const(v)) {
             Some(Const::Int(n)) if *n >= 0 && *n <= u32::MAX as i64 => Some(*n as u32),
             _ => None,
         }
@@ -786,7 +824,7 @@ impl<'a> Escape<'a> {
         use Opcode::*;
         // Guards that a virtual decides.
         if let Some(vid) = op.args.first().and_then(|&v| self.virt(v)) {
-            let class_ok = |s: &Self| match (op.args.get(1).and_then(|&c| s.old.as_const(c)), &s.virtuals[vid].class) {
+            let class_ok = |s: &Self| match (op.args.get(1).and_then(|&c| s.cur.t.as_const(c)), &s.virtuals[vid].class) {
                 (Some(Const::Class(c)), Some(k)) => c == k,
                 // A class named by its vtable address.
                 (Some(Const::Int(n)), Some(k)) => k.parse::<i64>() == Ok(*n),
@@ -808,14 +846,14 @@ impl<'a> Escape<'a> {
                 self.materialize(v, id, "passed to a bridge");
             }
             self.flush(|_| true);
-            self.rw.copy(id);
+            self.cur.keep();
             return;
         }
         let fail_args = op.guard().map_or(&[][..], |g| &g.fail_args[..]);
         let any_virtual = op.args.iter().chain(fail_args.iter().flatten()).any(|&v| self.virt(v).is_some());
         let resume_virtual = op.guard().and_then(|g| g.resume.as_ref()).is_some_and(|r| self.resume_has_virtual(r));
         if !any_virtual && self.pending.is_empty() && !resume_virtual {
-            self.rw.copy(id);
+            self.cur.keep();
             return;
         }
         let mut g = op.guard().cloned().unwrap_or_default();
@@ -830,18 +868,18 @@ impl<'a> Escape<'a> {
             for v in g.fail_args.iter().flatten() {
                 self.materialize(*v, id, "in the fail args of a guard without resume data");
             }
-            self.rw.copy(id);
+            self.cur.keep();
             return;
         }
         let info = self.describe(&g);
         let mut new = Op::new(op.opcode, &[]);
-        new.args = op.args.iter().map(|&a| self.rw.map(a)).collect();
+        new.args = op.args.iter().map(|&a| self.cur.resolve(a)).collect();
         new.descr = op.descr;
         new.span = op.span;
         new.extra = OpExtra::Guard(info.into());
-        let nid = self.rw.push(new);
-        if let (Some(old_r), Some(new_r)) = (op.result, self.rw.new.ops[nid].result) {
-            self.rw.replace(old_r, new_r);
+        let nid = self.cur.emit(new);
+        if let (Some(old_r), Some(new_r)) = (op.result, self.cur.t.ops[nid].result) {
+            self.cur.replace_uses(old_r, new_r);
         }
     }
 
@@ -880,7 +918,7 @@ impl<'a> Escape<'a> {
             out.pending.push(PendingWrite { object, value, ..w.clone() });
         }
         for p in self.pending.clone() {
-            let object = ResumeValue::Value(self.rw.map(p.object));
+            let object = ResumeValue::Value(self.cur.resolve(p.object));
             let value = self.resume_value(p.value, &mut out, &mut ids);
             out.pending.push(PendingWrite { object, descr: p.descr, index: None, value });
         }
@@ -889,13 +927,13 @@ impl<'a> Escape<'a> {
         for v in g.fail_args.iter() {
             match v {
                 Some(x) if self.virt(*x).is_some() => {}
-                Some(x) => fail_args.push(Some(self.rw.map(*x))),
+                Some(x) => fail_args.push(Some(self.cur.resolve(*x))),
                 None => fail_args.push(None),
             }
         }
         for v in out.values() {
             if let ResumeValue::Value(x) = v {
-                if !self.rw.new.is_const(x) && !fail_args.contains(&Some(x)) {
+                if !self.cur.t.is_const(x) && !fail_args.contains(&Some(x)) {
                     fail_args.push(Some(x));
                 }
             }
@@ -907,7 +945,7 @@ impl<'a> Escape<'a> {
     fn resume_value(&mut self, x: Value, out: &mut Resume, ids: &mut HashMap<Vid, VirtualId>) -> ResumeValue {
         match self.virt(x) {
             Some(vid) => self.resume_virtual(vid, out, ids),
-            None => ResumeValue::Value(self.rw.map(x)),
+            None => ResumeValue::Value(self.cur.resolve(x)),
         }
     }
 
@@ -919,7 +957,7 @@ impl<'a> Escape<'a> {
         let id = VirtualId::new(out.virtuals.len());
         ids.insert(vid, id);
         let v = &self.virtuals[vid];
-        let name = v.names.first().and_then(|&n| self.old.values[n].name.as_deref()).map(|n| format!("{n}_v"));
+        let name = v.names.first().and_then(|&n| self.cur.t.values[n].name.as_deref()).map(|n| format!("{n}_v"));
         out.virtuals.push(VirtualObject { name, alloc: v.alloc, descr: v.descr, length: v.length, fields: Vec::new() });
         let fields: Vec<(FieldKey, FieldVal)> = self.virtuals[vid].fields.iter().map(|(k, f)| (*k, *f)).collect();
         let mut described = Vec::new();

@@ -21,32 +21,30 @@
 //! `guard_no_overflow` checks). Assumes a verified trace; one forward walk, linear.
 
 use crate::{edit_traces, Pass, PassContext};
-use tracelab_ir::entity::EntityRef;
-use tracelab_ir::edit::Editor;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::trace::Operands;
 use tracelab_ir::trace::ValueDef;
-use tracelab_ir::{Const, Module, Op, OpId, Opcode, Type, Value};
+use tracelab_ir::{Const, Module, Op, Opcode, Type, Value};
 
 pub struct Fold;
 
 impl Pass for Fold {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         edit_traces(m, |m, t| {
-            let mut f = Folder { m, ed: Editor::new(t), folded: 0, guards: 0, remarks: Vec::new() };
-            for id in f.ed.t.ops.keys() {
-                f.op(id);
+            let mut f = Folder { m, cur: Cursor::new(t), folded: 0, guards: 0, remarks: Vec::new() };
+            while f.cur.next_op().is_some() {
+                f.op();
             }
             cx.stats.add("ops folded", f.folded);
             cx.stats.add("guards removed", f.guards);
             cx.remarks.append(&mut f.remarks);
-            f.ed.finish();
         });
     }
 }
 
 struct Folder<'a> {
     m: &'a Module,
-    ed: Editor<'a>,
+    cur: Cursor<'a>,
     folded: i64,
     guards: i64,
     remarks: Vec<String>,
@@ -72,36 +70,33 @@ fn constant_of(ty: Type, bits: u64) -> Const {
 
 impl Folder<'_> {
     fn konst(&self, v: Value) -> Option<u64> {
-        self.ed.t.as_const(v).and_then(bits)
+        self.cur.t.as_const(v).and_then(bits)
     }
 
     /// The op that defines `v`, if any.
     fn def(&self, v: Value) -> Option<&Op> {
-        match self.ed.t.values[v].def {
-            ValueDef::Op(o) => Some(&self.ed.t.ops[o]),
+        match self.cur.t.values[v].def {
+            ValueDef::Op(o) => Some(&self.cur.t.ops[o]),
             _ => None,
         }
     }
 
-    fn op(&mut self, id: OpId) {
-        // The guarded value as the trace had it (uses of it become what the guard proves).
-        let first = self.ed.t.ops[id].args.first().copied();
-        self.ed.update(id);
-        let op = &self.ed.t.ops[id];
+    fn op(&mut self) {
+        let op = self.cur.op();
         let (opcode, result, args) = (op.opcode, op.result, Operands::from_slice(&op.args));
         if opcode.is_guard() {
-            return self.guard(id, opcode, first, &args);
+            return self.guard(opcode, &args);
         }
         let Some(r) = result else { return };
         let v = match opcode {
-            o if o.is_pure() => self.simplify(opcode, &args, self.ed.t.ty(r)),
+            o if o.is_pure() => self.simplify(opcode, &args, self.cur.t.ty(r)),
             Opcode::Strlen | Opcode::Unicodelen => self.slice_length(opcode, args[0]),
             _ => None,
         };
         if let Some(v) = v {
             self.folded += 1;
-            self.ed.replace(r, v);
-            self.ed.remove(id);
+            self.cur.replace_uses(r, v);
+            self.cur.remove();
         }
     }
 
@@ -118,7 +113,7 @@ impl Folder<'_> {
             [_, a, b] => (self.konst(a)? as i64, self.konst(b)? as i64),
             _ => return None,
         };
-        (0 <= a && a <= b).then(|| self.ed.t.int(b - a))
+        (0 <= a && a <= b).then(|| self.cur.t.int(b - a))
     }
 
     /// A value equal to `opcode(args)`, if one exists without computing anything.
@@ -127,14 +122,14 @@ impl Folder<'_> {
         let consts: Option<Vec<u64>> = args.iter().map(|&a| self.konst(a)).collect();
         if let Some(cs) = consts {
             let v = tracelab_ir::eval::pure(opcode, &cs)?;
-            return Some(self.ed.t.constant(constant_of(ty, v)));
+            return Some(self.cur.t.constant(constant_of(ty, v)));
         }
         let (x, y) = (args[0], args.get(1).copied());
         let ky = y.and_then(|y| self.konst(y));
         let kx = self.konst(x);
         let same = y == Some(x);
-        let zero = |s: &mut Self| s.ed.t.int(0);
-        let one = |s: &mut Self| s.ed.t.int(1);
+        let zero = |s: &mut Self| s.cur.t.int(0);
+        let one = |s: &mut Self| s.cur.t.int(1);
         Some(match opcode {
             IntAdd | IntOr | IntXor | IntSub | IntLshift | IntRshift | UintRshift if ky == Some(0) => x,
             IntAdd | IntOr | IntXor if kx == Some(0) => y?,
@@ -161,14 +156,14 @@ impl Folder<'_> {
         self.def(x).filter(|d| d.opcode == wrap).map(|d| d.args[0])
     }
 
-    fn guard(&mut self, id: OpId, opcode: Opcode, first: Option<Value>, args: &[Value]) {
+    fn guard(&mut self, opcode: Opcode, args: &[Value]) {
         use Opcode::*;
         let k = |s: &Self, i: usize| args.get(i).and_then(|&v| s.konst(v));
-        let named = |s: &Self, i: usize| args.get(i).and_then(|&v| s.ed.t.as_const(v)).is_some_and(|c| matches!(c, Const::Ptr(_) | Const::Class(_) | Const::Func(_)));
+        let named = |s: &Self, i: usize| args.get(i).and_then(|&v| s.cur.t.as_const(v)).is_some_and(|c| matches!(c, Const::Ptr(_) | Const::Class(_) | Const::Func(_)));
         let holds = match opcode {
             GuardTrue => k(self, 0).map(|c| c != 0),
             GuardFalse => k(self, 0).map(|c| c == 0),
-            GuardValue => match (self.ed.t.as_const(args[0]), self.ed.t.as_const(args[1])) {
+            GuardValue => match (self.cur.t.as_const(args[0]), self.cur.t.as_const(args[1])) {
                 (Some(a), Some(b)) if a == b => Some(true),
                 (Some(a), Some(b)) if bits(a).is_some() && bits(b).is_some() => Some(false),
                 _ => None,
@@ -180,23 +175,26 @@ impl Folder<'_> {
         match holds {
             Some(true) => {
                 self.guards += 1;
-                self.ed.remove(id);
+                self.cur.remove();
                 return;
             }
-            Some(false) => self.remarks.push(format!("trace {}: op {} (`{}`) always fails", self.ed.t.name, id.index(), opcode)),
+            Some(false) => {
+                let at = self.cur.position();
+                self.remarks.push(format!("trace {}: op {at} (`{opcode}`) always fails", self.cur.t.name))
+            },
             None => {}
         }
-        // What the guard checked is known from here on.
-        let x = first;
+        // What the guard checked is known from here on (uses of it, and of what it stands for).
+        let x = args.first().copied();
         let known = match opcode {
-            GuardValue => Some(args[1]).filter(|&c| self.ed.t.is_const(c)),
-            GuardTrue if x.is_some_and(|x| self.ed.t.ty(x) == Type::Int && self.is_bool(args[0])) => Some(self.ed.t.int(1)),
-            GuardFalse if x.is_some_and(|x| self.ed.t.ty(x) == Type::Int) => Some(self.ed.t.int(0)),
+            GuardValue => Some(args[1]).filter(|&c| self.cur.t.is_const(c)),
+            GuardTrue if x.is_some_and(|x| self.cur.t.ty(x) == Type::Int && self.is_bool(args[0])) => Some(self.cur.t.int(1)),
+            GuardFalse if x.is_some_and(|x| self.cur.t.ty(x) == Type::Int) => Some(self.cur.t.int(0)),
             _ => None,
         };
         if let (Some(x), Some(c)) = (x, known) {
-            if !self.ed.t.is_const(x) {
-                self.ed.replace(x, c);
+            if !self.cur.t.is_const(x) {
+                self.cur.replace_uses(x, c);
             }
         }
     }

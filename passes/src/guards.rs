@@ -37,8 +37,7 @@
 
 use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use tracelab_ir::entity::EntityRef;
-use tracelab_ir::edit::Editor;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::trace::Operands;
 use tracelab_ir::{Const, Module, Op, OpId, Opcode, Value};
 
@@ -50,15 +49,17 @@ impl Pass for Guards {
         edit_traces(m, |m, t| {
             let bridge = matches!(t.kind, tracelab_ir::TraceKind::Bridge { .. });
             let state = Pending { exception: bridge, forced: bridge };
-            let mut w = Walk { m, ed: Editor::new(t), facts: Facts::default(), removed: 0, merged: HashSet::default(), state };
-            for id in w.ed.t.ops.keys() {
-                if facts.is_open_label(&w.ed.t.ops[id]) {
+            let mut w = Walk { m, cur: Cursor::new(t), facts: Facts::default(), removed: 0, merged: HashSet::default(), state };
+            while let Some(next) = w.cur.peek_next() {
+                // Looked for among the ops as the trace has them (none after this one is renamed yet).
+                let ahead = if w.cur.t.ops[next].opcode == Opcode::GuardNonnull { w.class_guard_ahead(next) } else { None };
+                let id = w.cur.next_op().expect("the op peeked at");
+                if facts.is_open_label(&w.cur.t.ops[id]) {
                     w.facts = Facts::default();
                 }
-                w.op(id);
+                w.op(id, ahead);
             }
             cx.stats.add("guards removed", w.removed);
-            w.ed.finish();
         });
     }
 }
@@ -100,7 +101,7 @@ impl Pending {
 struct Walk<'a> {
     m: &'a Module,
     state: Pending,
-    ed: Editor<'a>,
+    cur: Cursor<'a>,
     facts: Facts,
     removed: i64,
     /// Class guards merged into an earlier `guard_nonnull`.
@@ -111,27 +112,24 @@ struct Walk<'a> {
 const STRENGTHEN_WINDOW: usize = 16;
 
 impl Walk<'_> {
-    fn op(&mut self, id: OpId) {
-        // Looked for among the ops as the trace has them (none after this one is renamed yet).
-        let ahead = if self.ed.t.ops[id].opcode == Opcode::GuardNonnull { self.class_guard_ahead(id) } else { None };
-        self.ed.update(id);
-        let op = &self.ed.t.ops[id];
+    fn op(&mut self, id: OpId, ahead: Option<(OpId, Value)>) {
+        let op = &self.cur.t.ops[id];
         let (opcode, args) = (op.opcode, Operands::from_slice(&op.args));
         if opcode == Opcode::AssertNotNone {
             // A promise of the frontend, not a check: it generates no code; remember it.
             self.facts.nonnull.insert(args[0]);
-            return self.remove(id);
+            return self.remove();
         }
         if opcode == Opcode::GuardFutureCondition {
             // A placeholder PyPy's unroll fills in; as a check it always passes.
-            return self.remove(id);
+            return self.remove();
         }
         if opcode == Opcode::RecordKnownClass {
             self.facts.nonnull.insert(args[0]);
             self.facts.class.insert(args[0], args[1]);
         }
         if !opcode.is_guard() {
-            self.state.after(self.m, &self.ed.t.ops[id]);
+            self.state.after(self.m, &self.cur.t.ops[id]);
             if opcode.dereferences_first_operand() {
                 // It went through its object, which a null would have stopped (the interpreter
                 // traps there, and so does the optimized trace, at the same op).
@@ -140,7 +138,7 @@ impl Walk<'_> {
             return;
         }
         if self.already_known(opcode) || self.merged.remove(&id) || self.holds_on_constants(opcode, &args) {
-            return self.remove(id);
+            return self.remove();
         }
         let f = &self.facts;
         let implied = match opcode {
@@ -154,12 +152,12 @@ impl Walk<'_> {
             _ => false,
         };
         if implied {
-            return self.remove(id);
+            return self.remove();
         }
         if let Some((later, class)) = ahead {
             self.merged.insert(later);
-            let c = self.ed.map(class);
-            let op = &mut self.ed.t.ops[id];
+            let c = self.cur.resolve(class);
+            let op = &mut self.cur.t.ops[id];
             op.opcode = Opcode::GuardNonnullClass;
             op.args.push(c);
             self.facts.class.insert(args[0], c);
@@ -181,7 +179,7 @@ impl Walk<'_> {
             }
             Opcode::GuardValue => {
                 f.value.insert(args[0], args[1]);
-                let object = self.ed.t.as_const(args[1]).is_some_and(|c| matches!(c, Const::Ptr(_) | Const::Class(_) | Const::Func(_)));
+                let object = self.cur.t.as_const(args[1]).is_some_and(|c| matches!(c, Const::Ptr(_) | Const::Class(_) | Const::Func(_)));
                 if object {
                     f.nonnull.insert(args[0]);
                 }
@@ -190,16 +188,17 @@ impl Walk<'_> {
         }
     }
 
-    fn remove(&mut self, id: OpId) {
+    /// Removes the op the walk is at.
+    fn remove(&mut self) {
         self.removed += 1;
-        self.ed.remove(id);
+        self.cur.remove();
     }
 
     /// True for a guard on constants that holds (a value found constant after `fold` ran, by
     /// `heap` forwarding or `intbounds` pinning): `guard_value(c, c)`, `guard_true` of a non-zero
     /// constant, `guard_false` of 0, `guard_nonnull` of a named object, `guard_isnull` of null.
     fn holds_on_constants(&self, opcode: Opcode, args: &[Value]) -> bool {
-        let k = |i: usize| args.get(i).and_then(|&v| self.ed.t.as_const(v));
+        let k = |i: usize| args.get(i).and_then(|&v| self.cur.t.as_const(v));
         match opcode {
             Opcode::GuardValue => args[0] == args[1] && k(0).is_some(),
             Opcode::GuardTrue => matches!(k(0), Some(Const::Int(i)) if *i != 0),
@@ -229,7 +228,7 @@ impl Walk<'_> {
     /// same way, with nothing between that has effects or can fail (ops and `c` as the trace
     /// had them before this walk renamed anything).
     fn class_guard_ahead(&self, id: OpId) -> Option<(OpId, Value)> {
-        let t = &*self.ed.t;
+        let t = &*self.cur.t;
         let op = &t.ops[id];
         let p = op.args[0];
         let same_state = |a: &Op, b: &Op| match (a.guard(), b.guard()) {
@@ -237,7 +236,7 @@ impl Walk<'_> {
             (None, None) => true,
             _ => false,
         };
-        for (later, next) in t.ops.iter().skip(id.index() + 1).take(STRENGTHEN_WINDOW) {
+        for (later, next) in t.ops.iter_after(id).take(STRENGTHEN_WINDOW) {
             let o = next.opcode;
             if o == Opcode::GuardClass && next.args[0] == p {
                 return same_state(op, next).then_some((later, next.args[1]));

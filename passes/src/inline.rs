@@ -24,8 +24,8 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::resume::{call_site_frames, GuardInfo, Resume, ResumeValue};
-use tracelab_ir::rewrite::Rewriter;
-use tracelab_ir::{Const, Module, OpExtra, OpId, Opcode, Trace, TraceId, TraceKind, Value};
+use tracelab_ir::cursor::Cursor;
+use tracelab_ir::{Const, Module, Op, OpExtra, OpId, Opcode, Trace, TraceId, TraceKind, Value};
 
 pub struct Inline {
     pub max_depth: usize,
@@ -102,9 +102,11 @@ impl Pass for Inline {
                     // Calls no trace function: nothing to inline, nothing to copy.
                     continue;
                 }
-                let mut job = Job { m, cfg: self, recursive: &recursive, scc_of: &scc_of, cx, added: 0 };
-                let new = job.trace(tid);
-                m.traces[tid] = new;
+                let stand_in = Trace::new(String::new(), m.traces[tid].kind.clone());
+                let mut t = std::mem::replace(&mut m.traces[tid], stand_in);
+                let mut job = Job { m, tid, cfg: self, recursive: &recursive, scc_of: &scc_of, cx, added: 0 };
+                job.trace(&mut t);
+                m.traces[tid] = t;
             }
         }
     }
@@ -112,6 +114,8 @@ impl Pass for Inline {
 
 struct Job<'a> {
     m: &'a Module,
+    /// The trace being edited (out of `m` meanwhile).
+    tid: TraceId,
     cfg: &'a Inline,
     recursive: &'a [bool],
     scc_of: &'a [usize],
@@ -120,42 +124,42 @@ struct Job<'a> {
 }
 
 impl<'a> Job<'a> {
-    fn trace(&mut self, tid: TraceId) -> Trace {
-        let t = &self.m.traces[tid];
-        let mut rw = Rewriter::new(t);
-        for id in t.ops.keys() {
-            let Some(f) = callee(self.m, t, id) else {
-                rw.copy(id);
+    /// Inlines the calls of `t` (taken out of the module: its own body is never inlined into
+    /// it, a call inside its own cycle stays).
+    fn trace(&mut self, t: &mut Trace) {
+        let name = t.name.clone();
+        let mut cur = Cursor::new(t);
+        while let Some(id) = cur.next_op_pending() {
+            let at = cur.position();
+            let Some(f) = callee(self.m, cur.t, id) else {
+                cur.keep();
                 continue;
             };
             // Inside a cycle of the call graph, calls stay: the cycle is unrolled (to max-depth)
             // where it is entered from outside, not compounded in its own members.
-            let why = if self.scc_of[f.index()] == self.scc_of[tid.index()] && self.recursive[f.index()] {
+            let why = if self.scc_of[f.index()] == self.scc_of[self.tid.index()] && self.recursive[f.index()] {
                 Some("a recursive call inside its own cycle".to_string())
             } else {
                 self.why_not(f, 0)
             };
-            match why {
-                Some(why) => {
-                    self.cx.remarks.push(format!("trace {}: op {}: @{} not inlined: {why}", t.name, id.index(), self.m.traces[f].name));
-                    rw.copy(id);
-                }
-                None => {
-                    let args: Vec<Value> = call_args(t, id).iter().map(|&a| rw.map(a)).collect();
-                    let frames = self.frames_at(&mut rw, t, id);
-                    let before = rw.new.ops.len();
-                    let result = self.inline_body(&mut rw, f, &args, &frames, 1);
-                    let n = rw.new.ops.len() - before;
-                    self.cx.stats.add("calls inlined", 1);
-                    self.cx.stats.add("ops inlined", n as i64);
-                    self.cx.remarks.push(format!("trace {}: op {}: @{} inlined ({n} ops)", t.name, id.index(), self.m.traces[f].name));
-                    if let (Some(r), Some(v)) = (t.ops[id].result, result) {
-                        rw.replace(r, v);
-                    }
-                }
+            if let Some(why) = why {
+                self.cx.remarks.push(format!("trace {name}: op {at}: @{} not inlined: {why}", self.m.traces[f].name));
+                cur.keep();
+                continue;
             }
+            let args: Vec<Value> = call_args(cur.t, id).iter().map(|&a| cur.resolve(a)).collect();
+            let frames = frames_at(&cur, id);
+            let before = cur.t.ops.len();
+            let result = self.inline_body(&mut cur, f, &args, &frames, 1);
+            let n = cur.t.ops.len() - before;
+            self.cx.stats.add("calls inlined", 1);
+            self.cx.stats.add("ops inlined", n as i64);
+            self.cx.remarks.push(format!("trace {name}: op {at}: @{} inlined ({n} ops)", self.m.traces[f].name));
+            if let (Some(r), Some(v)) = (cur.t.ops[id].result, result) {
+                cur.replace_uses(r, v);
+            }
+            // Not kept: the call goes when the walk moves on.
         }
-        rw.finish()
     }
 
     /// Why the call to `f` at `id` must stay a call, if it must.
@@ -173,54 +177,37 @@ impl<'a> Job<'a> {
         None
     }
 
-    /// The caller's frames at a call site, as new-trace resume values.
-    fn frames_at(&mut self, rw: &mut Rewriter<'_>, t: &Trace, id: OpId) -> Vec<tracelab_ir::resume::ResumeFrame> {
-        let mut frames = call_site_frames(t, id);
-        for f in &mut frames {
-            for s in &mut f.slots {
-                if let ResumeValue::Value(v) = s {
-                    *v = rw.map(*v);
-                }
-            }
-        }
-        frames
-    }
-
     /// Copies `f`'s body with `args` for its parameters; returns the value `finish` gives.
-    fn inline_body(&mut self, rw: &mut Rewriter<'_>, f: TraceId, args: &[Value], caller: &[tracelab_ir::resume::ResumeFrame], depth: usize) -> Option<Value> {
+    fn inline_body(&mut self, cur: &mut Cursor<'_>, f: TraceId, args: &[Value], caller: &[tracelab_ir::resume::ResumeFrame], depth: usize) -> Option<Value> {
         let callee = &self.m.traces[f];
         self.added += callee.ops.len();
         let mut map: Vec<Option<Value>> = vec![None; callee.values.len()];
         for (&p, &a) in callee.inputs.iter().zip(args) {
             map[p.index()] = Some(a);
         }
-        for (id, op) in callee.ops.iter() {
+        for (position, (id, op)) in callee.ops.iter().enumerate() {
             if op.opcode == Opcode::Finish {
-                return op.args.first().map(|&v| match (map[v.index()], callee.as_const(v)) {
-                    (Some(n), _) => n,
-                    (None, Some(c)) => rw.new.constant(c.clone()),
-                    (None, None) => unreachable!("finish's value is defined"),
-                });
+                return op.args.first().map(|&v| lookup(cur.t, callee, &map, v));
             }
             if let Some(g) = callee_of(self.m, callee, id) {
                 let why = self.why_not(g, depth);
                 if let Some(why) = &why {
                     let (cn, gn) = (&callee.name, &self.m.traces[g].name);
-                    self.cx.remarks.push(format!("inlined {cn}: op {}: @{gn} not inlined: {why}", id.index()));
+                    self.cx.remarks.push(format!("inlined {cn}: op {position}: @{gn} not inlined: {why}"));
                 }
                 if why.is_none() {
-                    let inner_args: Vec<Value> = call_args(callee, id).iter().map(|&a| lookup(rw, callee, &map, a)).collect();
+                    let inner_args: Vec<Value> = call_args(callee, id).iter().map(|&a| lookup(cur.t, callee, &map, a)).collect();
                     // The callee's own call site frames go on top of the caller's.
                     let mut frames = caller.to_vec();
                     for mut fr in call_site_frames(callee, id) {
                         for s in &mut fr.slots {
                             if let ResumeValue::Value(v) = s {
-                                *v = lookup(rw, callee, &map, *v);
+                                *v = lookup(cur.t, callee, &map, *v);
                             }
                         }
                         frames.push(fr);
                     }
-                    let r = self.inline_body(rw, g, &inner_args, &frames, depth + 1);
+                    let r = self.inline_body(cur, g, &inner_args, &frames, depth + 1);
                     self.cx.stats.add("calls inlined", 1);
                     if let (Some(res), Some(v)) = (op.result, r) {
                         map[res.index()] = Some(v);
@@ -228,8 +215,8 @@ impl<'a> Job<'a> {
                     continue;
                 }
             }
-            let new_id = rw.copy_from(callee, id, &mut map);
-            stack_frames(&mut rw.new, new_id, caller);
+            let new_id = copy_from(cur, callee, id, &mut map);
+            stack_frames(cur.t, new_id, caller);
         }
         None
     }
@@ -239,12 +226,41 @@ fn callee_of(m: &Module, t: &Trace, id: OpId) -> Option<TraceId> {
     callee(m, t, id)
 }
 
-fn lookup(rw: &mut Rewriter<'_>, t: &Trace, map: &[Option<Value>], v: Value) -> Value {
-    match (map[v.index()], t.as_const(v)) {
+/// The caller's value for callee value `v`: what `map` says, or the constant re-interned.
+fn lookup(into: &mut Trace, callee: &Trace, map: &[Option<Value>], v: Value) -> Value {
+    match (map[v.index()], callee.as_const(v)) {
         (Some(n), _) => n,
-        (None, Some(c)) => rw.new.constant(c.clone()),
+        (None, Some(c)) => into.constant(c.clone()),
         (None, None) => unreachable!("values are defined before use"),
     }
+}
+
+/// Emits a copy of callee op `id` with its values mapped through `map`, where it records the
+/// copy's result. Returns the copy's id.
+fn copy_from(cur: &mut Cursor<'_>, callee: &Trace, id: OpId, map: &mut [Option<Value>]) -> OpId {
+    let old = &callee.ops[id];
+    let mut op = Op { result: None, ..old.clone() };
+    op.map_values(|v| lookup(cur.t, callee, map, v));
+    let name = old.result.and_then(|r| callee.values[r].name.clone());
+    let new_id = cur.emit_named(op, name);
+    if let (Some(r), Some(nr)) = (old.result, cur.t.ops[new_id].result) {
+        map[r.index()] = Some(nr);
+    }
+    new_id
+}
+
+/// The caller's frames at the call site `id` (the op the cursor is at), as the trace's values
+/// there.
+fn frames_at(cur: &Cursor<'_>, id: OpId) -> Vec<tracelab_ir::resume::ResumeFrame> {
+    let mut frames = call_site_frames(cur.t, id);
+    for f in &mut frames {
+        for s in &mut f.slots {
+            if let ResumeValue::Value(v) = s {
+                *v = cur.resolve(*v);
+            }
+        }
+    }
+    frames
 }
 
 /// The call's arguments after its target.

@@ -30,8 +30,7 @@
 
 use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::FxHashMap as HashMap;
-use tracelab_ir::entity::EntityRef;
-use tracelab_ir::edit::Editor;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::trace::Operands;
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, Op, OpId, Opcode, Type, Value};
@@ -42,9 +41,9 @@ impl Pass for IntBounds {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let facts = cx.facts.clone();
         edit_traces(m, |_, t| {
-            let mut w = Walk { ed: Editor::new(t), ranges: HashMap::default(), order: HashMap::default(), ovf_dropped: false, decided: 0, guards: 0, ovf: 0, pinned: 0, remarks: Vec::new() };
-            for id in w.ed.t.ops.keys() {
-                if facts.is_open_label(&w.ed.t.ops[id]) {
+            let mut w = Walk { cur: Cursor::new(t), ranges: HashMap::default(), order: HashMap::default(), ovf_dropped: false, decided: 0, guards: 0, ovf: 0, pinned: 0, remarks: Vec::new() };
+            while let Some(id) = w.cur.next_op() {
+                if facts.is_open_label(&w.cur.t.ops[id]) {
                     w.ranges.clear();
                     w.order.clear();
                 }
@@ -55,7 +54,6 @@ impl Pass for IntBounds {
             cx.stats.add("overflow checks removed", w.ovf);
             cx.stats.add("values found constant", w.pinned);
             cx.remarks.append(&mut w.remarks);
-            w.ed.finish();
         });
     }
 }
@@ -89,7 +87,7 @@ impl Range {
 }
 
 struct Walk<'a> {
-    ed: Editor<'a>,
+    cur: Cursor<'a>,
     /// Ranges of values (constants are computed on demand).
     ranges: HashMap<Value, Range>,
     /// Orderings guards established that ranges cannot express: `(a, b)` → `a < b` (true)
@@ -106,7 +104,7 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     fn range(&self, v: Value) -> Range {
-        match self.ed.t.as_const(v) {
+        match self.cur.t.as_const(v) {
             Some(Const::Int(c)) => Range::exact(*c),
             _ => self.ranges.get(&v).copied().unwrap_or(FULL),
         }
@@ -120,7 +118,7 @@ impl Walk<'_> {
     /// constant. Unbounded, a guard at the end of a chain of n increments would narrow all n
     /// values before it, and n such guards would take n² steps.
     fn narrow_within(&mut self, v: Value, r: Range, steps: u32) {
-        if self.ed.t.ty(v) != Type::Int || self.ed.t.is_const(v) {
+        if self.cur.t.ty(v) != Type::Int || self.cur.t.is_const(v) {
             return;
         }
         let was = self.range(v);
@@ -140,8 +138,8 @@ impl Walk<'_> {
 
     /// From now on `v` (not a constant) is the constant `c`.
     fn pin(&mut self, v: Value, c: i64) {
-        let k = self.ed.t.int(c);
-        self.ed.replace(v, k);
+        let k = self.cur.t.int(c);
+        self.cur.replace_uses(v, k);
         self.pinned += 1;
     }
 
@@ -151,7 +149,7 @@ impl Walk<'_> {
         use Opcode::*;
         let Some(def) = self.def(v) else { return };
         let (o, args) = (def.opcode, [def.args[0], *def.args.get(1).unwrap_or(&def.args[0])]);
-        let konst = |w: &Self, a: Value| match w.ed.t.as_const(a) {
+        let konst = |w: &Self, a: Value| match w.cur.t.as_const(a) {
             Some(Const::Int(c)) => Some(*c),
             _ => None,
         };
@@ -178,21 +176,20 @@ impl Walk<'_> {
 
     /// The op that defines `v`.
     fn def(&self, v: Value) -> Option<&Op> {
-        match self.ed.t.values[v].def {
-            ValueDef::Op(o) => Some(&self.ed.t.ops[o]),
+        match self.cur.t.values[v].def {
+            ValueDef::Op(o) => Some(&self.cur.t.ops[o]),
             _ => None,
         }
     }
 
     fn op(&mut self, id: OpId) {
         use Opcode::*;
-        self.ed.update(id);
-        let op = &self.ed.t.ops[id];
+        let op = &self.cur.t.ops[id];
         let (opcode, result, args) = (op.opcode, op.result, Operands::from_slice(&op.args));
         match opcode {
-            GuardTrue | GuardFalse => return self.condition_guard(id, opcode, args[0]),
+            GuardTrue | GuardFalse => return self.condition_guard(opcode, args[0]),
             GuardValue => {
-                if let Some(Const::Int(c)) = self.ed.t.as_const(args[1]) {
+                if let Some(Const::Int(c)) = self.cur.t.as_const(args[1]) {
                     let c = *c;
                     return self.narrow(args[0], Range::exact(c));
                 }
@@ -200,7 +197,7 @@ impl Walk<'_> {
             GuardNoOverflow if self.ovf_dropped => {
                 self.ovf_dropped = false;
                 self.guards += 1;
-                return self.ed.remove(id);
+                return self.cur.remove();
             }
             IntAddOvf | IntSubOvf | IntMulOvf => return self.overflow_checked(id, opcode, &args),
             _ => {}
@@ -208,12 +205,12 @@ impl Walk<'_> {
         if opcode.is_comparison() || matches!(opcode, IntIsTrue | IntIsZero) {
             if let Some(c) = self.decide(opcode, &args) {
                 self.decided += 1;
-                let k = self.ed.t.int(i64::from(c));
-                self.ed.replace(result.expect("comparisons have a result"), k);
-                return self.ed.remove(id);
+                let k = self.cur.t.int(i64::from(c));
+                self.cur.replace_uses(result.expect("comparisons have a result"), k);
+                return self.cur.remove();
             }
         }
-        if let Some(r) = result.filter(|&r| self.ed.t.ty(r) == Type::Int) {
+        if let Some(r) = result.filter(|&r| self.cur.t.ty(r) == Type::Int) {
             let range = self.result_range(opcode, &args);
             self.narrow(r, range);
         }
@@ -239,7 +236,7 @@ impl Walk<'_> {
                 s if s.lo >= 1 && s.hi < 64 => Range { lo: 0, hi: i64::MAX >> (s.lo - 1) },
                 _ => FULL,
             },
-            IntSignext => match self.ed.t.as_const(args[1]) {
+            IntSignext => match self.cur.t.as_const(args[1]) {
                 Some(Const::Int(b @ 1..=7)) => {
                     let bits = 8 * *b as u32;
                     Range { lo: -(1i64 << (bits - 1)), hi: (1i64 << (bits - 1)) - 1 }
@@ -288,18 +285,21 @@ impl Walk<'_> {
         }
     }
 
-    fn condition_guard(&mut self, id: OpId, opcode: Opcode, cond: Value) {
+    fn condition_guard(&mut self, opcode: Opcode, cond: Value) {
         let want = opcode == Opcode::GuardTrue;
-        let known = match self.ed.t.as_const(cond) {
+        let known = match self.cur.t.as_const(cond) {
             Some(Const::Int(c)) => Some(*c != 0),
             _ => None,
         };
         match known {
             Some(k) if k == want => {
                 self.guards += 1;
-                return self.ed.remove(id);
+                return self.cur.remove();
             }
-            Some(_) => self.remarks.push(format!("trace {}: op {} (`{}`) always fails", self.ed.t.name, id.index(), opcode)),
+            Some(_) => {
+                let at = self.cur.position();
+                self.remarks.push(format!("trace {}: op {at} (`{opcode}`) always fails", self.cur.t.name))
+            },
             None => {}
         }
         self.learn(cond, want);
@@ -381,12 +381,12 @@ impl Walk<'_> {
             IntSubOvf => (IntSub, i64::checked_sub),
             _ => (IntMul, i64::checked_mul),
         };
-        let r = self.ed.t.ops[id].result.expect("overflow-checked ops have a result");
+        let r = self.cur.t.ops[id].result.expect("overflow-checked ops have a result");
         // Only with its guard_no_overflow right after (markers aside): nothing else reads the flag.
-        let next = self.ed.t.ops.values().skip(id.index() + 1).find(|o| !o.opcode.is_marker()).map(|o| o.opcode);
+        let next = self.cur.t.ops.iter_after(id).map(|(_, o)| o.opcode).find(|o| !o.is_marker());
         match Range::corners(a, b, f).filter(|_| next == Some(GuardNoOverflow)) {
             Some(range) => {
-                self.ed.t.ops[id].opcode = plain;
+                self.cur.t.ops[id].opcode = plain;
                 self.ovf_dropped = true;
                 self.ovf += 1;
                 self.narrow(r, range);

@@ -18,7 +18,7 @@
 
 use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::FxHashMap as HashMap;
-use tracelab_ir::edit::Editor;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::trace::{LabelInfo, ValueDef};
 use tracelab_ir::{Module, Op, OpExtra, OpId, Opcode, Target, Trace, Value};
 
@@ -77,22 +77,20 @@ fn solve(label: &Op, l: &LabelInfo, jumps: &[&Op]) -> HashMap<usize, Value> {
 }
 
 fn rewrite(t: &mut Trace, plan: &Plan) {
-    let mut ed = Editor::new(t);
-    for id in ed.t.ops.keys() {
-        ed.update(id);
-        let op = &ed.t.ops[id];
+    let mut cur = Cursor::new(t);
+    while let Some(id) = cur.next_op() {
+        let op = cur.op();
         let token = op.label().map(|l| l.token).or_else(|| op.jump_target());
         if let Some(fixed) = token.and_then(|tok| plan.get(&tok)) {
-            edge(&mut ed, id, fixed);
+            edge(&mut cur, id, fixed);
         }
     }
-    ed.finish();
 }
 
 /// A label or jump loses the fixed positions; a label's fixed parameters become their value
 /// (the parameters it keeps keep their numbers).
-fn edge(ed: &mut Editor, id: OpId, fixed: &HashMap<usize, Value>) {
-    let op = &mut ed.t.ops[id];
+fn edge(cur: &mut Cursor, id: OpId, fixed: &HashMap<usize, Value>) {
+    let op = &mut cur.t.ops[id];
     let mut k = 0;
     op.args.retain(|_| {
         k += 1;
@@ -104,13 +102,12 @@ fn edge(ed: &mut Editor, id: OpId, fixed: &HashMap<usize, Value>) {
         match fixed.get(&k) {
             Some(&v) => gone.push((p, v)),
             None => {
-                ed.t.values[p].def = ValueDef::LabelParam(id, l.params.len() as u32);
+                cur.t.values[p].def = ValueDef::LabelParam(id, l.params.len() as u32);
                 l.params.push(p);
             }
         }
     }
     for (p, v) in gone {
-        let v = ed.map(v);
-        ed.replace(p, v);
+        cur.replace_uses(p, v);
     }
 }

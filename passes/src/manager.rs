@@ -143,6 +143,9 @@ pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<Pass
             dump,
         });
     }
+    // Passes leave removed ops' ids and values behind and number what they add after the rest:
+    // once, at the end, ops and values are renumbered in order.
+    m.compact();
     Ok(reports)
 }
 

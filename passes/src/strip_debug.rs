@@ -7,7 +7,7 @@
 //! optimizer uses and are kept.
 
 use crate::{edit_traces, Pass, PassContext};
-use tracelab_ir::edit::Editor;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::{Module, Opcode};
 
 pub struct StripDebug;
@@ -19,16 +19,15 @@ pub fn is_debug_marker(op: Opcode) -> bool {
 impl Pass for StripDebug {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         edit_traces(m, |_, t| {
-            let mut ed = Editor::new(t);
+            let mut cur = Cursor::new(t);
             let mut removed = 0;
-            for id in ed.t.ops.keys() {
-                if is_debug_marker(ed.t.ops[id].opcode) {
+            while cur.next_op().is_some() {
+                if is_debug_marker(cur.op().opcode) {
                     removed += 1;
-                    ed.remove(id);
+                    cur.remove();
                 }
             }
             cx.stats.add("markers removed", removed);
-            ed.finish();
         });
     }
 }

@@ -90,8 +90,10 @@ fn peelable(t: &Trace) -> Result<(), &'static str> {
 /// Peels `t` in place (its ops but the jump stay as the preamble; the label and a copy of them
 /// are appended); returns how many inputs became label parameters.
 fn peel(t: &mut Trace, token: Target) -> usize {
-    let jump = t.ops.pop().expect("peelable traces end with a jump");
-    let n = t.ops.len();
+    let jump_id = t.ops.last().expect("peelable traces end with a jump");
+    let jump = t.ops[jump_id].clone();
+    t.ops.unlink(jump_id);
+    let preamble = t.ops.ids();
     // Which inputs the body may take from the preamble as they are.
     let mut body_map: Vec<Option<Value>> = vec![None; t.values.len()];
     let mut label_args = Vec::new();
@@ -112,8 +114,8 @@ fn peel(t: &mut Trace, token: Target) -> usize {
         let name = t.values[input].name.clone();
         body_map[input.index()] = Some(t.add_label_param_named(lid, t.ty(input), name));
     }
-    for k in 0..n {
-        copy_into_body(t, OpId::new(k), &mut body_map);
+    for id in preamble {
+        copy_into_body(t, id, &mut body_map);
     }
     // Constants and preamble values not in the map stand for themselves.
     let lookup = |v: Value| body_map.get(v.index()).copied().flatten().unwrap_or(v);
@@ -128,12 +130,7 @@ fn copy_into_body(t: &mut Trace, id: OpId, map: &mut Vec<Option<Value>>) {
     let rename = |v: Value| map.get(v.index()).copied().flatten().unwrap_or(v);
     let old = &t.ops[id];
     let mut op = Op { result: None, ..old.clone() };
-    for a in op.args.iter_mut() {
-        *a = rename(*a);
-    }
-    if op.guard().is_some_and(|g| g.any_value(|v| rename(v) != v)) {
-        op.guard_mut().expect("a guard").map_values(rename);
-    }
+    op.map_values(rename);
     let old_result = old.result;
     let name = old_result.and_then(|r| t.values[r].name.clone());
     let new_id = t.push_op_named(op, name);

@@ -28,12 +28,12 @@
 //! same parameters). Stats: frame reads and writes before and after, and those left in the
 //! loop body.
 
-use crate::{map_changed_traces, Pass, PassContext};
+use crate::{edit_traces, Pass, PassContext};
 use std::collections::BTreeMap;
 use tracelab_ir::descr::{DescrData, DescrId};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::resume::{GuardInfo, ResumeValue, VableEntry, VableSlot};
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::{Const, Module, Op, OpExtra, OpId, Opcode, Target, Trace, Type, Value};
 
 pub struct Virtualize;
@@ -47,21 +47,20 @@ enum Slot {
 
 impl Pass for Virtualize {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
-        map_changed_traces(m, |m, t| {
+        edit_traces(m, |m, t| {
             if t.vable.is_none() {
-                return None;
+                return;
             }
-            let Some(why) = unsuitable(t) else {
-                let before = frame_ops(t);
-                let new = Vable::new(m, t).run();
-                let after = frame_ops(&new);
-                cx.stats.add("frame reads and writes before", before.0 as i64);
-                cx.stats.add("frame reads and writes after", after.0 as i64);
-                cx.stats.add("frame reads and writes in loop bodies after", after.1 as i64);
-                return Some(new);
-            };
-            cx.remarks.push(format!("trace {}: not virtualized: {why}", t.name));
-            None
+            if let Some(why) = unsuitable(t) {
+                cx.remarks.push(format!("trace {}: not virtualized: {why}", t.name));
+                return;
+            }
+            let before = frame_ops(t);
+            Vable::new(m, t).run();
+            let after = frame_ops(t);
+            cx.stats.add("frame reads and writes before", before.0 as i64);
+            cx.stats.add("frame reads and writes after", after.0 as i64);
+            cx.stats.add("frame reads and writes in loop bodies after", after.1 as i64);
         });
     }
 }
@@ -76,24 +75,27 @@ fn unsuitable(t: &Trace) -> Option<&'static str> {
 fn frame_ops(t: &Trace) -> (usize, usize) {
     let Some(v) = &t.vable else { return (0, 0) };
     let owned = |d: Option<DescrId>| d.is_some_and(|d| v.fields.contains(&d) || v.arrays.iter().any(|(f, a)| *f == d || *a == d));
-    let last_label = t.labels().map(|(id, _)| id.index()).last().unwrap_or(0);
     let mut all = 0;
     let mut body = 0;
-    for (id, op) in t.ops.iter() {
+    let mut after_label = 0;
+    for op in t.ops.values() {
+        if op.label().is_some() {
+            after_label = 0;
+        }
         if (op.opcode.reads_heap() || op.opcode.writes_heap()) && !op.opcode.is_call() && owned(op.descr) {
             all += 1;
-            if id.index() > last_label && t.labels().next().is_some() {
-                body += 1;
-            }
+            after_label += 1;
         }
+    }
+    if t.labels().next().is_some() {
+        body = after_label;
     }
     (all, body)
 }
 
 struct Vable<'a> {
     m: &'a Module,
-    t: &'a Trace,
-    rw: Rewriter<'a>,
+    cur: Cursor<'a>,
     /// Old values that are the frame (the input and label parameters carrying it).
     frame_values: Vec<bool>,
     /// Old values that are a frame array: the field that holds it.
@@ -107,15 +109,14 @@ struct Vable<'a> {
 }
 
 impl<'a> Vable<'a> {
-    fn new(m: &'a Module, t: &'a Trace) -> Vable<'a> {
-        let rw = Rewriter::new(t);
+    fn new(m: &'a Module, t: &'a mut Trace) -> Vable<'a> {
         let vable = t.vable.as_ref().expect("checked by unsuitable()");
         let frame = vable.frame;
+        let values = t.values.len();
         let mut v = Vable {
             m,
-            t,
-            rw,
-            frame_values: vec![false; t.values.len()],
+            cur: Cursor::new(t),
+            frame_values: vec![false; values],
             array_of: BTreeMap::new(),
             known_int: BTreeMap::new(),
             slots: Vec::new(),
@@ -132,16 +133,16 @@ impl<'a> Vable<'a> {
     }
 
     fn vable_field(&self, d: Option<DescrId>) -> Option<DescrId> {
-        let vb = self.t.vable.as_ref()?;
+        let vb = self.cur.t.vable.as_ref()?;
         d.filter(|d| vb.fields.contains(d) || vb.arrays.iter().any(|(f, _)| f == d))
     }
 
     fn items_of(&self, field: DescrId) -> Option<DescrId> {
-        self.t.vable.as_ref()?.arrays.iter().find(|(f, _)| *f == field).map(|(_, a)| *a)
+        self.cur.t.vable.as_ref()?.arrays.iter().find(|(f, _)| *f == field).map(|(_, a)| *a)
     }
 
     fn const_index(&self, v: Value) -> Option<u32> {
-        let i = match self.t.as_const(v) {
+        let i = match self.cur.t.as_const(v) {
             Some(Const::Int(i)) => *i,
             _ => *self.known_int.get(&v)?,
         };
@@ -150,9 +151,9 @@ impl<'a> Vable<'a> {
 
     /// Finds the frame's aliases (label parameters), its arrays, and every slot the trace uses.
     fn scan(&mut self) {
-        let t = self.t;
         let mut slots = std::collections::BTreeSet::new();
-        for (_, op) in t.ops.iter() {
+        for id in self.cur.t.ops.ids() {
+            let op = self.cur.t.ops[id].clone();
             if let Some(l) = op.label() {
                 for (&a, &p) in op.args.iter().zip(&l.params) {
                     if self.is_frame(a) {
@@ -164,7 +165,7 @@ impl<'a> Vable<'a> {
                 }
             }
             if op.opcode == Opcode::GuardValue {
-                if let Some(Const::Int(c)) = t.as_const(op.args[1]) {
+                if let Some(Const::Int(c)) = self.cur.t.as_const(op.args[1]) {
                     self.known_int.insert(op.args[0], *c);
                 }
             }
@@ -213,7 +214,7 @@ impl<'a> Vable<'a> {
 
     /// The new-trace value of the frame right now.
     fn frame_now(&mut self) -> Value {
-        self.rw.map(self.current_frame)
+        self.cur.resolve(self.current_frame)
     }
 
     /// Reads `slots` from the frame (fields before the items of the arrays they hold).
@@ -223,17 +224,17 @@ impl<'a> Vable<'a> {
             let value = match s {
                 Slot::Field(d) => {
                     let op = Op::new(Self::load_op(self.descr_type(d), true), &[frame]).with_descr(d);
-                    self.rw.push(op)
+                    self.cur.emit(op)
                 }
                 Slot::Item(d, i) => {
                     let items = self.items_of(d).expect("items of a declared array");
                     let arr = self.current[&Slot::Field(d)];
-                    let idx = self.rw.new.int(i as i64);
+                    let idx = self.cur.t.int(i as i64);
                     let op = Op::new(Self::load_op(self.descr_type(items), false), &[arr, idx]).with_descr(items);
-                    self.rw.push(op)
+                    self.cur.emit(op)
                 }
             };
-            let v = self.rw.new.ops[value].result.expect("loads produce a value");
+            let v = self.cur.t.ops[value].result.expect("loads produce a value");
             self.current.insert(s, v);
         }
     }
@@ -248,11 +249,11 @@ impl<'a> Vable<'a> {
                 Slot::Item(d, i) => {
                     let items = self.items_of(d).expect("items of a declared array");
                     let arr = self.current[&Slot::Field(d)];
-                    let idx = self.rw.new.int(i as i64);
+                    let idx = self.cur.t.int(i as i64);
                     Op::new(Opcode::SetarrayitemGc, &[arr, idx, v]).with_descr(items)
                 }
             };
-            self.rw.push(op);
+            self.cur.emit(op);
         }
     }
 
@@ -260,13 +261,13 @@ impl<'a> Vable<'a> {
         self.slots.iter().copied().filter(|s| matches!(s, Slot::Item(f, _) if *f == d)).collect()
     }
 
-    fn run(mut self) -> Trace {
+    fn run(mut self) {
         let slots = self.slots.clone();
         self.read(&slots);
-        for (id, op) in self.t.ops.iter() {
-            self.op(id, op);
+        while let Some(id) = self.cur.next_op_pending() {
+            let op = self.cur.t.ops[id].clone();
+            self.op(id, &op);
         }
-        self.rw.finish()
     }
 }
 
@@ -279,18 +280,18 @@ impl Vable<'_> {
         match op.opcode {
             GetfieldGcI | GetfieldGcR | GetfieldGcF if on_frame && field.is_some() => {
                 let v = self.current[&Slot::Field(field.expect("checked"))];
-                self.rw.replace(op.result.expect("loads produce a value"), v);
+                self.cur.replace_uses(op.result.expect("loads produce a value"), v);
                 return;
             }
             SetfieldGc if on_frame && field.is_some() => {
-                let v = self.rw.map(op.args[1]);
+                let v = self.cur.resolve(op.args[1]);
                 self.current.insert(Slot::Field(field.expect("checked")), v);
                 return;
             }
             GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | SetarrayitemGc => {
                 if let Some(&d) = self.array_of.get(&op.args[0]) {
                     if self.items_of(d) == op.descr {
-                        return self.frame_array_access(id, op, d);
+                        return self.frame_array_access(op, d);
                     }
                 }
             }
@@ -299,42 +300,42 @@ impl Vable<'_> {
             Finish => {
                 let all = self.slots.clone();
                 self.write(&all);
-                self.rw.copy(id);
+                self.cur.keep();
                 return;
             }
             o if o.is_guard() => return self.guard(id),
             _ => {}
         }
-        self.maybe_seen_from_outside(id, op, field);
+        self.maybe_seen_from_outside(op, field);
     }
 
     /// An op the frame might be visible to: write the frame back before it, and read it again
     /// after it if it may have changed it.
-    fn maybe_seen_from_outside(&mut self, id: OpId, op: &Op, field: Option<DescrId>) {
+    fn maybe_seen_from_outside(&mut self, op: &Op, field: Option<DescrId>) {
         let passes_frame = op.args.iter().any(|&a| self.is_frame(a) || self.array_of.contains_key(&a));
         let forces = op.opcode.is_call()
             && op.descr.is_some_and(|d| matches!(&self.m.descrs[d].data, DescrData::Call(c) if c.effect.forces()));
-        let items = op.descr.and_then(|d| self.t.vable.as_ref()?.arrays.iter().find(|(_, a)| *a == d).map(|(f, _)| *f));
+        let items = op.descr.and_then(|d| self.cur.t.vable.as_ref()?.arrays.iter().find(|(_, a)| *a == d).map(|(f, _)| *f));
         let aliasing = field.is_some() || items.is_some();
         if !(passes_frame || forces || aliasing) {
-            self.rw.copy(id);
+            self.cur.keep();
             return;
         }
         let all = self.slots.clone();
         self.write(&all);
-        self.rw.copy(id);
+        self.cur.keep();
         if op.opcode.writes_heap() || op.opcode.is_call() || passes_frame {
             self.read(&all);
         }
     }
 
-    fn frame_array_access(&mut self, id: OpId, op: &Op, d: DescrId) {
+    fn frame_array_access(&mut self, op: &Op, d: DescrId) {
         let index = self.const_index(op.args[1]);
         let Some(i) = index else {
             // Not a slot: the array's items go to memory around the access.
             let items = self.items_slots(d);
             self.write(&items);
-            self.rw.copy(id);
+            self.cur.keep();
             if op.opcode == Opcode::SetarrayitemGc {
                 self.read(&items);
             }
@@ -342,17 +343,18 @@ impl Vable<'_> {
         };
         let slot = Slot::Item(d, i);
         if op.opcode == Opcode::SetarrayitemGc {
-            let v = self.rw.map(op.args[2]);
+            let v = self.cur.resolve(op.args[2]);
             self.current.insert(slot, v);
         } else {
             let v = self.current[&slot];
-            self.rw.replace(op.result.expect("loads produce a value"), v);
+            self.cur.replace_uses(op.result.expect("loads produce a value"), v);
         }
     }
 
     /// A label: every slot becomes a parameter, entered with its current value.
     fn label(&mut self, id: OpId, op: &Op) {
-        let new_id = self.rw.copy(id);
+        self.cur.keep();
+        let new_id = id;
         if let Some(l) = op.label() {
             if let Some(k) = op.args.iter().position(|&a| a == self.current_frame || self.is_frame(a)) {
                 self.current_frame = l.params[k];
@@ -360,32 +362,34 @@ impl Vable<'_> {
         }
         for s in self.slots.clone() {
             let entry = self.current[&s];
-            let ty = self.rw.new.ty(entry);
-            self.rw.new.ops[new_id].args.push(entry);
-            let p = self.rw.new.add_label_param(new_id, ty, None);
+            let ty = self.cur.t.ty(entry);
+            self.cur.t.ops[new_id].args.push(entry);
+            let p = self.cur.t.add_label_param(new_id, ty, None);
             self.current.insert(s, p);
         }
     }
 
     fn jump(&mut self, id: OpId, op: &Op) {
-        let own_label = matches!(op.jump_target(), Some(t @ Target::Token(_)) if self.t.labels().any(|(_, l)| l.token == t));
+        let own_label = matches!(op.jump_target(), Some(t @ Target::Token(_)) if self.cur.t.labels().any(|(_, l)| l.token == t));
         if !own_label {
             // Back to the trace start (or out): the frame goes through memory.
             let all = self.slots.clone();
             self.write(&all);
-            self.rw.copy(id);
+            self.cur.keep();
             return;
         }
-        let new_id = self.rw.copy(id);
+        self.cur.keep();
+        let new_id = id;
         for s in self.slots.clone() {
             let v = self.current[&s];
-            self.rw.new.ops[new_id].args.push(v);
+            self.cur.t.ops[new_id].args.push(v);
         }
     }
 
     /// Records the slots' current values in the guard's resume data.
     fn guard(&mut self, id: OpId) {
-        let new_id = self.rw.copy(id);
+        self.cur.keep();
+        let new_id = id;
         if self.slots.is_empty() {
             return;
         }
@@ -400,8 +404,8 @@ impl Vable<'_> {
                 value: ResumeValue::Value(self.current[s]),
             })
             .collect();
-        let consts: Vec<bool> = entries.iter().map(|e| matches!(e.value, ResumeValue::Value(v) if self.rw.new.is_const(v))).collect();
-        let extra = &mut self.rw.new.ops[new_id].extra;
+        let consts: Vec<bool> = entries.iter().map(|e| matches!(e.value, ResumeValue::Value(v) if self.cur.t.is_const(v))).collect();
+        let extra = &mut self.cur.t.ops[new_id].extra;
         if !matches!(extra, OpExtra::Guard(_)) {
             *extra = OpExtra::Guard(Default::default());
         }

@@ -209,7 +209,7 @@ pub struct Interp<'m> {
     pub(crate) ovf: bool,
     bridges: HashMap<u64, TraceId>,
     /// Labels and functions by token and name: one lookup per jump and per call.
-    index: tracelab_ir::facts::ModuleIndex,
+    pub(crate) index: tracelab_ir::facts::ModuleIndex,
     failed: Option<FailedGuard>,
     failed_bounds: Option<(u64, Origin)>,
     /// Calls of trace functions in progress (bounded: recursion must not exhaust the stack).
@@ -623,7 +623,7 @@ impl<'m> Interp<'m> {
     /// Executes from op index `start` until the trace ends or leaves.
     pub(crate) fn exec(&mut self, mut f: Frame<'m>, mut pc: usize) -> Step<Exit> {
         loop {
-            let Some(op) = f.t.ops.get(OpId::new(pc)) else {
+            let Some(op) = self.index.op_at(f.tid, pc).map(|id| &f.t.ops[id]) else {
                 return Err(Exit::Trap(format!("trace `{}` ran off its end", f.t.name)));
             };
             self.ops += 1;
@@ -712,7 +712,8 @@ impl<'m> Interp<'m> {
             Target::Token(_) => match self.index.label(target) {
                 Some((tid, oid)) => {
                     let l = self.m.traces[tid].ops[oid].label().expect("a label");
-                    (tid, oid.index() + 1, &l.params)
+                    let at = self.index.position(tid, oid).expect("a label in the order") + 1;
+                    (tid, at, &l.params)
                 }
                 None => return Err(Exit::Trap(format!("jump to {target:?}, which is not in this module"))),
             },
@@ -776,7 +777,8 @@ impl<'m> Interp<'m> {
                 }
             }
         }
-        self.failed = Some(FailedGuard { trace: f.tid, op: OpId::new(pc), operands, condition });
+        let op_id = self.index.op_at(f.tid, pc).expect("the guard is in the order");
+        self.failed = Some(FailedGuard { trace: f.tid, op: op_id, operands, condition });
         let mut fail_args = Vec::new();
         for v in &g.fail_args {
             fail_args.push(match v {
@@ -1411,7 +1413,8 @@ impl<'m> Interp<'m> {
             // (the rule `inline` follows when it stacks frames).
             Exit::GuardFailed { trace, op: at, guard_id, fail_args, frames: Some(callee_frames) } => {
                 let mut frames = Vec::new();
-                for fr in tracelab_ir::resume::call_site_frames(f.t, OpId::new(pc)) {
+                let call = self.index.op_at(f.tid, pc).expect("the call is in the order");
+                for fr in tracelab_ir::resume::call_site_frames(f.t, call) {
                     let mut slots = Vec::new();
                     for s in &fr.slots {
                         slots.push(match s {

@@ -27,7 +27,7 @@ use crate::heap::HEADER;
 use crate::interp::{Config, Exit, Flow, Frame, Interp, Run};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::trace::ValueDef;
-use tracelab_ir::{Const, Module, OpId, TraceId, Type, Value};
+use tracelab_ir::{Const, Module, TraceId, Type, Value};
 
 /// What compiled code reads and writes. `repr(C)`: the backend addresses fields by
 /// [`ctx_offset`].
@@ -284,7 +284,10 @@ impl<'m> Activation<'m> {
         if interp.ops > interp.cfg.fuel {
             return Err(Exit::OutOfFuel);
         }
-        let op = &frame.t.ops[OpId::new(pc)];
+        let Some(id) = interp.index.op_at(frame.tid, pc) else {
+            return Err(Exit::Trap(format!("compiled code left `{}` at op {pc}, past its end", frame.t.name)));
+        };
+        let op = &frame.t.ops[id];
         match interp.step(&mut frame, pc, op)? {
             Flow::Next if guard => Err(Exit::Trap(format!("compiled code and interpreter disagree: the guard at op {pc} of `{}` passes in the interpreter", frame.t.name))),
             Flow::Next => Ok((frame, pc + 1)),
@@ -320,7 +323,11 @@ pub unsafe extern "C" fn tl_step(ctx: *mut NativeCtx, pc: u64) -> u64 {
     interp.ops = act.ctx.ops;
     interp.iterations = act.ctx.iterations;
     let frame = act.frame.as_mut().expect("running");
-    let op = &frame.t.ops[OpId::new(pc as usize)];
+    let Some(id) = interp.index.op_at(frame.tid, pc as usize) else {
+        act.ended = Some(Exit::Trap(format!("compiled code stepped `{}` at op {pc}, past its end", frame.t.name)));
+        return STATUS_ENDED;
+    };
+    let op = &frame.t.ops[id];
     let r = interp.step(frame, pc as usize, op);
     act.ctx.ops = interp.ops;
     act.ctx.iterations = interp.iterations;

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 mod memory;
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::trace::ValueDef;
-use tracelab_ir::{Const, Module, Op, OpId, Opcode, Target, Trace, TraceId, Type, Value};
+use tracelab_ir::{Const, Module, Op, Opcode, Target, Trace, TraceId, Type, Value};
 use tracelab_runtime::model::class_id;
 use tracelab_runtime::externals::{ExternFn, Externals};
 use tracelab_runtime::native::{ctx_offset, STATUS_OK};
@@ -178,7 +178,7 @@ pub(crate) fn lower(m: &Module, tid: TraceId, func: &mut Function, fctx: &mut Fu
 /// Op 0 and the op after each label: where straight-line counting restarts.
 fn segment_starts(t: &Trace) -> Vec<usize> {
     let mut s = vec![0];
-    s.extend(t.ops.iter().filter(|(_, op)| op.opcode == Opcode::Label).map(|(o, _)| o.index() + 1));
+    s.extend(t.ops.values().enumerate().filter(|(_, op)| op.opcode == Opcode::Label).map(|(k, _)| k + 1));
     s.dedup();
     s
 }
@@ -229,13 +229,13 @@ impl Lower<'_, '_> {
     }
 
     fn body(&mut self) {
-        for (oid, op) in self.t.ops.iter() {
+        for (pc, op) in self.t.ops.values().enumerate() {
             if self.current_block_terminated() {
                 // Ops after a jump or finish that no label starts: unreachable, but lowered.
                 let b = self.b.create_block();
                 self.b.switch_to_block(b);
             }
-            self.op(oid.index(), op);
+            self.op(pc, op);
         }
         if !self.current_block_terminated() {
             // A trace that runs off its end: the interpreter says so.
@@ -436,7 +436,8 @@ impl Lower<'_, '_> {
         let mut spill: Vec<Value> = op.args.to_vec();
         if calls_trace {
             // A guard failing in the callee resumes this trace's frames at the call site.
-            for fr in tracelab_ir::resume::call_site_frames(self.t, OpId::new(pc)) {
+            let call = self.t.ops.keys().nth(pc).expect("the call is in the order");
+            for fr in tracelab_ir::resume::call_site_frames(self.t, call) {
                 spill.extend(fr.slots.iter().filter_map(|s| match s {
                     tracelab_ir::resume::ResumeValue::Value(v) => Some(*v),
                     _ => None,

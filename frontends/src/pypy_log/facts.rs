@@ -28,7 +28,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use tracelab_ir::descr::{DescrData, FieldDescr, SizeDescr};
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, OpId, Opcode, Target, Trace, TraceId, TraceKind, Value};
 
@@ -183,7 +183,7 @@ pub fn one_name_per_object(m: &mut Module) {
             }
         }
         if !rename.is_empty() {
-            m.traces[tid] = renamed(&m.traces[tid], &rename);
+            rename_constants(&mut m.traces[tid], &rename);
         }
     }
 }
@@ -202,21 +202,21 @@ fn carried_in_a_field(t: &Trace, next: &HashMap<Value, Value>, fresh: &HashMap<V
     fresh.get(obj)?.get(&(op.descr?, index)).map(|&x| t.through_same_as(x))
 }
 
-/// A copy of `t` whose `ConstPtr`s are renamed by `rename`. Constants are interned in the
-/// order the ops use them, as parsing the printed trace would.
-fn renamed(t: &Trace, rename: &HashMap<String, String>) -> Trace {
-    let mut rw = Rewriter::new(t);
-    for (id, op) in t.ops.iter() {
-        for v in op.uses() {
-            let Some(Const::Ptr(name)) = t.as_const(v) else { continue };
-            if let (Some(to), true) = (rename.get(name), rw.map(v) == v) {
-                let nv = rw.new.constant(Const::Ptr(to.clone()));
-                rw.replace(v, nv);
+/// Renames the `ConstPtr`s of `t` by `rename`. Constants are interned in the order the ops use
+/// them, as parsing the printed trace would.
+fn rename_constants(t: &mut Trace, rename: &HashMap<String, String>) {
+    let mut cur = Cursor::new(t);
+    while let Some(id) = cur.next_op_pending() {
+        let uses: Vec<Value> = cur.t.ops[id].uses().collect();
+        for v in uses {
+            let Some(Const::Ptr(name)) = cur.t.as_const(v) else { continue };
+            if let (Some(to), true) = (rename.get(name), cur.resolve(v) == v) {
+                let nv = cur.t.constant(Const::Ptr(to.clone()));
+                cur.replace_uses(v, nv);
             }
         }
-        rw.copy(id);
+        cur.keep();
     }
-    rw.finish()
 }
 
 /// Sizes of fields PyPy's log does not give: a field ends where the next field of its struct

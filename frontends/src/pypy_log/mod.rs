@@ -154,9 +154,11 @@ impl PypyLog {
             let t = &mut self.traces[i];
             let Some(m) = t.module.as_mut() else { continue };
             let tid = first_trace();
-            let old = std::mem::replace(&mut m.traces[tid], Trace::new("", TraceKind::Loop));
-            m.traces[tid] = tracelab_passes::bridge_facts::state_at_entry(m, &old, &facts);
-            t.entry_facts = m.traces[tid].ops.len() - old.ops.len();
+            let mut trace = std::mem::replace(&mut m.traces[tid], Trace::new("", TraceKind::Loop));
+            let before = trace.ops.len();
+            tracelab_passes::bridge_facts::state_at_entry(m, &mut trace, &facts);
+            t.entry_facts = trace.ops.len() - before;
+            m.traces[tid] = trace;
             debug_assert!(verify(m).is_ok(), "entry facts keep {} valid", t.name);
         }
     }

@@ -7,7 +7,7 @@
 
 use tracelab_ir::descr::DescrId;
 use tracelab_ir::resume::{GuardInfo, PendingWrite, ResumeValue};
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::{Const, Op, Opcode, Trace, Value};
 
 /// A held-back store (values of the new trace). `index` is a constant item index, or `None`
@@ -40,7 +40,7 @@ impl Lazy {
     }
 
     /// Emits the held stores `which` selects, in order.
-    pub fn emit(&mut self, rw: &mut Rewriter, which: impl Fn(&Store) -> bool) {
+    pub fn emit(&mut self, cur: &mut Cursor, which: impl Fn(&Store) -> bool) {
         // Most loads find nothing to emit: no lists built for them.
         if !self.stores.iter().any(&which) {
             return;
@@ -52,11 +52,11 @@ impl Lazy {
             let op = match s.index {
                 None => Op::new(Opcode::SetfieldGc, &[s.obj, s.value]),
                 Some(i) => {
-                    let idx = rw.new.int(i64::from(i));
+                    let idx = cur.t.int(i64::from(i));
                     Op::new(Opcode::SetarrayitemGc, &[s.obj, idx, s.value])
                 }
             };
-            rw.push(op.with_descr(s.descr));
+            cur.emit(op.with_descr(s.descr));
             false
         });
     }

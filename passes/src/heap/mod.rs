@@ -43,12 +43,12 @@
 
 mod lazy;
 
-use crate::{map_traces, Pass, PassContext};
+use crate::{edit_traces, Pass, PassContext};
 use tracelab_ir::facts::ModuleFacts;
 use lazy::{holdable_index, Lazy, Store};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::descr::{DescrData, DescrId};
-use tracelab_ir::rewrite::Rewriter;
+use tracelab_ir::cursor::Cursor;
 use tracelab_ir::resume::GuardInfo;
 use tracelab_ir::{Module, Op, OpExtra, OpId, Opcode, Target, Trace, Type, Value};
 
@@ -57,23 +57,27 @@ pub struct Heap;
 impl Pass for Heap {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let facts = cx.facts.clone();
-        map_traces(m, |m, t| {
+        edit_traces(m, |m, t| {
             let regions = scan_regions(m, t, &facts);
             // Most loops know at their jump every slot their label dropped: one walk that
-            // carries them all is the answer. Otherwise walk again carrying those the first
-            // walk knew at the jump, and if even that misses one, carry nothing.
-            let first = Walk::run(m, t, &facts, &regions, Carry::All);
-            let done = if !first.missing {
-                first
-            } else {
-                let second = Walk::run(m, t, &facts, &regions, Carry::Given(first.found));
-                if !second.missing { second } else { Walk::run(m, t, &facts, &regions, Carry::Given(HashMap::default())) }
-            };
+            // carries them all is the answer. Otherwise walk again (on the trace as it was)
+            // carrying those the first walk knew at the jump, and if even that misses one,
+            // carry nothing. Only a trace with a closed label can miss.
+            let original = (!regions.is_empty()).then(|| t.clone());
+            let mut done = Walk::run(m, t, &facts, &regions, Carry::All);
+            if done.missing {
+                let original = original.expect("a walk misses only at a closed label");
+                *t = original.clone();
+                done = Walk::run(m, t, &facts, &regions, Carry::Given(std::mem::take(&mut done.found)));
+                if done.missing {
+                    *t = original;
+                    done = Walk::run(m, t, &facts, &regions, Carry::Given(HashMap::default()));
+                }
+            }
             cx.stats.add("loads forwarded", done.forwarded);
             cx.stats.add("quasi-immutable checks dropped", done.dropped);
             cx.stats.add("values carried across labels", done.carried);
             cx.stats.add("stores dropped", done.stores_dropped);
-            done.rw.finish()
         });
     }
 }
@@ -198,9 +202,21 @@ enum Carry {
     Given(HashMap<Target, Vec<Slot>>),
 }
 
+/// What a walk found out and did.
+struct Outcome {
+    /// Per label: the carried slots its jump knew (what a walk that misses one may carry).
+    found: HashMap<Target, Vec<Slot>>,
+    /// A carried slot was not known at the jump (the walk's result must not be used).
+    missing: bool,
+    forwarded: i64,
+    dropped: i64,
+    carried: i64,
+    stores_dropped: i64,
+}
+
 struct Walk<'a> {
     m: &'a Module,
-    rw: Rewriter<'a>,
+    cur: Cursor<'a>,
     mem: HashMap<DescrId, Slots>,
     lens: HashMap<Value, Value>,
     /// quasiimmut_field dependencies the trace has recorded.
@@ -223,10 +239,10 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn run(m: &'a Module, t: &'a Trace, facts: &ModuleFacts, regions: &HashMap<OpId, Region>, carry: Carry) -> Walk<'a> {
+    fn run(m: &'a Module, t: &'a mut Trace, facts: &ModuleFacts, regions: &HashMap<OpId, Region>, carry: Carry) -> Outcome {
         let mut w = Walk {
             m,
-            rw: Rewriter::new(t),
+            cur: Cursor::new(t),
             mem: HashMap::default(),
             lens: HashMap::default(),
             quasi: HashSet::default(),
@@ -241,10 +257,11 @@ impl<'a> Walk<'a> {
             carried: 0,
             stores_dropped: 0,
         };
-        for (id, op) in t.ops.iter() {
+        while let Some(id) = w.cur.next_op_pending() {
+            let op = &w.cur.t.ops[id].clone();
             // A bridge goes on from memory as it is: no store may be held across its guard.
-            if !w.lazy.is_empty() && (must_emit_held_stores(m, t, op) || facts.is_bridged(op)) {
-                w.lazy.emit(&mut w.rw, |_| true);
+            if !w.lazy.is_empty() && (must_emit_held_stores(m, w.cur.t, op) || facts.is_bridged(op)) {
+                w.lazy.emit(&mut w.cur, |_| true);
             }
             match (op.label(), regions.get(&id)) {
                 (Some(_), None) if facts.is_open_label(op) => w.forget_all(),
@@ -260,7 +277,7 @@ impl<'a> Walk<'a> {
             }
             w.op(id, op);
         }
-        w
+        Outcome { found: w.found, missing: w.missing, forwarded: w.forwarded, dropped: w.dropped, carried: w.carried, stores_dropped: w.stores_dropped }
     }
 
     fn forget_all(&mut self) {
@@ -280,7 +297,8 @@ impl<'a> Walk<'a> {
     /// A closed label: keep what the loop cannot change, carry what it changes but knows again
     /// at the jump.
     fn closed_label(&mut self, id: OpId, token: Target, region: &Region) {
-        let nid = self.rw.copy(id);
+        self.cur.keep();
+        let nid = id;
         let m = self.m;
         let survives = |d: DescrId| immutable(m, d) || (!region.clobbers && !region.writes.contains(&d));
         let mut dropped: Vec<(Slot, Value)> = self.fixed_slots().filter(|((d, _, _), _)| !survives(*d)).collect();
@@ -299,9 +317,9 @@ impl<'a> Walk<'a> {
                 self.missing = true;
                 continue;
             };
-            self.rw.new.ops[nid].args.push(v);
-            let ty = self.rw.new.ty(v);
-            let p = self.rw.new.add_label_param(nid, ty, None);
+            self.cur.t.ops[nid].args.push(v);
+            let ty = self.cur.t.ty(v);
+            let p = self.cur.t.add_label_param(nid, ty, None);
             self.remember(slot, p);
             self.carried += 1;
         }
@@ -309,13 +327,14 @@ impl<'a> Walk<'a> {
 
     /// A jump: to a label this walk saw, pass the carried values (or note which could be).
     fn jump(&mut self, id: OpId, target: Target) {
-        let nid = self.rw.copy(id);
+        self.cur.keep();
+        let nid = id;
         let Some(carry) = self.carried_at.get(&target).cloned() else { return };
         let mut known = Vec::with_capacity(carry.len());
         for slot in carry {
             match self.lookup(slot) {
                 Some(v) => {
-                    self.rw.new.ops[nid].args.push(v);
+                    self.cur.t.ops[nid].args.push(v);
                     known.push(slot);
                 }
                 None => self.missing = true,
@@ -337,12 +356,12 @@ impl<'a> Walk<'a> {
 
     fn forward(&mut self, op: &Op, v: Value) {
         self.forwarded += 1;
-        self.rw.replace(op.result.expect("loads produce a value"), v);
+        self.cur.replace_uses(op.result.expect("loads produce a value"), v);
     }
 
     /// A load of `slot` (index `None` for a field; `variable` for an index that is not constant).
     fn load(&mut self, id: OpId, op: &Op, d: DescrId, obj: Value, index: Option<Value>) {
-        let variable = index.filter(|&i| !self.rw.new.is_const(i));
+        let variable = index.filter(|&i| !self.cur.t.is_const(i));
         let known = match variable {
             Some(i) => self.mem.get(&d).and_then(|s| s.variable.get(&(obj, i)).copied()),
             None => self.lookup((d, obj, index)),
@@ -351,9 +370,10 @@ impl<'a> Walk<'a> {
             return self.forward(op, v);
         }
         // The load might read a held store through an alias.
-        self.lazy.emit(&mut self.rw, |s| s.descr == d);
-        let nid = self.rw.copy(id);
-        let r = self.rw.new.ops[nid].result.expect("loads produce a value");
+        self.lazy.emit(&mut self.cur, |s| s.descr == d);
+        self.cur.keep();
+        let nid = id;
+        let r = self.cur.t.ops[nid].result.expect("loads produce a value");
         match variable {
             Some(i) => {
                 self.mem.entry(d).or_default().variable.insert((obj, i), r);
@@ -363,8 +383,8 @@ impl<'a> Walk<'a> {
     }
 
     /// A store: forget what it may overwrite, remember what it wrote.
-    fn store(&mut self, id: OpId, d: DescrId, obj: Value, index: Option<Value>, v: Value) {
-        let constant = index.is_none_or(|i| self.rw.new.is_const(i));
+    fn store(&mut self, d: DescrId, obj: Value, index: Option<Value>, v: Value) {
+        let constant = index.is_none_or(|i| self.cur.t.is_const(i));
         if constant && self.lookup((d, obj, index)) == Some(v) {
             // Writes the value the slot already holds.
             self.forwarded += 1;
@@ -372,11 +392,11 @@ impl<'a> Walk<'a> {
         }
         let held = match index {
             None => Some(None),
-            Some(i) => holdable_index(&self.rw.new, i).map(Some),
+            Some(i) => holdable_index(&*self.cur.t, i).map(Some),
         };
         if held.is_none() {
             // A store the lazy list cannot describe: held stores of this descr go first.
-            self.lazy.emit(&mut self.rw, |s| s.descr == d);
+            self.lazy.emit(&mut self.cur, |s| s.descr == d);
         }
         let slots = self.mem.entry(d).or_default();
         // Another object, or another index that is not a different constant, might be this slot.
@@ -393,41 +413,43 @@ impl<'a> Walk<'a> {
         match held {
             Some(index) => self.stores_dropped += self.lazy.push(Store { obj, descr: d, index, value: v }),
             None => {
-                self.rw.copy(id);
+                self.cur.keep();
             }
         }
     }
 
     fn op(&mut self, id: OpId, op: &Op) {
         use Opcode::*;
-        let args = self.rw.map_args(op);
+        let args: tracelab_ir::trace::Operands = op.args.iter().map(|&a| self.cur.resolve(a)).collect();
         match (op.opcode, op.descr) {
             (GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF, Some(d)) => {
                 return self.load(id, op, d, args[0], None)
             }
-            (SetfieldGc, Some(d)) => return self.store(id, d, args[0], None, args[1]),
+            (SetfieldGc, Some(d)) => return self.store(d, args[0], None, args[1]),
             (RecordKnownField, Some(d)) => {
                 // A statement of what the field holds (checked by the interpreter against memory
                 // as it is: held stores of the descr go first).
-                self.lazy.emit(&mut self.rw, |s| s.descr == d);
+                self.lazy.emit(&mut self.cur, |s| s.descr == d);
                 self.remember((d, args[0], None), args[1]);
             }
             (GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR | GetarrayitemGcPureF, Some(d)) => {
                 return self.load(id, op, d, args[0], Some(args[1]))
             }
-            (SetarrayitemGc, Some(d)) => return self.store(id, d, args[0], Some(args[1]), args[2]),
+            (SetarrayitemGc, Some(d)) => return self.store(d, args[0], Some(args[1]), args[2]),
             (ArraylenGc, _) => {
                 if let Some(&v) = self.lens.get(&args[0]) {
                     return self.forward(op, v);
                 }
-                let nid = self.rw.copy(id);
-                let r = self.rw.new.ops[nid].result.expect("arraylen_gc has a result");
+                self.cur.keep();
+        let nid = id;
+                let r = self.cur.t.ops[nid].result.expect("arraylen_gc has a result");
                 self.lens.insert(args[0], r);
                 return;
             }
             (NewArray | NewArrayClear, _) => {
-                let nid = self.rw.copy(id);
-                let r = self.rw.new.ops[nid].result.expect("allocations produce a ref");
+                self.cur.keep();
+        let nid = id;
+                let r = self.cur.t.ops[nid].result.expect("allocations produce a ref");
                 self.lens.insert(r, args[0]);
                 return;
             }
@@ -445,10 +467,11 @@ impl<'a> Walk<'a> {
                 self.invalidation_guarded = true;
             }
             (o, _) if o.is_guard() => {
-                let nid = self.rw.copy(id);
+                self.cur.keep();
+        let nid = id;
                 if !self.lazy.is_empty() {
-                    let g = self.lazy.described(&self.rw.new, self.rw.new.ops[nid].guard().unwrap_or(&GuardInfo::default()));
-                    self.rw.new.ops[nid].extra = OpExtra::Guard(g.into());
+                    let g = self.lazy.described(&*self.cur.t, self.cur.t.ops[nid].guard().unwrap_or(&GuardInfo::default()));
+                    self.cur.t.ops[nid].extra = OpExtra::Guard(g.into());
                 }
                 return;
             }
@@ -457,7 +480,7 @@ impl<'a> Walk<'a> {
                     Effect::Clobber => self.clobber(),
                     Effect::WritesVref => {
                         let fields = vref_fields(self.m);
-                        self.lazy.emit(&mut self.rw, |s| fields.contains(&s.descr));
+                        self.lazy.emit(&mut self.cur, |s| fields.contains(&s.descr));
                         for d in fields {
                             self.mem.remove(&d);
                         }
@@ -466,6 +489,6 @@ impl<'a> Walk<'a> {
                 }
             }
         }
-        self.rw.copy(id);
+        self.cur.keep();
     }
 }
