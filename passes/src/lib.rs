@@ -115,12 +115,7 @@ pub fn find(name: &str) -> Option<&'static PassInfo> {
     REGISTRY.iter().find(|p| p.name == name)
 }
 
-/// Runs `f` on every trace, replacing each with the trace `f` builds.
-pub fn map_traces(m: &mut Module, mut f: impl FnMut(&Module, &tracelab_ir::Trace) -> tracelab_ir::Trace) {
-    map_changed_traces(m, |m, t| Some(f(m, t)));
-}
-
-/// Runs `f` on every trace, which it edits in place (see [`tracelab_ir::edit`]). While `f`
+/// Runs `f` on every trace, which it edits in place (see [`tracelab_ir::cursor`]). While `f`
 /// runs, the module holds an empty stand-in for that trace: such a pass reads only the
 /// module's descrs and functions.
 pub fn edit_traces(m: &mut Module, mut f: impl FnMut(&Module, &mut tracelab_ir::Trace)) {
@@ -129,15 +124,5 @@ pub fn edit_traces(m: &mut Module, mut f: impl FnMut(&Module, &mut tracelab_ir::
         let mut t = std::mem::replace(&mut m.traces[id], stand_in);
         f(m, &mut t);
         m.traces[id] = t;
-    }
-}
-
-/// Like [`map_traces`], for passes that often leave a trace alone: `None` keeps it as it is
-/// (no copy).
-pub fn map_changed_traces(m: &mut Module, mut f: impl FnMut(&Module, &tracelab_ir::Trace) -> Option<tracelab_ir::Trace>) {
-    for id in m.traces.keys().collect::<Vec<_>>() {
-        if let Some(new) = f(m, &m.traces[id]) {
-            m.traces[id] = new;
-        }
     }
 }
