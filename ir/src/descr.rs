@@ -5,6 +5,7 @@
 //! `<Callr 8 ri EF=4 OS=5>`), extended with optional `key=value` items for what PyPy's logs
 //! leave out: `size=N` for a field's byte size, `class=NAME` for the vtable of a `SizeDescr`.
 
+use crate::entity::EntityRef;
 use crate::types::Type;
 use std::fmt;
 
@@ -191,6 +192,74 @@ pub struct CallDescr {
     pub effect: EffectClass,
     /// PyPy's oopspec index (`OS=`), naming what the callee is (1 arraycopy, 14 int_py_mod...).
     pub oopspec: Option<u16>,
+    /// The field, array and interior-field descrs the callee may read and write (PyPy's
+    /// `EffectInfo` sets, `reads=(a, b) writes=(c)`), sorted; `None`: not stated, so anything
+    /// its effect class allows (PyPy's logs print only `EF=`). See [`crate::effects`].
+    pub reads: Option<Vec<DescrId>>,
+    pub writes: Option<Vec<DescrId>>,
+    /// Whether the callee may run the GC (`collects=0|1`) and change a quasi-immutable field
+    /// (`invalidates=0|1`); `None`: not stated.
+    pub collects: Option<bool>,
+    pub invalidates: Option<bool>,
+}
+
+impl CallDescr {
+    /// A call descr stating only what PyPy's logs print.
+    pub fn new(result: CallKind, result_size: u32, effect: EffectClass) -> CallDescr {
+        CallDescr { result, result_size, args: Vec::new(), effect, oopspec: None, reads: None, writes: None, collects: None, invalidates: None }
+    }
+
+    /// The descrs it names (in its read and write sets).
+    pub fn named_descrs(&self) -> impl Iterator<Item = DescrId> + '_ {
+        self.reads.iter().chain(self.writes.iter()).flatten().copied()
+    }
+
+    /// Its descrs renamed by `f` (copying it into another module).
+    pub fn map_descrs(&mut self, mut f: impl FnMut(DescrId) -> DescrId) {
+        for set in [&mut self.reads, &mut self.writes].into_iter().flatten() {
+            set.iter_mut().for_each(|d| *d = f(*d));
+            set.sort_unstable();
+        }
+    }
+
+    fn fmt_with(&self, f: &mut fmt::Formatter<'_>, name: &dyn Fn(DescrId) -> String) -> fmt::Result {
+        write!(f, "<Call{} {}", self.result.letter(), self.result_size)?;
+        if !self.args.is_empty() {
+            let args: String = self.args.iter().map(|k| k.letter()).collect();
+            write!(f, " {args}")?;
+        }
+        write!(f, " EF={}", self.effect.0)?;
+        if let Some(os) = self.oopspec {
+            write!(f, " OS={os}")?;
+        }
+        for (key, set) in [("reads", &self.reads), ("writes", &self.writes)] {
+            if let Some(ds) = set {
+                let names: Vec<String> = ds.iter().map(|&d| name(d)).collect();
+                write!(f, " {key}=({})", names.join(", "))?;
+            }
+        }
+        for (key, flag) in [("collects", self.collects), ("invalidates", self.invalidates)] {
+            if let Some(b) = flag {
+                write!(f, " {key}={}", u8::from(b))?;
+            }
+        }
+        f.write_str(">")
+    }
+}
+
+/// A descr's literal with the descrs it names spelled by their names in `m` (what the printer
+/// writes; `Display` spells them `#N`, having no module).
+pub fn literal(m: &crate::Module, data: &DescrData) -> String {
+    struct Named<'a>(&'a crate::Module, &'a CallDescr);
+    impl fmt::Display for Named<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.1.fmt_with(f, &|d| self.0.descrs.get(d).map_or_else(|| format!("#{}", d.index()), |x| x.name.clone()))
+        }
+    }
+    match data {
+        DescrData::Call(c) => Named(m, c).to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// `OS=1`: `ll_arraycopy(src, dst, src_start, dst_start, length)`.
@@ -349,18 +418,7 @@ impl fmt::Display for DescrData {
                 }
                 f.write_str(">")
             }
-            DescrData::Call(c) => {
-                write!(f, "<Call{} {}", c.result.letter(), c.result_size)?;
-                if !c.args.is_empty() {
-                    let args: String = c.args.iter().map(|k| k.letter()).collect();
-                    write!(f, " {args}")?;
-                }
-                write!(f, " EF={}", c.effect.0)?;
-                if let Some(os) = c.oopspec {
-                    write!(f, " OS={os}")?;
-                }
-                f.write_str(">")
-            }
+            DescrData::Call(c) => c.fmt_with(f, &|d| format!("#{}", d.index())),
             DescrData::Opaque(text) => f.write_str(text),
         }
     }

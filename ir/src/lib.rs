@@ -12,6 +12,7 @@ pub mod alpha;
 pub mod cursor;
 pub mod descr;
 pub mod diag;
+pub mod effects;
 pub mod entity;
 pub mod facts;
 pub mod layout;

@@ -3,7 +3,7 @@
 //! is remapped. Used to gather traces from several sources (e.g. the sections of a PyPy log)
 //! into one module.
 
-use crate::descr::DescrId;
+use crate::descr::{DescrData, DescrId};
 use crate::entity::EntityRef;
 use crate::resume::{FieldKey, VableSlot};
 use crate::trace::{Module, TraceId};
@@ -11,7 +11,17 @@ use crate::trace::{Module, TraceId};
 /// Copies trace `t` of `from` into `into` and returns its id there. Extern labels of `from`
 /// that `into` lacks come along.
 pub fn copy_trace(into: &mut Module, from: &Module, t: TraceId) -> TraceId {
-    let map: Vec<DescrId> = from.descrs.values().map(|d| into.intern_descr_named(&d.name, d.data.clone())).collect();
+    // In declaration order: a call descr's read and write sets name descrs declared before it,
+    // already mapped.
+    let mut map: Vec<DescrId> = Vec::with_capacity(from.descrs.len());
+    for d in from.descrs.values() {
+        let mut data = d.data.clone();
+        if let DescrData::Call(c) = &mut data {
+            c.map_descrs(|x| map[x.index()]);
+        }
+        let id = into.intern_descr_named(&d.name, data);
+        map.push(id);
+    }
     let m = |d: DescrId| map[d.index()];
     let mut trace = from.traces[t].clone();
     for op in trace.ops.keys().collect::<Vec<_>>() {

@@ -23,7 +23,7 @@ use std::fmt::Write;
 pub fn print_module(m: &Module) -> String {
     let mut out = String::new();
     for d in m.descrs.values() {
-        let _ = writeln!(out, "descr {} = {}", d.name, d.data);
+        let _ = writeln!(out, "descr {} = {}", d.name, crate::descr::literal(m, &d.data));
     }
     for e in &m.externs {
         let params: Vec<&str> = e.params.iter().map(|t| t.keyword()).collect();

@@ -365,13 +365,15 @@ impl<'a> Escape<'a> {
         if self.m.call_oopspec(op) == Some(tracelab_ir::descr::OS_JIT_FORCE_VIRTUAL) && self.force_virtual_ref(op) {
             return;
         }
-        if !self.pending.is_empty() && may_read_pending(self.m, self.cur.t, op) {
-            for p in self.pending.clone() {
+        if !self.pending.is_empty() && !reads_fields_itself(op) {
+            let m = self.m;
+            let reads = tracelab_ir::effects::reads(m, self.cur.t, op);
+            for p in self.pending.clone().iter().filter(|p| reads.touches(m, p.descr)) {
                 if self.virt(p.value).is_some() {
                     self.remark(p.value, id, "its delayed store into a real object is done first: this op might read it");
                 }
             }
-            self.flush(|_| true);
+            self.flush(|p| reads.touches(m, p.descr));
         }
         match op.opcode {
             VirtualRef => {
@@ -978,42 +980,16 @@ impl<'a> Escape<'a> {
     }
 }
 
-/// True if `op` might read a field a delayed store writes (so the store must be done first).
-/// Field loads and stores are handled where they happen; array, raw and pure ops cannot.
-fn may_read_pending(m: &Module, t: &Trace, op: &Op) -> bool {
+/// Field loads and stores: this pass handles them where they happen (a load of a delayed
+/// store's field does that store first, a store to it drops or does it). What any other op may
+/// read, [`tracelab_ir::effects`] says.
+fn reads_fields_itself(op: &Op) -> bool {
     use Opcode::*;
-    match op.opcode {
-        GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF | SetfieldGc => false,
-        QuasiimmutField | VirtualRef | VirtualRefFinish | Keepalive | CondCallGcWb | CondCallGcWbArray => false,
-        Label | Jump | Finish | EscapeI | EscapeR | EscapeF | EscapeN => true,
-        o if o.is_guard() => false,
-        // Calls without effects depend on their arguments, and may read only what reference
-        // arguments reach. Forcing a virtualizable reads nothing (PyPy's effect info for it is
-        // empty; `heap` keeps its held stores across it too).
-        o if o.is_call() => {
-            !is_arraycopy(m, op)
-                && m.call_oopspec(op) != Some(tracelab_ir::descr::OS_JIT_FORCE_VIRTUALIZABLE)
-                && !(m.call_is_effect_free(op) && op.args.iter().skip(1).all(|&a| t.ty(a) != Type::Ref))
-        }
-        o => (o.reads_heap() || o.writes_heap()) && !touches_no_struct_field(t, op),
-    }
+    matches!(op.opcode, GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF | SetfieldGc)
 }
 
 fn is_arraycopy(m: &Module, op: &Op) -> bool {
     m.call_oopspec(op) == Some(tracelab_ir::descr::OS_ARRAYCOPY)
-}
-
-/// True if `op` accesses memory that is not a field of a GC struct: array items and lengths,
-/// interior fields, raw memory (addressed by an integer), string contents.
-fn touches_no_struct_field(t: &Trace, op: &Op) -> bool {
-    use tracelab_ir::opcode::DescrKind;
-    use Opcode::*;
-    let raw = op.args.first().is_some_and(|&a| t.ty(a) == Type::Int);
-    let strings = matches!(
-        op.opcode,
-        Strlen | Unicodelen | Strhash | Unicodehash | Strgetitem | Unicodegetitem | Strsetitem | Unicodesetitem | Copystrcontent | Copyunicodecontent
-    );
-    raw || strings || matches!(op.opcode.descr_kind(), DescrKind::Array | DescrKind::Interior)
 }
 
 fn vref_descrs(m: &Module) -> Option<(DescrId, DescrId)> {

@@ -84,17 +84,18 @@ struct Pending {
 }
 
 impl Pending {
-    fn after(&mut self, m: &Module, op: &Op) {
-        use Opcode::*;
-        if op.opcode == Label {
+    fn after(&mut self, m: &Module, t: &tracelab_ir::Trace, op: &Op) {
+        if op.opcode == Opcode::Label {
             *self = Pending { exception: true, forced: true };
             return;
         }
-        let effect = m.call_effect(op).map_or(7, |e| e.0);
-        let call = op.opcode.is_call();
-        self.exception |= (call && effect > 2) || (!call && op.opcode.can_raise()) || op.opcode == RestoreException;
-        let forcing = matches!(op.opcode, CallMayForceI | CallMayForceR | CallMayForceF | CallMayForceN | CallAssemblerI | CallAssemblerR | CallAssemblerF | CallAssemblerN | CallReleaseGilI | CallReleaseGilR | CallReleaseGilF | CallReleaseGilN);
-        self.forced |= forcing || (call && effect >= 6);
+        match tracelab_ir::effects::call(m, t, op) {
+            Some(c) => {
+                self.exception |= c.can_raise;
+                self.forced |= c.forces;
+            }
+            None => self.exception |= op.opcode.can_raise() || op.opcode == Opcode::RestoreException,
+        }
     }
 }
 
@@ -129,7 +130,7 @@ impl Walk<'_> {
             self.facts.class.insert(args[0], args[1]);
         }
         if !opcode.is_guard() {
-            self.state.after(self.m, &self.cur.t.ops[id]);
+            self.state.after(self.m, self.cur.t, &self.cur.t.ops[id]);
             if opcode.dereferences_first_operand() {
                 // It went through its object, which a null would have stopped (the interpreter
                 // traps there, and so does the optimized trace, at the same op).

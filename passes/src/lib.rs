@@ -4,7 +4,6 @@
 //! Each pass is one module with a `//!` doc stating what it does, what it assumes and what it
 //! guarantees, and one entry point over a module ([`Pass::run`]).
 
-pub mod bridge_facts;
 pub mod close_loops;
 pub mod cse;
 pub mod dce;

@@ -24,7 +24,7 @@ use tracelab_ir::descr::{ArrayDescr, DescrData, FieldDescr, MemKind};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::resume::{FieldKey, ResumeValue, VableSlot};
 use tracelab_ir::trace::ValueDef;
-use tracelab_ir::{Const, Module, Op, OpId, Opcode, Target, Trace, TraceId, TraceKind, Type, Value};
+use tracelab_ir::{Const, DescrId, Module, Op, OpId, Opcode, Target, Trace, TraceId, TraceKind, Type, Value};
 
 /// A runtime value: its type and 64 bits (ints, float bits, or an address; null is 0).
 #[derive(Copy, Clone, PartialEq, Eq, Debug, Hash)]
@@ -129,6 +129,10 @@ pub struct ObjInfo {
     /// belonged to the world. Written before the current epoch, the word is the trace's: a
     /// clobbering call since invented nothing for it.
     pub first_write: HashMap<u64, u32>,
+    /// Per word a field, array or interior-field access of the trace reached: the descr it went
+    /// through, the access's size and value type. A call whose descr states what it writes
+    /// changes exactly the words of those descrs (see [`Machine::clobber_stated`]).
+    pub accessed: HashMap<u64, (DescrId, u64, Type)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -189,6 +193,16 @@ pub struct Machine {
     constraints: Constraints,
     /// Calls so far that may write memory.
     epoch: u32,
+    /// Clobbering calls so far, counted together: the epoch of each (`epoch` is the last that
+    /// wrote everything; `descr_epoch` the last that wrote a descr its descr stated).
+    ticks: u32,
+    descr_epoch: HashMap<DescrId, u32>,
+    /// The descr (and value type) of the access under way, if it goes through one: its word's
+    /// epoch is the last call that may have written that descr.
+    pub(crate) via: Option<(DescrId, Type)>,
+    /// Note, per word, the descr accesses went through (a call descr of the module states
+    /// what it writes).
+    pub(crate) note_accesses: bool,
     calls: u32,
 }
 
@@ -288,6 +302,10 @@ impl Machine {
             seed: cfg.seed,
             constraints: cfg.constraints.clone(),
             epoch: 0,
+            ticks: 0,
+            descr_epoch: HashMap::new(),
+            via: None,
+            note_accesses: false,
             calls: 0,
         }
     }
@@ -299,7 +317,7 @@ impl Machine {
         if let Some((_, item_size)) = item {
             self.heap.set_shadow(addr + LENGTH_OFFSET, 1, crate::heap::array_length_mark(item_size));
         }
-        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new(), world: HashMap::new(), first_write: HashMap::new() };
+        let info = ObjInfo { size: size.max(8), kind: ObjKind::Fresh { what, item }, written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new(), world: HashMap::new(), first_write: HashMap::new(), accessed: HashMap::new() };
         self.objects.push(addr, info);
         Ok(addr)
     }
@@ -310,7 +328,7 @@ impl Machine {
             return Ok(a);
         }
         let addr = self.heap.alloc(LAZY_SIZE).map_err(trap)?;
-        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new(), world: HashMap::new(), first_write: HashMap::new() };
+        let info = ObjInfo { size: LAZY_SIZE, kind: ObjKind::Lazy(origin.clone()), written: BTreeMap::new(), known: HashMap::new(), kept_if_immutable: Default::default(), kept_all_if_immutable: false, initial: HashMap::new(), world: HashMap::new(), first_write: HashMap::new(), accessed: HashMap::new() };
         self.objects.push(addr, info);
         self.lazy_by_origin.insert(origin, addr);
         self.lazy_starts.push(addr);
@@ -345,9 +363,11 @@ impl Machine {
     /// `load`, for memory declared immutable (`pure` descrs): calls cannot have changed it, so
     /// its invented value does not depend on how many calls came before.
     fn load_as(&mut self, addr: u64, size: u64, signed: bool, ty: Type, immutable: bool) -> Step<(u64, Option<Origin>)> {
-        let Some((start, info)) = self.object_at(addr) else {
+        let Some((start, _)) = self.object_at(addr) else {
             return Err(trap(HeapError::BadAddress(addr)));
         };
+        self.note_access(start, addr, size);
+        let info = self.objects.get(start).expect("found above");
         let off = addr - start;
         if immutable && (info.kept_all_if_immutable || info.kept_if_immutable.contains(&off)) {
             let raw = self.heap.read(addr, size).map_err(trap)?;
@@ -358,7 +378,7 @@ impl Machine {
             let raw = self.heap.read(addr, size).map_err(trap)?;
             return Ok((if signed { sign_extend(raw, size) } else { raw }, origin));
         }
-        let epoch = if immutable { 0 } else { self.epoch };
+        let epoch = if immutable { 0 } else { self.epoch_now() };
         let origin = match &info.kind {
             ObjKind::Lazy(o) => Some(Origin::Word(std::sync::Arc::new(o.clone()), off, epoch)),
             ObjKind::Fresh { .. } => None,
@@ -370,12 +390,13 @@ impl Machine {
         let v = self.invent(ty, origin.clone())?;
         let v = if ty == Type::Int { v & size_mask(size) } else { v };
         self.heap.write(addr, size, v).map_err(trap)?;
+        let now = self.epoch_now();
         let info = self.objects.get_mut(start).expect("found above");
         info.known.insert(off, Some(origin.clone()));
         if epoch == 0 {
             info.initial.insert(off, v);
         }
-        info.world.insert(off, (v, size, origin.clone(), self.epoch));
+        info.world.insert(off, (v, size, origin.clone(), now));
         self.heap.set_shadow(addr, 1, SHADOW_READ);
         Ok((if signed { sign_extend(v, size) } else { v }, Some(origin)))
     }
@@ -385,7 +406,7 @@ impl Machine {
     fn assume_word(&mut self, addr: u64, v: u64) {
         let Some((start, info)) = self.object_at(addr) else { return };
         if let (ObjKind::Lazy(o), false) = (&info.kind, info.known.contains_key(&(addr - start))) {
-            let origin = Origin::Word(std::sync::Arc::new(o.clone()), addr - start, self.epoch);
+            let origin = Origin::Word(std::sync::Arc::new(o.clone()), addr - start, self.epoch_now());
             self.constraints.entry(origin).or_insert(Forced::Int(v));
         }
     }
@@ -399,10 +420,10 @@ impl Machine {
     fn world_holds(&self, start: u64, info: &ObjInfo, addr: u64, size: u64, v: u64) -> Option<Origin> {
         let ObjKind::Lazy(o) = &info.kind else { return None };
         let off = addr - start;
-        if matches!(info.known.get(&off), Some(Some(_))) || info.first_write.get(&off).is_some_and(|&e| e != self.epoch) {
+        if matches!(info.known.get(&off), Some(Some(_))) || info.first_write.get(&off).is_some_and(|&e| e != self.epoch_now()) {
             return None;
         }
-        let origin = Origin::Word(std::sync::Arc::new(o.clone()), off, self.epoch);
+        let origin = Origin::Word(std::sync::Arc::new(o.clone()), off, self.epoch_now());
         let mask = size_mask(size);
         let holds = match self.constraints.get(&origin) {
             Some(Forced::Int(x)) => x & mask == v & mask,
@@ -418,15 +439,17 @@ impl Machine {
     }
 
     fn store(&mut self, addr: u64, size: u64, v: u64) -> Step<()> {
-        let Some((start, info)) = self.object_at(addr) else {
+        let Some((start, _)) = self.object_at(addr) else {
             return Err(trap(HeapError::BadAddress(addr)));
         };
+        self.note_access(start, addr, size);
+        let info = self.objects.get(start).expect("found above");
         if let Some(origin) = self.world_holds(start, info, addr, size, v) {
             // The word is as the world has it: known with its origin, as if read and never
             // written.
             self.heap.write(addr, size, v).map_err(trap)?;
             self.heap.set_shadow(addr, 1, SHADOW_READ);
-            let epoch = self.epoch;
+            let epoch = self.epoch_now();
             let info = self.objects.get_mut(start).expect("found above");
             let off = addr - start;
             info.written.remove(&off);
@@ -447,7 +470,7 @@ impl Machine {
         // world's again: the same state as never having written it, whatever the trace wrote in
         // between (so dropping both stores, as an optimizer may, changes nothing).
         if let Some((w, wsize, origin, epoch)) = info.world.get(&(addr - start)) {
-            if *wsize == size && *epoch == self.epoch && (*w & size_mask(size)) == (v & size_mask(size)) {
+            if *wsize == size && *epoch == self.epoch_now() && (*w & size_mask(size)) == (v & size_mask(size)) {
                 let origin = origin.clone();
                 self.heap.write(addr, size, v).map_err(trap)?;
                 self.heap.set_shadow(addr, 1, SHADOW_READ);
@@ -474,9 +497,10 @@ impl Machine {
             // shows: nothing to remember (compiled code's direct stores remember nothing either).
             ObjKind::Fresh { .. } => return Ok(()),
         }
+        let now = self.epoch_now();
         let info = self.objects.get_mut(start).expect("found above");
         info.known.insert(off, None);
-        info.first_write.entry(off).or_insert(self.epoch);
+        info.first_write.entry(off).or_insert(now);
         // Back to the value it had before the trace (after other writes): no change in all.
         if info.initial.get(&off) == Some(&v) {
             info.written.remove(&off);
@@ -486,12 +510,77 @@ impl Machine {
         Ok(())
     }
 
+    /// The epoch of the word an access reads or writes now: of the last call that may have
+    /// written it (through the access's descr, if it has one).
+    fn epoch_now(&self) -> u32 {
+        match self.via {
+            Some((d, _)) => self.epoch.max(self.descr_epoch.get(&d).copied().unwrap_or(0)),
+            None => self.epoch,
+        }
+    }
+
+    /// Notes the descr the access under way goes through, for the word at `addr`.
+    fn note_access(&mut self, start: u64, addr: u64, size: u64) {
+        if let (true, Some((d, ty))) = (self.note_accesses, self.via) {
+            if let Some(info) = self.objects.get_mut(start) {
+                info.accessed.insert(addr - start, (d, size, ty));
+            }
+        }
+    }
+
+    /// A call whose descr states the memory it writes (`writes` says which descrs): the words
+    /// the trace reached through those descrs change, in the objects of unknown layout the
+    /// trace has not written there and in every object passed to the call, and nothing else
+    /// does. A forgotten word of an object of unknown layout is invented anew on its next read
+    /// (the epoch changes its origin); in an object the trace allocated, the call writes an
+    /// invented value.
+    fn clobber_stated(&mut self, ref_args: &[(u32, u64)], written: &[DescrId]) -> Step<()> {
+        self.ticks += 1;
+        let (call, epoch) = (self.calls, self.ticks);
+        for &d in written {
+            self.descr_epoch.insert(d, epoch);
+        }
+        let writes = |d: DescrId| written.contains(&d);
+        let passed: Vec<(u32, u64)> = ref_args.iter().filter_map(|&(arg, addr)| self.object_at(addr).map(|(s, _)| (arg, s))).collect();
+        let mut starts: Vec<(Option<u32>, u64)> = self.lazy_starts.iter().map(|&s| (None, s)).collect();
+        starts.extend(passed.iter().map(|&(arg, s)| (Some(arg), s)));
+        for (arg, start) in starts {
+            let info = self.objects.get_mut(start).expect("objects stay");
+            let hit: Vec<(u64, u64, Type)> = info.accessed.iter().filter(|(_, (d, _, _))| writes(*d)).map(|(&off, &(_, size, ty))| (off, size, ty)).collect();
+            match (&info.kind, arg) {
+                (ObjKind::Lazy(_), _) => {
+                    for &(off, _, _) in &hit {
+                        // Not passed, a word the trace wrote stays (as `clobber` has it).
+                        let forget = arg.is_some() || matches!(info.known.get(&off), Some(Some(_)));
+                        if forget && info.known.remove(&off).is_some() {
+                            info.written.remove(&off);
+                            info.first_write.remove(&off);
+                            info.world.remove(&off);
+                            self.heap.set_shadow(start + off, 1, SHADOW_SLOW);
+                        }
+                    }
+                }
+                (ObjKind::Fresh { .. }, Some(arg)) => {
+                    for (off, size, ty) in hit {
+                        let origin = Origin::Word(std::sync::Arc::new(Origin::Clobbered(call, arg)), off, epoch);
+                        let v = self.invent(ty, origin)?;
+                        let v = if ty == Type::Int { v & size_mask(size) } else { v };
+                        self.heap.write(start + off, size, v).map_err(trap)?;
+                    }
+                }
+                (ObjKind::Fresh { .. }, None) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// A call that may write memory: lazy words not written by the trace are forgotten (the
     /// epoch changes their origin), and so is every word of the objects passed to it.
     /// A call that may write anything: invented memory is forgotten (it may read differently
     /// now), except the header word, since an object's class never changes.
     fn clobber(&mut self, ref_args: &[(u32, u64)]) {
-        self.epoch += 1;
+        self.ticks += 1;
+        self.epoch = self.ticks;
         let call = self.calls;
         let heap = &mut self.heap;
         for start in &self.lazy_starts {
@@ -538,6 +627,8 @@ impl<'m> Interp<'m> {
             }
         }
         let machine = Machine::new(&cfg);
+        let mut machine = machine;
+        machine.note_accesses = m.descrs.values().any(|d| matches!(&d.data, DescrData::Call(c) if c.writes.is_some()));
         Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, index: tracelab_ir::facts::ModuleIndex::of(m), failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default(), known_results: HashMap::new(), cache_calls: Default::default(), slices: HashMap::new() }
     }
 
@@ -693,7 +784,13 @@ impl<'m> Interp<'m> {
                 None => return Err(Exit::Trap(format!("`{o}` by zero"))),
             },
             op_ if op_.is_guard() => return self.guard(f, pc, op, &a),
-            _ => return self.memory_or_call(f, pc, op, &a),
+            _ => {
+                // Loads and stores through a descr: their words' epochs are that descr's.
+                self.machine.via = op.descr.and_then(|d| memory_type(&self.m.descrs[d].data).map(|ty| (d, ty)));
+                let r = self.memory_or_call(f, pc, op, &a);
+                self.machine.via = None;
+                return r;
+            }
         };
         self.set(f, op, r, None);
         Ok(Flow::Next)
@@ -1316,20 +1413,43 @@ impl<'m> Interp<'m> {
         let refs = || -> Vec<(u32, u64)> { args.iter().enumerate().filter(|(_, v)| v.ty == Type::Ref && v.bits != 0).map(|(k, v)| (k as u32, v.bits)).collect() };
         if !elidable {
             self.events.push(Event { target: target_name, args: args.clone(), result: result.map(|b| RtValue { ty: rty, bits: b }) });
-            if effect >= 5 {
-                self.machine.clobber(&refs());
-            }
+            self.call_writes(f.t, op, &refs(), effect >= 5)?;
             self.machine.calls += 1;
         } else if effect >= 5 && !self.m.call_is_effect_free(op) && self.cache_calls.insert(key) {
             // An elidable function that may write (its cache): the first call with these
             // arguments may change what it is passed and what it reaches; a repeat writes what
             // is already there.
-            self.machine.clobber(&refs());
+            self.call_writes(f.t, op, &refs(), true)?;
         }
         if let Some(r) = result {
             self.set(f, op, r, result_origin);
         }
         Ok(Flow::Next)
+    }
+
+    /// What call `op` does to memory: what its descr states it writes, or (`may_write`)
+    /// anything.
+    fn call_writes(&mut self, t: &Trace, op: &Op, refs: &[(u32, u64)], may_write: bool) -> Step<()> {
+        match self.stated_write_set(t, op) {
+            Some(writes) => {
+                let m = self.m;
+                let written: Vec<DescrId> = m.descrs.keys().filter(|&d| writes.touches(m, d)).collect();
+                self.machine.clobber_stated(refs, &written)
+            }
+            None if may_write => {
+                self.machine.clobber(refs);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// What call `op` writes, if its descr states it (see `tracelab_ir::effects`).
+    fn stated_write_set(&self, t: &Trace, op: &Op) -> Option<tracelab_ir::effects::Access> {
+        match op.descr.map(|d| &self.m.descrs[d].data) {
+            Some(DescrData::Call(c)) if c.writes.is_some() => tracelab_ir::effects::call(self.m, t, op).map(|c| c.writes),
+            _ => None,
+        }
     }
 
     /// `_ll_stringslice(s, start, stop)` (oopspec 23, 43 for unicode): a new string holding
@@ -1441,4 +1561,14 @@ pub(crate) enum Flow<'m> {
 /// A field's width ([`FieldDescr::width`]).
 pub fn field_size(fd: &FieldDescr) -> u64 {
     fd.width()
+}
+
+/// The value type of memory a descr names (`None` for a descr that names no memory).
+fn memory_type(d: &DescrData) -> Option<Type> {
+    match d {
+        DescrData::Field(f) => Some(f.kind.value_type()),
+        DescrData::Array(a) => Some(a.kind.value_type()),
+        DescrData::Interior(i) => Some(i.field.kind.value_type()),
+        _ => None,
+    }
 }

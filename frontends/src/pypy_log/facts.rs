@@ -281,13 +281,13 @@ mod tests {
 /// `guard_nonnull_class`) passed while PyPy traced, and an object's class never changes, so `x`
 /// is of class `C` (PyPy's optimizer reads it off the object; tracelab states it). Also when
 /// the guard checks the constant read back from a fresh object it was stored into.
-pub fn classes_of_constants(t: &Trace) -> Vec<tracelab_passes::bridge_facts::EntryFact> {
+pub fn classes_of_constants(t: &Trace) -> Vec<crate::bridge_facts::EntryFact> {
     let mut out = Vec::new();
     let stored = stored_and_loaded(t);
     for op in t.ops.values().filter(|o| matches!(o.opcode, Opcode::GuardClass | Opcode::GuardNonnullClass)) {
         let checked = stored.get(&op.args[0]).copied().unwrap_or(op.args[0]);
         let (Some(object @ Const::Ptr(_)), Some(class)) = (t.as_const(checked), t.as_const(op.args[1])) else { continue };
-        let fact = tracelab_passes::bridge_facts::EntryFact::ConstantClass { object: object.clone(), class: class.clone() };
+        let fact = crate::bridge_facts::EntryFact::ConstantClass { object: object.clone(), class: class.clone() };
         if !out.contains(&fact) {
             out.push(fact);
         }

@@ -13,7 +13,7 @@
 //!   the label's parameter types taken from the log (or from the jump when the loop is absent);
 //! - entry facts: a recorded bridge starts with what held at its guard in the optimized trace
 //!   it leaves from (known classes, loop-invariant call results and field values of the fail
-//!   args, see `tracelab_passes::bridge_facts`), as PyPy's optimizer hands them to the bridge's;
+//!   args, see `crate::bridge_facts`), as PyPy's optimizer hands them to the bridge's;
 //!   and any recorded trace with the classes of the constant objects its guards checked
 //!   (`facts.rs`).
 //!
@@ -156,7 +156,7 @@ impl PypyLog {
             let tid = first_trace();
             let mut trace = std::mem::replace(&mut m.traces[tid], Trace::new("", TraceKind::Loop));
             let before = trace.ops.len();
-            tracelab_passes::bridge_facts::state_at_entry(m, &mut trace, &facts);
+            crate::bridge_facts::state_at_entry(m, &mut trace, &facts);
             t.entry_facts = trace.ops.len() - before;
             m.traces[tid] = trace;
             debug_assert!(verify(m).is_ok(), "entry facts keep {} valid", t.name);
@@ -178,9 +178,9 @@ impl PypyLog {
     }
 
     /// The entry facts of a bridge from guard `op` of optimized trace `j`.
-    fn facts_at(&self, j: usize, op: OpId) -> Vec<tracelab_passes::bridge_facts::EntryFact> {
+    fn facts_at(&self, j: usize, op: OpId) -> Vec<crate::bridge_facts::EntryFact> {
         let m = self.traces[j].module.as_ref().expect("indexed traces imported");
-        tracelab_passes::bridge_facts::facts_at_guard(m, &m.traces[first_trace()], op)
+        crate::bridge_facts::facts_at_guard(m, &m.traces[first_trace()], op)
     }
 
     /// Pairs each optimized trace with the recorded one before it, then names both.

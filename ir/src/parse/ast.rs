@@ -103,6 +103,8 @@ pub enum DescrItem<'s> {
     Word(Name<'s>),
     Int(&'s str, Span),
     KeyValue(Name<'s>, Name<'s>),
+    /// `key=(a, b)`: a call descr's read or write set.
+    KeyList(Name<'s>, Vec<Name<'s>>),
     Nested(DescrLit<'s>),
 }
 

@@ -62,7 +62,7 @@ impl<'a> Lower<'a> {
             self.err(Diagnostic::new(name.span, format!("descr `{}` is already declared", name.text)));
             return;
         }
-        match self.descr_data(lit) {
+        match self.descr_data(module, lit) {
             Ok(data) => {
                 module.push_descr(name.text.to_string(), data);
             }
@@ -92,7 +92,7 @@ impl<'a> Lower<'a> {
 
     // ---- descr literals ----
 
-    fn descr_data(&self, lit: &DescrLit<'_>) -> Result<DescrData, Diagnostic> {
+    fn descr_data(&self, module: &Module, lit: &DescrLit<'_>) -> Result<DescrData, Diagnostic> {
         let head = lit.head.text;
         if let Some(k) = head.strip_prefix("Field") {
             return Ok(DescrData::Field(field_descr(lit, k)?));
@@ -108,7 +108,7 @@ impl<'a> Lower<'a> {
         }
         if let Some(k) = head.strip_prefix("Call") {
             if k.len() == 1 {
-                return call_descr(lit, k);
+                return call_descr(module, lit, k);
             }
         }
         Ok(DescrData::Opaque(self.src[lit.span.range()].to_string()))
@@ -129,7 +129,7 @@ impl<'a> Lower<'a> {
                 }
                 found
             }
-            DescrRef::Lit(lit) => match self.descr_data(lit) {
+            DescrRef::Lit(lit) => match self.descr_data(module, lit) {
                 Ok(data) => Some(module.intern_descr(data)),
                 Err(d) => {
                     self.err(d);
@@ -807,7 +807,7 @@ fn int_item<T: TryFrom<i64>>(s: &str, span: Span, what: &str) -> Result<T, Diagn
 
 fn unexpected(item: &DescrItem<'_>, lit: &DescrLit<'_>, expected: &str) -> Diagnostic {
     let span = match item {
-        DescrItem::Word(n) | DescrItem::KeyValue(n, _) => n.span,
+        DescrItem::Word(n) | DescrItem::KeyValue(n, _) | DescrItem::KeyList(n, _) => n.span,
         DescrItem::Int(_, s) => *s,
         DescrItem::Nested(l) => l.span,
     };
@@ -862,6 +862,31 @@ fn array_descr(lit: &DescrLit<'_>, letter: &str) -> Result<ArrayDescr, Diagnosti
     Ok(a)
 }
 
+/// A call's read or write set: declared field, array and interior-field descrs, sorted.
+fn memory_descrs(module: &Module, names: &[Name<'_>]) -> Result<Vec<DescrId>, Diagnostic> {
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        let d = module.descr_by_name(n.text).ok_or_else(|| {
+            Diagnostic::new(n.span, format!("unknown descr `{}`", n.text)).label("a read or write set names descrs declared before it")
+        })?;
+        if !matches!(module.descrs[d].data, DescrData::Field(_) | DescrData::Array(_) | DescrData::Interior(_)) {
+            return Err(Diagnostic::new(n.span, format!("`{}` is not memory", n.text)).label("expected a field, array or interior-field descr"));
+        }
+        out.push(d);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn flag_item(v: &Name<'_>) -> Result<bool, Diagnostic> {
+    match v.text {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err(Diagnostic::new(v.span, format!("`{}` is not a flag", v.text)).label("expected 0 or 1")),
+    }
+}
+
 fn interior_descr(lit: &DescrLit<'_>) -> Result<DescrData, Diagnostic> {
     let expected = "expected <InteriorFieldDescr <FieldK ...> [<ArrayK N>]>";
     let mut field = None;
@@ -896,8 +921,8 @@ fn size_descr(lit: &DescrLit<'_>) -> Result<DescrData, Diagnostic> {
     Ok(DescrData::Size(SizeDescr { size, class }))
 }
 
-fn call_descr(lit: &DescrLit<'_>, letter: &str) -> Result<DescrData, Diagnostic> {
-    let expected = "expected <CallK RESULTSIZE [ARGKINDS] EF=N [OS=N]>";
+fn call_descr(module: &Module, lit: &DescrLit<'_>, letter: &str) -> Result<DescrData, Diagnostic> {
+    let expected = "expected <CallK RESULTSIZE [ARGKINDS] EF=N [OS=N] [reads=(D, ...)] [writes=(D, ...)] [collects=0|1] [invalidates=0|1]>";
     let result = letter.chars().next().and_then(CallKind::from_letter).ok_or_else(|| {
         Diagnostic::new(lit.head.span, format!("unknown call result kind in `{}`", lit.head.text))
             .label("expected Calli, Callr, Callf, Callv, CallL or CallS")
@@ -908,7 +933,7 @@ fn call_descr(lit: &DescrLit<'_>, letter: &str) -> Result<DescrData, Diagnostic>
         Some(other) => return Err(unexpected(other, lit, expected)),
         None => return Err(Diagnostic::new(lit.span, "call descr without a result size").label(expected)),
     };
-    let mut c = CallDescr { result, result_size, args: vec![], effect: EffectClass::CAN_RAISE, oopspec: None };
+    let mut c = CallDescr::new(result, result_size, EffectClass::CAN_RAISE);
     let mut saw_effect = false;
     for item in it {
         match item {
@@ -926,6 +951,10 @@ fn call_descr(lit: &DescrLit<'_>, letter: &str) -> Result<DescrData, Diagnostic>
                 saw_effect = true;
             }
             DescrItem::KeyValue(k, v) if k.text == "OS" => c.oopspec = Some(int_item(v.text, v.span, "oopspec index")?),
+            DescrItem::KeyList(k, names) if k.text == "reads" && c.reads.is_none() => c.reads = Some(memory_descrs(module, names)?),
+            DescrItem::KeyList(k, names) if k.text == "writes" && c.writes.is_none() => c.writes = Some(memory_descrs(module, names)?),
+            DescrItem::KeyValue(k, v) if k.text == "collects" && c.collects.is_none() => c.collects = Some(flag_item(v)?),
+            DescrItem::KeyValue(k, v) if k.text == "invalidates" && c.invalidates.is_none() => c.invalidates = Some(flag_item(v)?),
             other => return Err(unexpected(other, lit, expected)),
         }
     }

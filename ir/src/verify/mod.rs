@@ -31,11 +31,27 @@ use std::collections::HashMap;
 
 mod objects;
 
+/// A call descr's read and write sets name field, array or interior-field descrs of the module
+/// (the parser makes them so; built IR may not).
+fn call_sets(m: &Module) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in m.descrs.values() {
+        let crate::descr::DescrData::Call(c) = &d.data else { continue };
+        for x in c.named_descrs() {
+            let memory = m.descrs.get(x).is_some_and(|x| matches!(x.data, crate::descr::DescrData::Field(_) | crate::descr::DescrData::Array(_) | crate::descr::DescrData::Interior(_)));
+            if !memory {
+                out.push(format!("descr `{}`: its read or write set names {x:?}, which is not a field, array or interior-field descr of the module", d.name));
+            }
+        }
+    }
+    out
+}
+
 /// Verifies a whole module. `Ok(())` or every error found.
 pub fn verify(m: &Module) -> Result<(), Vec<Diagnostic>> {
     let mut v = Verifier { m, errors: Vec::new(), labels: HashMap::new() };
     v.collect_labels();
-    for msg in objects::overlapping_fields(m) {
+    for msg in objects::overlapping_fields(m).into_iter().chain(call_sets(m)) {
         v.errors.push(Diagnostic::new(Span::NONE, msg));
     }
     for (_, t) in m.traces.iter() {

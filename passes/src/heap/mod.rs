@@ -47,10 +47,11 @@ use crate::{edit_traces, Pass, PassContext};
 use tracelab_ir::facts::ModuleFacts;
 use lazy::{holdable_index, Lazy, Store};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use tracelab_ir::descr::{DescrData, DescrId};
+use tracelab_ir::descr::DescrId;
+use tracelab_ir::effects::{self, Access};
 use tracelab_ir::cursor::Cursor;
 use tracelab_ir::resume::GuardInfo;
-use tracelab_ir::{Module, Op, OpExtra, OpId, Opcode, Target, Trace, Type, Value};
+use tracelab_ir::{Module, Op, OpExtra, OpId, Opcode, Target, Trace, Value};
 
 pub struct Heap;
 
@@ -82,74 +83,44 @@ impl Pass for Heap {
     }
 }
 
-/// What an op does to memory, as far as this pass tracks it (also what `bridge_facts` uses to
-/// know which field values survive up to a guard).
-pub(crate) enum Effect {
-    None,
-    /// Writes fields or items of one descr.
-    Writes(DescrId),
-    /// Writes the fields of a virtual ref (`virtual_ref_finish`; see [`vref_fields`]).
-    WritesVref,
-    /// May write anything (except immutable memory).
-    Clobber,
-}
-
-/// The fields `virtual_ref_finish` may write: those of PyPy's `JitVirtualRef` struct (its
-/// token and forced object) and of tracelab's own vref layout (`ir::descr::vref_layout`).
-pub(crate) fn vref_fields(m: &Module) -> Vec<DescrId> {
-    m.descrs.iter().filter(|(_, d)| matches!(&d.data, DescrData::Field(f) if f.owner == "JitVirtualRef" || f.owner == "vref")).map(|(id, _)| id).collect()
-}
-
-/// Memory no one writes after allocation (`pure` fields and arrays).
-pub(crate) fn immutable(m: &Module, d: DescrId) -> bool {
-    match &m.descrs[d].data {
-        DescrData::Field(f) => f.pure,
-        DescrData::Array(a) => a.pure,
-        _ => false,
-    }
-}
-
-pub(crate) fn effect(m: &Module, op: &Op) -> Effect {
+/// Ops whose reads and writes this pass follows itself (loads and stores of fields and array
+/// items, array lengths, allocations, `record_known_field`); for any other op it asks
+/// [`effects`] which held stores the op may read and which cached memory it may write.
+fn modelled(op: &Op) -> bool {
     use Opcode::*;
-    match (op.opcode, op.descr) {
-        (SetfieldGc | SetarrayitemGc, Some(d)) => Effect::Writes(d),
-        (VirtualRefFinish, _) => Effect::WritesVref,
-        (o, _) if o.is_call() => {
-            if m.call_writes_nothing(op) { Effect::None } else { Effect::Clobber }
-        }
-        (o, _) if o.writes_heap() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => Effect::Clobber,
-        _ => Effect::None,
-    }
-}
-
-/// True if `op` might read memory a held store writes (or ends the trace or an iteration):
-/// the held stores are emitted before it. Field and array accesses handle their own descr.
-fn must_emit_held_stores(m: &Module, t: &Trace, op: &Op) -> bool {
-    use Opcode::*;
-    match op.opcode {
-        GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF | SetfieldGc => false,
-        GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR | GetarrayitemGcPureF | SetarrayitemGc => false,
-        ArraylenGc | New | NewWithVtable | NewArray | NewArrayClear | QuasiimmutField | SameAsI | SameAsR | SameAsF => false,
-        GetfieldRawI | GetfieldRawF | GetfieldRawPureI | GetfieldRawPureF => false,
-        Label | Jump | Finish => true,
-        o if o.is_guard() || o.is_pure() || o.is_marker() => false,
-        // A call without effects may still read what its reference arguments reach (forcing a
-        // virtualizable reads nothing: PyPy's effect info for it is empty).
-        o if o.is_call() => {
-            matches!(effect(m, op), Effect::Clobber)
-                || (m.call_oopspec(op) != Some(tracelab_ir::descr::OS_JIT_FORCE_VIRTUALIZABLE) && op.args.iter().skip(1).any(|&a| t.ty(a) == Type::Ref))
-        }
-        // Writes the vref's fields only: held stores of those go first (see `op`).
-        VirtualRefFinish => false,
-        o => o.reads_heap() || o.writes_heap(),
-    }
+    matches!(
+        op.opcode,
+        GetfieldGcI | GetfieldGcR | GetfieldGcF | GetfieldGcPureI | GetfieldGcPureR | GetfieldGcPureF | SetfieldGc
+            | GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR | GetarrayitemGcPureF | SetarrayitemGc
+            | RecordKnownField
+    )
 }
 
 /// What the ops between a closed label and the next label (or the end) may write.
 #[derive(Default)]
 struct Region {
     writes: HashSet<DescrId>,
+    arrays: bool,
     clobbers: bool,
+    invalidates: bool,
+}
+
+impl Region {
+    fn add(&mut self, m: &Module, t: &Trace, op: &Op) {
+        match effects::writes(m, op) {
+            Access::Nothing => {}
+            Access::Descrs(ds) => self.writes.extend(ds),
+            Access::AnyArray => self.arrays = true,
+            Access::Everything => self.clobbers = true,
+        }
+        self.invalidates |= effects::can_invalidate(m, t, op);
+    }
+
+    /// True if the loop may write memory of `d` (other than immutable memory).
+    fn may_write(&self, m: &Module, d: DescrId) -> bool {
+        !effects::immutable(m, d)
+            && (self.clobbers || self.writes.contains(&d) || (self.arrays && Access::AnyArray.touches(m, d)))
+    }
 }
 
 fn scan_regions(m: &Module, t: &Trace, facts: &ModuleFacts) -> HashMap<OpId, Region> {
@@ -166,14 +137,7 @@ fn scan_regions(m: &Module, t: &Trace, facts: &ModuleFacts) -> HashMap<OpId, Reg
             continue;
         }
         if let Some((_, r)) = current.as_mut() {
-            match effect(m, op) {
-                Effect::Writes(d) => {
-                    r.writes.insert(d);
-                }
-                Effect::WritesVref => r.writes.extend(vref_fields(m)),
-                Effect::Clobber => r.clobbers = true,
-                Effect::None => {}
-            }
+            r.add(m, t, op);
         }
     }
     if let Some((at, r)) = current {
@@ -260,8 +224,11 @@ impl<'a> Walk<'a> {
         while let Some(id) = w.cur.next_op_pending() {
             let op = &w.cur.t.ops[id].clone();
             // A bridge goes on from memory as it is: no store may be held across its guard.
-            if !w.lazy.is_empty() && (must_emit_held_stores(m, w.cur.t, op) || facts.is_bridged(op)) {
+            if !w.lazy.is_empty() && facts.is_bridged(op) {
                 w.lazy.emit(&mut w.cur, |_| true);
+            } else if !w.lazy.is_empty() && !modelled(op) {
+                let reads = effects::reads(m, w.cur.t, op);
+                w.lazy.emit(&mut w.cur, |s| reads.touches(m, s.descr));
             }
             match (op.label(), regions.get(&id)) {
                 (Some(_), None) if facts.is_open_label(op) => w.forget_all(),
@@ -300,11 +267,11 @@ impl<'a> Walk<'a> {
         self.cur.keep();
         let nid = id;
         let m = self.m;
-        let survives = |d: DescrId| immutable(m, d) || (!region.clobbers && !region.writes.contains(&d));
+        let survives = |d: DescrId| !region.may_write(m, d);
         let mut dropped: Vec<(Slot, Value)> = self.fixed_slots().filter(|((d, _, _), _)| !survives(*d)).collect();
         dropped.sort();
         self.mem.retain(|&d, _| survives(d));
-        if region.clobbers {
+        if region.invalidates {
             self.invalidation_guarded = false;
         }
         let carry = match &self.carry {
@@ -347,11 +314,18 @@ impl<'a> Walk<'a> {
         self.mem.entry(d).or_default().fixed.entry(index).or_default().insert(obj, v);
     }
 
-    /// A write anything may have done: forget all but immutable memory.
-    fn clobber(&mut self) {
+    /// What an op this pass does not follow may write: held stores of that memory go first
+    /// (the op may overwrite them), and the cache forgets it, immutable memory aside.
+    fn forget_written(&mut self, op: &Op) {
         let m = self.m;
-        self.mem.retain(|&d, _| immutable(m, d));
-        self.invalidation_guarded = false;
+        let writes = effects::writes(m, op);
+        if writes != Access::Nothing {
+            self.lazy.emit(&mut self.cur, |s| writes.touches(m, s.descr));
+            self.mem.retain(|&d, _| effects::immutable(m, d) || !writes.touches(m, d));
+        }
+        if effects::can_invalidate(m, self.cur.t, op) {
+            self.invalidation_guarded = false;
+        }
     }
 
     fn forward(&mut self, op: &Op, v: Value) {
@@ -475,19 +449,7 @@ impl<'a> Walk<'a> {
                 }
                 return;
             }
-            _ => {
-                match effect(self.m, op) {
-                    Effect::Clobber => self.clobber(),
-                    Effect::WritesVref => {
-                        let fields = vref_fields(self.m);
-                        self.lazy.emit(&mut self.cur, |s| fields.contains(&s.descr));
-                        for d in fields {
-                            self.mem.remove(&d);
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            _ => self.forget_written(op),
         }
         self.cur.keep();
     }

@@ -30,7 +30,7 @@
 //!
 //! Not carried (PyPy carries them too): array items, integer bounds.
 
-use crate::heap::{self, Effect};
+use tracelab_ir::effects::{self, Access};
 use tracelab_ir::descr::DescrData;
 use tracelab_ir::cursor::Cursor;
 use tracelab_ir::{Const, Module, Op, OpId, Opcode, Trace, Type, Value};
@@ -161,18 +161,10 @@ fn known_fields(m: &Module, t: &Trace, guard: OpId) -> Vec<EntryFact> {
             (Opcode::Label, _) => known.clear(),
             _ => {}
         }
-        // What else the op may write, as the heap pass sees it.
-        match heap::effect(m, op) {
-            Effect::Writes(d) => {
-                known.remove(&d);
-            }
-            Effect::WritesVref => {
-                for d in heap::vref_fields(m) {
-                    known.remove(&d);
-                }
-            }
-            Effect::Clobber => known.retain(|&d, _| heap::immutable(m, d)),
-            Effect::None => {}
+        // What else the op may write (the model `heap` uses too).
+        let writes = effects::writes(m, op);
+        if writes != Access::Nothing {
+            known.retain(|&d, _| effects::immutable(m, d) || !writes.touches(m, d));
         }
     }
     let g = t.ops[guard].guard().expect("a guard");
