@@ -48,6 +48,7 @@
 //! Stats: allocations removed, allocations materialized, loop-carried virtuals exploded;
 //! remarks say where and why each materialization happened.
 
+use crate::lazy_stores::{store_op, LazyStores, Store};
 use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
@@ -174,7 +175,7 @@ pub struct Escape<'a> {
     /// Stores of a virtual into a field of a real object, not done yet (in order): a later
     /// store to the same field of the same object makes them unobservable; anything that could
     /// read the field does them first; a guard lists them in its resume data.
-    pending: Vec<Pending>,
+    pending: LazyStores,
     /// The descrs a `virtual_ref` is modelled with (a 16-byte object, referent at offset 8).
     vref: Option<(DescrId, DescrId)>,
     /// For each value of the trace as it came, the position of the last op that uses it.
@@ -185,12 +186,6 @@ pub struct Escape<'a> {
     facts: &'a ModuleFacts,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Pending {
-    object: Value,
-    descr: DescrId,
-    value: Value,
-}
 
 /// What a loop-carried virtual looks like: enough to rebuild it from its fields.
 #[derive(Clone, PartialEq, Debug)]
@@ -233,7 +228,7 @@ impl<'a> Escape<'a> {
             edges: HashMap::default(),
             explode: HashMap::default(),
             failed_edges: Vec::new(),
-            pending: Vec::new(),
+            pending: LazyStores::default(),
             vref: vref_descrs(m),
             last_use,
             position,
@@ -368,7 +363,8 @@ impl<'a> Escape<'a> {
         if !self.pending.is_empty() && !reads_fields_itself(op) {
             let m = self.m;
             let reads = tracelab_ir::effects::reads(m, self.cur.t, op);
-            for p in self.pending.clone().iter().filter(|p| reads.touches(m, p.descr)) {
+            let read: Vec<Store> = self.pending.iter().copied().filter(|p| reads.touches(m, p.descr)).collect();
+            for p in read {
                 if self.virt(p.value).is_some() {
                     self.remark(p.value, id, "its delayed store into a real object is done first: this op might read it");
                 }
@@ -678,11 +674,11 @@ impl<'a> Escape<'a> {
     /// state for the length of a call); storing a real value drops a delayed store to the same
     /// field of the same object and does the others of that field first, in order.
     fn store_into_real(&mut self, object: Value, d: DescrId, x: Value) {
-        self.pending.retain(|p| !(p.object == object && p.descr == d));
         if self.virt(x).is_some() {
-            self.pending.push(Pending { object, descr: d, value: x });
+            self.pending.push(Store { object, descr: d, index: None, value: x });
             return;
         }
+        self.pending.forget(object, d, None);
         self.flush(|p| p.descr == d);
         self.cur.keep();
     }
@@ -734,15 +730,14 @@ impl<'a> Escape<'a> {
     }
 
     /// Does the delayed stores `which` selects, in order.
-    fn flush(&mut self, which: impl Fn(&Pending) -> bool) {
-        let (now, later): (Vec<Pending>, Vec<Pending>) = self.pending.iter().partition(|p| which(p));
-        self.pending = later;
-        for p in now {
+    fn flush(&mut self, which: impl Fn(&Store) -> bool) {
+        for p in self.pending.take(which) {
             if let Some(vid) = self.virt(p.value) {
                 self.materialize_id(vid);
             }
             let (object, value) = (self.cur.resolve(p.object), self.cur.resolve(p.value));
-            self.cur.emit(Op::new(Opcode::SetfieldGc, &[object, value]).with_descr(p.descr));
+            let op = store_op(self.cur.t, &Store { object, value, ..p });
+            self.cur.emit(op);
         }
     }
 
@@ -919,7 +914,8 @@ impl<'a> Escape<'a> {
             let (object, value) = (rv(self, &mut out, w.object), rv(self, &mut out, w.value));
             out.pending.push(PendingWrite { object, value, ..w.clone() });
         }
-        for p in self.pending.clone() {
+        let held: Vec<Store> = self.pending.iter().copied().collect();
+        for p in held {
             let object = ResumeValue::Value(self.cur.resolve(p.object));
             let value = self.resume_value(p.value, &mut out, &mut ids);
             out.pending.push(PendingWrite { object, descr: p.descr, index: None, value });

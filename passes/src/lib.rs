@@ -13,6 +13,7 @@ pub mod guards;
 pub mod heap;
 pub mod inline;
 pub mod intbounds;
+pub mod lazy_stores;
 pub mod loop_params;
 pub mod manager;
 pub mod strip_debug;

@@ -41,11 +41,10 @@
 //! constant number of hash operations, except writes, which drop the cache entries of their
 //! descr.
 
-mod lazy;
 
 use crate::{edit_traces, Pass, PassContext};
 use tracelab_ir::facts::ModuleFacts;
-use lazy::{holdable_index, Lazy, Store};
+use crate::lazy_stores::{holdable_index, LazyStores, Store};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::descr::DescrId;
 use tracelab_ir::effects::{self, Access};
@@ -195,7 +194,7 @@ struct Walk<'a> {
     /// A carried slot was not known at the jump (the walk's result must not be used).
     missing: bool,
     /// Stores held back (see [`lazy`]).
-    lazy: Lazy,
+    lazy: LazyStores,
     forwarded: i64,
     dropped: i64,
     carried: i64,
@@ -215,7 +214,7 @@ impl<'a> Walk<'a> {
             carried_at: HashMap::default(),
             found: HashMap::default(),
             missing: false,
-            lazy: Lazy::default(),
+            lazy: LazyStores::default(),
             forwarded: 0,
             dropped: 0,
             carried: 0,
@@ -385,7 +384,7 @@ impl<'a> Walk<'a> {
             slots.variable.insert((obj, index.expect("items have an index")), v);
         }
         match held {
-            Some(index) => self.stores_dropped += self.lazy.push(Store { obj, descr: d, index, value: v }),
+            Some(index) => self.stores_dropped += self.lazy.push(Store { object: obj, descr: d, index, value: v }),
             None => {
                 self.cur.keep();
             }
