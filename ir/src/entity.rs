@@ -80,6 +80,21 @@ impl<K: EntityRef, V> Arena<K, V> {
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (K, &V)> {
         self.items.iter().enumerate().map(|(i, v)| (K::new(i), v))
     }
+    /// Room for `n` more items.
+    pub fn reserve(&mut self, n: usize) {
+        self.items.reserve(n);
+    }
+
+    /// The items, by key order, moved out.
+    pub fn into_vec(self) -> Vec<V> {
+        self.items
+    }
+
+    /// Mutable access to every item, by key order.
+    pub fn values_mut(&mut self) -> std::slice::IterMut<'_, V> {
+        self.items.iter_mut()
+    }
+
     /// Removes and returns the last item.
     pub fn pop(&mut self) -> Option<V> {
         self.items.pop()

@@ -19,21 +19,19 @@ pub struct ModuleFacts {
 }
 
 impl ModuleFacts {
-    /// One walk over the module's ops.
+    /// One walk over the module's ops (for labels; a jump is a trace's last op).
     pub fn of(m: &Module) -> ModuleFacts {
         let mut owner = FxHashMap::default();
         for (tid, t) in m.traces.iter() {
-            for (_, l) in t.labels() {
+            for l in t.ops.unordered().filter_map(|(_, op)| op.label()) {
                 owner.insert(l.token, tid);
             }
         }
         let mut open_labels = FxHashSet::default();
         for (tid, t) in m.traces.iter() {
-            for op in t.ops.values() {
-                if let Some(target) = op.jump_target() {
-                    if owner.get(&target).is_some_and(|&o| o != tid) {
-                        open_labels.insert(target);
-                    }
+            if let Some(target) = t.last_op().and_then(|op| op.jump_target()) {
+                if owner.get(&target).is_some_and(|&o| o != tid) {
+                    open_labels.insert(target);
                 }
             }
         }

@@ -66,6 +66,12 @@ impl Ops {
         self.data.len()
     }
 
+    /// Room for `n` more ops without moving the ones there (a pass about to add many).
+    pub fn reserve(&mut self, n: usize) {
+        self.data.reserve(n);
+        self.links.reserve(n);
+    }
+
     /// Appends `op` at the end of the order.
     pub fn push(&mut self, op: Op) -> OpId {
         let id = self.alloc(op);
@@ -169,9 +175,22 @@ impl Ops {
         Iter { ops: self, front: self.first, back: self.last, left: self.len }
     }
 
+    /// The ops in the order, in no particular order (by id): for walks that only count or
+    /// collect, a plain slice walk.
+    pub fn unordered(&self) -> impl Iterator<Item = (OpId, &Op)> + '_ {
+        self.data.iter().zip(&self.links).filter(|(_, l)| l.placed).map(|((id, op), _)| (id, op))
+    }
+
     /// Ids and ops after op `id`, in order.
     pub fn iter_after(&self, id: OpId) -> impl Iterator<Item = (OpId, &Op)> + '_ {
         std::iter::successors(self.next(id), |&i| self.next(i)).map(|i| (i, &self.data[i]))
+    }
+
+    /// The ops in order, moved out (their ids go with the old numbering).
+    pub fn into_ordered(self) -> Vec<Op> {
+        let order = self.ids();
+        let mut slots: Vec<Option<Op>> = self.data.into_vec().into_iter().map(Some).collect();
+        order.into_iter().filter_map(|id| slots[id.index()].take()).collect()
     }
 
     /// Ids in order, collected: for walks that change ops as they go.

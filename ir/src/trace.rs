@@ -326,15 +326,26 @@ impl Trace {
     /// the order nor value that nothing defines or uses: the numbering the parser gives the
     /// printed trace. The pass manager compacts once a pipeline is done.
     pub fn compacted(&self) -> Trace {
-        let mut new = Trace::with_capacity(self.name.clone(), self.kind.clone(), self.ops.len(), self.values.len());
+        self.rebuilt(self.ops.values().cloned())
+    }
+
+    /// [`compacted`](Trace::compacted) in place: the ops move into the new numbering instead of
+    /// being copied, so guard data nobody else holds is renamed where it is.
+    pub fn compact(&mut self) {
+        let ops = std::mem::take(&mut self.ops).into_ordered();
+        *self = self.rebuilt(ops.into_iter());
+    }
+
+    /// A trace with this one's header and values and `ops` (in order), renumbered.
+    fn rebuilt(&self, ops: impl Iterator<Item = Op>) -> Trace {
+        let mut new = Trace::with_capacity(self.name.clone(), self.kind.clone(), ops.size_hint().0, self.values.len());
         new.span = self.span;
         let mut map: Vec<Option<Value>> = vec![None; self.values.len()];
         for &v in &self.inputs {
             let d = &self.values[v];
             map[v.index()] = Some(new.add_input(d.ty, d.name.as_deref()));
         }
-        for op in self.ops.values() {
-            let mut op = op.clone();
+        for mut op in ops {
             let mut lookup = |new: &mut Trace, v: Value| match (map[v.index()], &self.values[v].def) {
                 (Some(n), _) => n,
                 (None, ValueDef::Const(c)) => {
@@ -419,7 +430,7 @@ impl Trace {
 
     /// The final op, if the trace has any.
     pub fn last_op(&self) -> Option<&Op> {
-        self.ops.values().last()
+        self.ops.last().map(|id| &self.ops[id])
     }
 
     pub fn labels(&self) -> impl Iterator<Item = (OpId, &LabelInfo)> + '_ {
@@ -546,9 +557,8 @@ impl Module {
     /// Renumbers every trace's ops and values in order, dropping what passes left unused (see
     /// [`Trace::compacted`]).
     pub fn compact(&mut self) {
-        for t in self.traces.keys().collect::<Vec<_>>() {
-            let compacted = self.traces[t].compacted();
-            self.traces[t] = compacted;
+        for t in self.traces.values_mut() {
+            t.compact();
         }
     }
 

@@ -16,6 +16,7 @@
 
 use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use tracelab_ir::entity::EntityRef;
 use tracelab_ir::cursor::Cursor;
 use tracelab_ir::{Module, OpId, Target, Trace, Value};
 
@@ -62,7 +63,10 @@ impl Pass for CloseLoops {
 fn used_from_before(t: &Trace, at: OpId) -> Vec<Value> {
     // A use between `at` and the next label reads a value defined before `at` or one defined
     // between `at` and the use (the label's parameters included): the latter are `inside`.
-    let mut inside: HashSet<Value> = t.ops[at].label().map(|l| l.params.iter().copied().collect()).unwrap_or_default();
+    let mut inside = vec![false; t.values.len()];
+    for &p in t.ops[at].label().map_or(&[][..], |l| &l.params[..]) {
+        inside[p.index()] = true;
+    }
     let mut seen = HashSet::default();
     let mut out = Vec::new();
     for (_, op) in t.ops.iter_after(at) {
@@ -70,11 +74,13 @@ fn used_from_before(t: &Trace, at: OpId) -> Vec<Value> {
             break;
         }
         op.for_each_use(|v| {
-            if !t.is_const(v) && !inside.contains(&v) && seen.insert(v) {
+            if !inside[v.index()] && !t.is_const(v) && seen.insert(v) {
                 out.push(v);
             }
         });
-        inside.extend(op.result);
+        if let Some(r) = op.result {
+            inside[r.index()] = true;
+        }
     }
     out
 }

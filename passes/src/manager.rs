@@ -105,7 +105,7 @@ pub fn parse_pipeline(text: &str) -> Result<Vec<Step>, Error> {
 
 fn counts(m: &Module) -> (usize, usize) {
     let ops = m.traces.values().map(|t| t.ops.len()).sum();
-    let guards = m.traces.values().flat_map(|t| t.ops.values()).filter(|o| o.opcode.is_guard()).count();
+    let guards = m.traces.values().map(|t| t.ops.unordered().filter(|(_, o)| o.opcode.is_guard()).count()).sum();
     (ops, guards)
 }
 

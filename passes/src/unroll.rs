@@ -94,6 +94,9 @@ fn peel(t: &mut Trace, token: Target) -> usize {
     let jump = t.ops[jump_id].clone();
     t.ops.unlink(jump_id);
     let preamble = t.ops.ids();
+    // The body doubles the trace: room for it at once (growing by doubling would move it).
+    t.ops.reserve(preamble.len() + 2);
+    t.values.reserve(t.values.len());
     // Which inputs the body may take from the preamble as they are.
     let mut body_map: Vec<Option<Value>> = vec![None; t.values.len()];
     let mut label_args = Vec::new();
