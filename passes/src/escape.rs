@@ -75,7 +75,7 @@ impl Pass for EscapePass {
             // Only a label of this trace that no other trace enters can carry a virtual as its
             // fields; a trace without one is done by the first walk, on the trace itself.
             let own = own_labels(t, &facts);
-            let original = (!own.is_empty()).then(|| t.clone());
+            let original = (!own.is_empty() && may_carry_a_virtual(t, &own)).then(|| t.clone());
             // First walk: which label parameters carry a virtual of one shape on every edge.
             let mut probe = Escape::new(m, t, &facts);
             probe.probing = true;
@@ -86,11 +86,13 @@ impl Pass for EscapePass {
             // what escapes); drop the edges it could not explode and walk again, each time on the
             // trace as it came. With nothing to explode, the real walk would do what the probe
             // did: the probe is the result.
-            let mut e = if explode.is_empty() {
+            // Without a copy (no label of its own enters a value that may be a virtual), the
+            // probe's result stands: valid, if less than a second walk might make.
+            let mut e = if explode.is_empty() || original.is_none() {
                 probe.finish()
             } else {
                 drop(probe);
-                let original = original.expect("edges to explode are at own labels");
+                let original = original.expect("checked above");
                 loop {
                     *t = original.clone();
                     let mut e = Escape::new(m, t, &facts);
@@ -148,6 +150,23 @@ struct Walked {
     removed: usize,
     materialized: usize,
     remarks: Vec<String>,
+}
+
+/// True if a label of `t`'s own (`own`) is entered, by fall-through or by a jump, with a value
+/// an allocation made, or a load or `same_as` gave (which may name a virtual): only such a
+/// parameter can carry a virtual, and only then may a second walk explode one.
+fn may_carry_a_virtual(t: &Trace, own: &[Target]) -> bool {
+    let maybe_virtual = |v: Value| match t.values[v].def {
+        tracelab_ir::trace::ValueDef::Op(o) => {
+            let op = t.ops[o].opcode;
+            op.allocates() || op == Opcode::VirtualRef || (op.reads_heap() && !op.is_call()) || matches!(op, Opcode::SameAsR)
+        }
+        _ => false,
+    };
+    t.ops.values().any(|op| {
+        let token = op.label().map(|l| l.token).or_else(|| op.jump_target());
+        token.is_some_and(|tok| own.contains(&tok)) && op.args.iter().any(|&a| maybe_virtual(a))
+    })
 }
 
 /// The labels of `t` no other trace jumps to.
