@@ -99,14 +99,6 @@ impl<K: EntityRef, V> Arena<K, V> {
     pub fn pop(&mut self) -> Option<V> {
         self.items.pop()
     }
-    /// Keeps the items `keep` says (by their key), in order; later keys move down.
-    pub fn retain(&mut self, mut keep: impl FnMut(K) -> bool) {
-        let mut i = 0;
-        self.items.retain(|_| {
-            i += 1;
-            keep(K::new(i - 1))
-        });
-    }
 }
 
 impl<K: EntityRef, V> Default for Arena<K, V> {

@@ -197,17 +197,6 @@ impl Ops {
     pub fn ids(&self) -> Vec<OpId> {
         self.keys().collect()
     }
-
-    /// Where op `id` stands in the order (a walk: for messages, not for loops).
-    pub fn position(&self, id: OpId) -> Option<usize> {
-        self.keys().position(|x| x == id)
-    }
-
-    /// True if the order is the order of ids with none missing (what the parser and
-    /// [`Trace::compacted`](crate::Trace::compacted) build).
-    pub fn is_sequential(&self) -> bool {
-        self.len == self.data.len() && self.keys().enumerate().all(|(k, id)| id.index() == k)
-    }
 }
 
 /// Walks [`Ops`] in order, from either end.

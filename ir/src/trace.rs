@@ -609,12 +609,6 @@ impl Module {
         self.call_is_effect_free(op) || matches!(op.opcode, CondCallValueI | CondCallValueR)
     }
 
-    /// True for a call that changes no memory a trace can observe: an effect-free one, or the
-    /// forcing of a virtualizable (oopspec 121; see `descr::OS_JIT_FORCE_VIRTUALIZABLE`).
-    pub fn call_writes_nothing(&self, op: &Op) -> bool {
-        self.call_is_effect_free(op) || self.call_oopspec(op) == Some(crate::descr::OS_JIT_FORCE_VIRTUALIZABLE)
-    }
-
     /// A label token no label, jump or extern of the module uses.
     pub fn fresh_token(&self) -> Target {
         let mut max = 0;
