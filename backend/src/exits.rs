@@ -54,51 +54,64 @@ pub(crate) fn def_index(t: &Trace, v: Value) -> Option<isize> {
 
 /// Values a guard exit at `op` stores (constants excluded: the interpreter has them).
 pub(crate) fn guard_exit_values(t: &Trace, op: &Op) -> Vec<Value> {
-    let mut out: Vec<Value> = op.uses().collect();
-    if let Some(&c) = op.args.first() {
-        if let ValueDef::Op(def) = t.values[c].def {
-            out.extend(t.ops[def].args.iter().copied());
-        }
-    }
+    let mut out = Vec::new();
+    exit_uses(t, op, |v| out.push(v));
     out.extend(t.vable.as_ref().map(|v| v.frame));
     finish_set(t, out)
 }
 
-/// For each segment start, the values used by ops from there to the end of the trace.
+/// What op `op` reads, and for a guard also what its exit hands over: the operands of the
+/// comparison that computed its condition (the interpreter learns from them).
+fn exit_uses(t: &Trace, op: &Op, mut f: impl FnMut(Value)) {
+    op.for_each_use(&mut f);
+    if !op.opcode.is_guard() {
+        return;
+    }
+    if let Some(&c) = op.args.first() {
+        if let ValueDef::Op(def) = t.values[c].def {
+            t.ops[def].args.iter().copied().for_each(f);
+        }
+    }
+}
+
+/// Which values exits and segment entries read. Past the first label a jump may go back to any
+/// label, so what an exit there stores is what the ops after the first label read (and were
+/// defined before it); before the first label, what any op reads.
 pub(crate) struct Liveness {
-    /// (segment start, values used at or after it), in trace order.
-    used_from: Vec<(usize, Vec<Value>)>,
+    /// Values read by ops (and their exits) anywhere in the trace.
+    used_anywhere: Vec<Value>,
+    /// Values read by ops (and their exits) after the first label.
+    used_after_first_label: Vec<Value>,
 }
 
 impl Liveness {
     pub fn new(t: &Trace, segment_starts: &[usize]) -> Liveness {
-        let mut used_from = Vec::with_capacity(segment_starts.len());
+        let first_label = segment_starts.get(1).copied().unwrap_or(usize::MAX);
         let mut seen = vec![false; t.values.len()];
-        let mut acc = Vec::new();
+        let mut used = Vec::new();
+        let mut after = None;
+        // Backwards, so that what is read after the first label is complete when it is reached.
         let ops: Vec<&Op> = t.ops.values().collect();
-        let mut next = ops.len();
-        for &start in segment_starts.iter().rev() {
-            for op in &ops[start..next] {
-                for v in op.uses() {
-                    if !seen[v.index()] {
-                        seen[v.index()] = true;
-                        acc.push(v);
-                    }
-                }
+        for (pc, op) in ops.iter().enumerate().rev() {
+            if pc < first_label && after.is_none() {
+                after = Some(used.clone());
             }
-            next = start;
-            used_from.push((start, acc.clone()));
+            exit_uses(t, op, |v| {
+                if !seen[v.index()] {
+                    seen[v.index()] = true;
+                    used.push(v);
+                }
+            });
         }
-        used_from.reverse();
-        Liveness { used_from }
+        let after = after.unwrap_or_else(|| used.clone());
+        Liveness { used_anywhere: used, used_after_first_label: after }
     }
 
-    /// Values an interpret exit at `pc` (in the segment starting at `start`) stores.
+    /// Values an interpret exit at `pc` (in the segment starting at `start`) stores: those the
+    /// ops it may still reach read, defined before `pc`. The same set is what the segment
+    /// starting at `pc` takes on entry.
     pub fn interpret_exit_values(&self, t: &Trace, start: usize, pc: usize) -> Vec<Value> {
-        // Past the first label, a jump may go back to any label: what the ops after the first
-        // label use may be read again.
-        let from = if start == 0 { 0 } else { self.used_from.get(1).map_or(start, |(s, _)| *s) };
-        let used = self.used_from.iter().find(|(s, _)| *s == from).map_or(&[][..], |(_, u)| &u[..]);
+        let used = if start == 0 { &self.used_anywhere } else { &self.used_after_first_label };
         let mut out: Vec<Value> = used.iter().copied().filter(|&v| def_index(t, v).is_some_and(|d| d < pc as isize)).collect();
         out.extend(t.vable.as_ref().map(|v| v.frame));
         finish_set(t, out)

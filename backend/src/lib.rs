@@ -81,7 +81,8 @@ fn err(what: &str) -> impl Fn(String) -> BackendError + '_ {
     move |e| BackendError(format!("{what}: {e}"))
 }
 
-/// The most values a trace may carry into a loop header or take as inputs. Cranelift's time
+/// The most values a trace may carry into a loop header (its label's parameters and what the
+/// loop reads from before it) or take as inputs. Cranelift's time
 /// grows with the square of the values live at once (2,500: 0.3 s, 5,000: 2 s, 10,000: 8 s,
 /// 30,000: 84 s) and it panics on a block of about 65,536 parameters; PyPy's traces carry a few
 /// hundred at most.
@@ -89,7 +90,7 @@ pub const MAX_CARRIED_VALUES: usize = 10_000;
 
 /// A clear error for a trace beyond what the backend handles (never a panic inside Cranelift).
 fn check_size(t: &tracelab_ir::Trace) -> Result<(), BackendError> {
-    let carried = t.labels().map(|(_, l)| l.params.len()).chain([t.inputs.len()]).max().unwrap_or(0);
+    let carried = lower::most_carried(t);
     if carried > MAX_CARRIED_VALUES {
         return Err(BackendError(format!(
             "trace `{}` carries {carried} values into a loop or takes them as inputs; the backend compiles at most {MAX_CARRIED_VALUES}",

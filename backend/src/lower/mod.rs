@@ -1,9 +1,14 @@
 //! Lowering one trace to a Cranelift function `fn(ctx) -> exit number`.
 //!
-//! - Every SSA value of the trace is a Cranelift variable (`I64` for ints and refs, `F64` for
-//!   floats); Cranelift's SSA construction turns label parameters into block parameters.
-//! - The trace start and each `label` begin a block; a `jump` to a label of this trace (or to
-//!   the trace start) is a back edge to that block. Each such block first checks the fuel.
+//! - Every SSA value of the trace is a Cranelift value (`I64` for ints and refs, `F64` for
+//!   floats). The trace start and each `label` begin a *segment* with a block of its own whose
+//!   parameters are what the segment reads from before it (the label's parameters, the values
+//!   defined earlier that ops after the first label read; the inputs for the trace start); a
+//!   `jump` to a label of this trace (or to the trace start) is a back edge to that block, and
+//!   an entry from the runtime loads them from their slots. Within a segment every definition
+//!   dominates its uses, so no Cranelift variable stands for a trace value: memory stays
+//!   linear in the trace (variables times blocks is what SSA construction keeps).
+//!   Each segment block first checks the fuel.
 //! - Ints, floats, comparisons, casts and `int_*_ovf` (Cranelift's overflow-checked
 //!   arithmetic, whose flag `guard_no_overflow` reads) are native; guards branch to a cold block
 //!   per guard that stores what the runtime needs and returns the exit number ([`crate::exits`]).
@@ -50,13 +55,15 @@ pub struct LowerStats {
     pub guards: usize,
 }
 
+/// An exit whose block is filled in at the end. What it stores was read where the exit
+/// branches off (its block's one predecessor), so no value is looked up again from the exit.
 struct PendingExit {
     block: Block,
     number: usize,
-    pc: usize,
-    /// The segment the exit is in (its op count is `base + pc - seg`).
-    seg: usize,
-    values: Vec<Value>,
+    /// The op count and overflow flag to store.
+    ops: ir::Value,
+    ovf: ir::Value,
+    values: Vec<(Value, ir::Value)>,
 }
 
 pub(crate) struct Lowered {
@@ -71,7 +78,16 @@ struct Lower<'a, 'b> {
     t: &'a Trace,
     b: FunctionBuilder<'b>,
     svc: Services,
-    vars: Vec<Option<Variable>>,
+    /// Each value's Cranelift value where the lowering is, valid while its entry in
+    /// `defined_in` is the current segment's number (`segment_number`). Trace values are not
+    /// Cranelift variables: a segment block takes what it needs as block parameters, and
+    /// within a segment every definition dominates its uses, so lowering needs no SSA
+    /// construction per block (whose memory grows with variables times blocks).
+    current: Vec<Option<ir::Value>>,
+    defined_in: Vec<u32>,
+    segment_number: u32,
+    /// Per segment start, the values its block takes as parameters, in order.
+    seg_params: HashMap<usize, Vec<Value>>,
     ctx: ir::Value,
     vals: ir::Value,
     /// The heap region, where its allocated length is, its shadow and its colour map.
@@ -157,13 +173,21 @@ pub(crate) fn lower(m: &Module, tid: TraceId, func: &mut Function, fctx: &mut Fu
     let ovf = b.declare_var(types::I8);
     let ended = b.create_block();
     b.set_cold_block(ended);
-    let vars = t.values.iter().map(|(_, d)| clif_type(d.ty).map(|ty| b.declare_var(ty))).collect();
     let live = Liveness::new(t, &starts);
     let mut seg_block = HashMap::new();
+    let mut seg_params = HashMap::new();
     for &s in &starts {
-        seg_block.insert(s, b.create_block());
+        let block = b.create_block();
+        let params = segment_params(t, &live, s);
+        for &v in &params {
+            b.append_block_param(block, clif_type(t.ty(v)).unwrap_or(types::I64));
+        }
+        seg_block.insert(s, block);
+        seg_params.insert(s, params);
     }
-    let mut l = Lower { m, t, b, svc, vars, ctx, vals, heap, base, ovf, seg: 0, seg_end, seg_block, live, ended, exits: Vec::new(), pending: Vec::new(), stats: LowerStats::default() };
+    let n = t.values.len();
+    let (current, defined_in) = (vec![None; n], vec![0; n]);
+    let mut l = Lower { m, t, b, svc, current, defined_in, segment_number: 0, seg_params, ctx, vals, heap, base, ovf, seg: 0, seg_end, seg_block, live, ended, exits: Vec::new(), pending: Vec::new(), stats: LowerStats::default() };
     l.prologue(entry_pc, &starts);
     l.body();
     l.emit_exits();
@@ -181,6 +205,20 @@ fn segment_starts(t: &Trace) -> Vec<usize> {
     s.extend(t.ops.values().enumerate().filter(|(_, op)| op.opcode == Opcode::Label).map(|(k, _)| k + 1));
     s.dedup();
     s
+}
+
+/// The most values a segment block of `t` takes as parameters (what a loop header carries).
+pub(crate) fn most_carried(t: &Trace) -> usize {
+    let starts = segment_starts(t);
+    let live = Liveness::new(t, &starts);
+    starts.iter().map(|&s| segment_params(t, &live, s).len()).max().unwrap_or(0)
+}
+
+/// The values the block of the segment starting at `start` takes: the trace's inputs for the
+/// trace start (a jump back to it gives them all), else what an exit at its start would store.
+fn segment_params(t: &Trace, live: &Liveness, start: usize) -> Vec<Value> {
+    let params = if start == 0 { t.inputs.clone() } else { live.interpret_exit_values(t, start, start) };
+    params.into_iter().filter(|&v| clif_type(t.ty(v)).is_some()).collect()
 }
 
 fn clif_type(ty: Type) -> Option<ir::Type> {
@@ -203,22 +241,37 @@ impl Lower<'_, '_> {
             self.b.switch_to_block(here);
             self.b.seal_block(here);
             self.load_counts();
-            for v in self.live.interpret_exit_values(self.t, e, e) {
-                let x = self.load_slot(v);
-                self.def(v, x);
-            }
-            self.b.ins().jump(self.seg_block[&e], &[]);
+            let args = self.seg_params[&e].clone().into_iter().map(|v| self.load_slot(v)).collect();
+            self.jump_to_segment(e, args);
             self.b.switch_to_block(other);
             self.b.seal_block(other);
         }
         self.load_counts();
-        for &v in &self.t.inputs {
-            let x = self.load_slot(v);
-            self.def(v, x);
-        }
-        let start = self.seg_block[&0];
-        self.b.ins().jump(start, &[]);
+        let args = self.seg_params[&0].clone().into_iter().map(|v| self.load_slot(v)).collect();
+        self.jump_to_segment(0, args);
         self.enter_segment(0);
+    }
+
+    /// Ends the current block with a jump to the block of the segment starting at `start`,
+    /// giving it `args` for its parameters.
+    fn jump_to_segment(&mut self, start: usize, args: Vec<ir::Value>) {
+        let args: Vec<ir::BlockArg> = args.into_iter().map(ir::BlockArg::from).collect();
+        self.b.ins().jump(self.seg_block[&start], &args);
+    }
+
+    /// What a jump or fall-through into the segment starting at `start` gives its block: for
+    /// the parameters of the label before it (or the inputs, for the trace start) the
+    /// values `given`, for the rest their values here.
+    fn segment_args(&mut self, start: usize, params: &[Value], given: &[Value]) -> Vec<ir::Value> {
+        let given: Vec<ir::Value> = given.iter().map(|&a| self.get(a)).collect();
+        let wanted = self.seg_params[&start].clone();
+        wanted.into_iter().map(|v| match params.iter().position(|&p| p == v) {
+            Some(k) => {
+                let want = clif_type(self.t.ty(v)).unwrap_or(types::I64);
+                self.bitcast_to(given[k], want)
+            }
+            None => self.get(v),
+        }).collect()
     }
 
     fn load_counts(&mut self) {
@@ -230,10 +283,10 @@ impl Lower<'_, '_> {
 
     fn body(&mut self) {
         for (pc, op) in self.t.ops.values().enumerate() {
-            if self.current_block_terminated() {
-                // Ops after a jump or finish that no label starts: unreachable, but lowered.
-                let b = self.b.create_block();
-                self.b.switch_to_block(b);
+            if self.current_block_terminated() && op.opcode != Opcode::Label {
+                // Ops after a jump or finish that no label starts are never reached (no exit or
+                // entry is in them): not lowered.
+                continue;
             }
             self.op(pc, op);
         }
@@ -253,6 +306,11 @@ impl Lower<'_, '_> {
         let block = self.seg_block[&start];
         self.b.switch_to_block(block);
         self.seg = start;
+        self.segment_number += 1;
+        let params = self.b.block_params(block).to_vec();
+        for (v, x) in self.seg_params[&start].clone().into_iter().zip(params) {
+            self.set(v, x);
+        }
         let len = (self.seg_end[&start] + 1 - start) as i64;
         let base = self.b.use_var(self.base);
         let fuel = self.b.ins().load(types::I64, TRUSTED, self.ctx, ctx_offset::FUEL);
@@ -297,13 +355,12 @@ impl Lower<'_, '_> {
     }
 
     fn label(&mut self, pc: usize, op: &Op) {
-        let params = &op.label().expect("a label has label data").params;
-        let args: Vec<ir::Value> = op.args.iter().map(|&a| self.get(a)).collect();
-        for (&p, x) in params.iter().zip(args) {
-            self.def(p, x);
+        if !self.current_block_terminated() {
+            let params = &op.label().expect("a label has label data").params;
+            let args = self.segment_args(pc + 1, params, &op.args);
+            self.advance_base(pc);
+            self.jump_to_segment(pc + 1, args);
         }
-        self.advance_base(pc);
-        self.b.ins().jump(self.seg_block[&(pc + 1)], &[]);
         self.enter_segment(pc + 1);
     }
 
@@ -325,15 +382,12 @@ impl Lower<'_, '_> {
             },
             Target::Loop(_) => return self.leave(pc),
         };
-        let args: Vec<ir::Value> = op.args.iter().map(|&a| self.get(a)).collect();
-        for (&p, x) in params.iter().zip(args) {
-            self.def(p, x);
-        }
+        let args = self.segment_args(start, &params, &op.args);
         self.advance_base(pc);
         let it = self.b.ins().load(types::I64, TRUSTED, self.ctx, ctx_offset::ITERATIONS);
         let it = self.b.ins().iadd_imm_s(it, 1);
         self.b.ins().store(TRUSTED, it, self.ctx, ctx_offset::ITERATIONS);
-        self.b.ins().jump(self.seg_block[&start], &[]);
+        self.jump_to_segment(start, args);
         self.stats.native_ops += 1;
     }
 
@@ -456,7 +510,7 @@ impl Lower<'_, '_> {
         let call = self.b.ins().call(self.svc.step, &[self.ctx, pc_v]);
         let status = self.b.inst_results(call)[0];
         self.check_status(status);
-        let result = op.result.filter(|&r| self.vars[r.index()].is_some()).map(|r| self.load_slot(r));
+        let result = op.result.filter(|&r| clif_type(self.t.ty(r)).is_some()).map(|r| self.load_slot(r));
         if calls_trace {
             self.after_trace_call(pc);
         }
@@ -508,7 +562,11 @@ impl Lower<'_, '_> {
         let block = self.b.create_block();
         self.b.set_cold_block(block);
         self.exits.push(ExitInfo { pc, kind });
-        self.pending.push(PendingExit { block, number: self.exits.len(), pc, seg: self.seg, values: values.to_vec() });
+        let base = self.b.use_var(self.base);
+        let ops = self.b.ins().iadd_imm_s(base, (pc - self.seg) as i64);
+        let ovf = self.b.use_var(self.ovf);
+        let values = values.iter().filter(|&&v| clif_type(self.t.ty(v)).is_some()).map(|&v| (v, self.get(v))).collect();
+        self.pending.push(PendingExit { block, number: self.exits.len(), ops, ovf, values });
         block
     }
 
@@ -516,14 +574,11 @@ impl Lower<'_, '_> {
         for e in std::mem::take(&mut self.pending) {
             self.b.switch_to_block(e.block);
             self.b.seal_block(e.block);
-            for &v in &e.values {
-                self.store_slot(v);
+            for (v, x) in e.values {
+                self.b.ins().store(TRUSTED, x, self.vals, Self::slot_offset(v));
             }
-            let base = self.b.use_var(self.base);
-            let ops = self.b.ins().iadd_imm_s(base, (e.pc - e.seg) as i64);
-            self.b.ins().store(TRUSTED, ops, self.ctx, ctx_offset::OPS);
-            let ovf = self.b.use_var(self.ovf);
-            self.b.ins().store(TRUSTED, ovf, self.ctx, ctx_offset::OVF);
+            self.b.ins().store(TRUSTED, e.ops, self.ctx, ctx_offset::OPS);
+            self.b.ins().store(TRUSTED, e.ovf, self.ctx, ctx_offset::OVF);
             let n = self.b.ins().iconst(types::I32, e.number as i64);
             self.b.ins().return_(&[n]);
         }
@@ -667,9 +722,14 @@ impl Lower<'_, '_> {
                 Const::Class(n) | Const::Func(n) => self.b.ins().iconst(types::I64, class_id(n) as i64),
                 Const::Ptr(_) => self.load_slot(v),
             },
-            _ => match self.vars[v.index()] {
-                Some(var) => self.b.use_var(var),
-                None => self.b.ins().iconst(types::I64, 0),
+            _ => match self.current[v.index()].filter(|_| self.defined_in[v.index()] == self.segment_number) {
+                Some(x) => x,
+                // Not defined on the way here (a resume value the call spilling it precedes):
+                // zero, as Cranelift gives a variable never defined.
+                None => match clif_type(self.t.ty(v)) {
+                    Some(types::F64) => self.b.ins().f64const(0.0),
+                    _ => self.b.ins().iconst(types::I64, 0),
+                },
             },
         }
     }
@@ -681,11 +741,15 @@ impl Lower<'_, '_> {
     }
 
     fn def(&mut self, v: Value, x: ir::Value) {
-        if let Some(var) = self.vars[v.index()] {
-            let want = if self.t.ty(v) == Type::Float { types::F64 } else { types::I64 };
+        if let Some(want) = clif_type(self.t.ty(v)) {
             let x = self.bitcast_to(x, want);
-            self.b.def_var(var, x);
+            self.set(v, x);
         }
+    }
+
+    fn set(&mut self, v: Value, x: ir::Value) {
+        self.current[v.index()] = Some(x);
+        self.defined_in[v.index()] = self.segment_number;
     }
 
     fn slot_offset(v: Value) -> i32 {
@@ -698,7 +762,7 @@ impl Lower<'_, '_> {
     }
 
     fn store_slot(&mut self, v: Value) {
-        if self.vars[v.index()].is_none() {
+        if clif_type(self.t.ty(v)).is_none() {
             return;
         }
         let x = self.get(v);
