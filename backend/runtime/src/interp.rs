@@ -227,11 +227,7 @@ pub struct Interp<'m> {
     failed: Option<FailedGuard>,
     failed_bounds: Option<(u64, Origin)>,
     /// Calls of trace functions in progress (bounded: recursion must not exhaust the stack).
-    depth: usize,
-    /// Compiled code to run traces with (called trace functions included), when running
-    /// natively ([`crate::native::run`]).
-    pub(crate) native: Option<&'m crate::native::CodeTable>,
-    pub(crate) native_counts: crate::native::NativeCounts,
+    pub(crate) depth: usize,
     alloc_sites: rustc_hash::FxHashMap<(Opcode, Option<tracelab_ir::DescrId>), (std::sync::Arc<str>, u64)>,
     /// Results `record_known_result` stated, by [`call_key`] of target and arguments.
     known_results: HashMap<u64, u64>,
@@ -629,7 +625,7 @@ impl<'m> Interp<'m> {
         let machine = Machine::new(&cfg);
         let mut machine = machine;
         machine.note_accesses = m.descrs.values().any(|d| matches!(&d.data, DescrData::Call(c) if c.writes.is_some()));
-        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, index: tracelab_ir::facts::ModuleIndex::of(m), failed: None, failed_bounds: None, depth: 0, native: None, native_counts: Default::default(), alloc_sites: Default::default(), known_results: HashMap::new(), cache_calls: Default::default(), slices: HashMap::new() }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, index: tracelab_ir::facts::ModuleIndex::of(m), failed: None, failed_bounds: None, depth: 0, alloc_sites: Default::default(), known_results: HashMap::new(), cache_calls: Default::default(), slices: HashMap::new() }
     }
 
     /// Runs trace `tid` from its start.
@@ -712,7 +708,46 @@ impl<'m> Interp<'m> {
     }
 
     /// Executes from op index `start` until the trace ends or leaves.
+    /// Runs `f` from op `pc` to the end of the run in the interpreter alone. Calls of trace
+    /// functions keep their callers on a stack here, not on Rust's.
     pub(crate) fn exec(&mut self, mut f: Frame<'m>, mut pc: usize) -> Step<Exit> {
+        let mut callers: Vec<(Frame<'m>, usize)> = Vec::new();
+        loop {
+            let mut end = match self.run_ops(&mut f, pc) {
+                Ok((Flow::Enter(next, at), _)) => {
+                    (f, pc) = (next, at);
+                    continue;
+                }
+                Ok((Flow::Call(callee), at)) => {
+                    self.depth += 1;
+                    callers.push((std::mem::replace(&mut f, callee), at));
+                    pc = 0;
+                    continue;
+                }
+                Ok((Flow::Exit(e), _)) => Ok(e),
+                Ok((Flow::Next, _)) => unreachable!("run_ops returns at a transfer"),
+                Err(e) => Err(e),
+            };
+            // The frame ended: its caller, if any, goes on with what it ended with.
+            loop {
+                let Some((mut caller, at)) = callers.pop() else { return end };
+                self.depth -= 1;
+                match self.call_returned(&mut caller, at, end) {
+                    Ok(Flow::Next) => {
+                        (f, pc) = (caller, at + 1);
+                        break;
+                    }
+                    Ok(Flow::Exit(e)) => end = Ok(e),
+                    Ok(_) => unreachable!("a returning call only goes on or ends"),
+                    Err(e) => end = Err(e),
+                }
+            }
+        }
+    }
+
+    /// Executes ops of `f` from `pc` until one transfers control: a jump or bridge into another
+    /// frame, a call of a trace function, the end of the run. That flow, and the op that made it.
+    pub(crate) fn run_ops(&mut self, f: &mut Frame<'m>, mut pc: usize) -> Step<(Flow<'m>, usize)> {
         loop {
             let Some(op) = self.index.op_at(f.tid, pc).map(|id| &f.t.ops[id]) else {
                 return Err(Exit::Trap(format!("trace `{}` ran off its end", f.t.name)));
@@ -721,13 +756,9 @@ impl<'m> Interp<'m> {
             if self.ops > self.cfg.fuel {
                 return Err(Exit::OutOfFuel);
             }
-            match self.step(&mut f, pc, op)? {
+            match self.step(f, pc, op)? {
                 Flow::Next => pc += 1,
-                Flow::Enter(frame, at) => {
-                    f = frame;
-                    pc = at;
-                }
-                Flow::Exit(e) => return Ok(e),
+                flow => return Ok((flow, pc)),
             }
         }
     }
@@ -787,7 +818,7 @@ impl<'m> Interp<'m> {
             _ => {
                 // Loads and stores through a descr: their words' epochs are that descr's.
                 self.machine.via = op.descr.and_then(|d| memory_type(&self.m.descrs[d].data).map(|ty| (d, ty)));
-                let r = self.memory_or_call(f, pc, op, &a);
+                let r = self.memory_or_call(f, op, &a);
                 self.machine.via = None;
                 return r;
             }
@@ -1045,7 +1076,7 @@ impl<'m> Interp<'m> {
         self.machine.store(addr, ad.item_size as u64, v)
     }
 
-    fn memory_or_call(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op, a: &[u64; 6]) -> Step<Flow<'m>> {
+    fn memory_or_call(&mut self, f: &mut Frame<'m>, op: &'m Op, a: &[u64; 6]) -> Step<Flow<'m>> {
         use Opcode::*;
         let descr = op.descr.map(|d| &self.m.descrs[d].data);
         let rty = op.opcode.result_type();
@@ -1209,7 +1240,7 @@ impl<'m> Interp<'m> {
             }
             (SaveException | SaveExcClass | LoadFromGcTable, _) => self.set(f, op, 0, None),
             (ZeroPtrField, _) => self.machine.store(x + y, 8, 0)?,
-            (o, _) if o.is_call() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => return self.call(f, pc, op),
+            (o, _) if o.is_call() || matches!(o, EscapeI | EscapeR | EscapeF | EscapeN) => return self.call(f, op),
             (RecordKnownClass, _) => self.assume_class(x, y)?,
             (RecordKnownField, Some(DescrData::Field(fd))) => {
                 let addr = self.field_addr(op, nonnull(x)?, fd)?;
@@ -1326,7 +1357,7 @@ impl<'m> Interp<'m> {
         }
     }
 
-    fn call(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<Flow<'m>> {
+    fn call(&mut self, f: &mut Frame<'m>, op: &'m Op) -> Step<Flow<'m>> {
         use Opcode::*;
         let ti = op.opcode.call_target_index();
         let mut vals = Vec::with_capacity(op.args.len());
@@ -1352,7 +1383,7 @@ impl<'m> Interp<'m> {
         };
         if let Some(i) = ti {
             match f.t.as_const(op.args[i]) {
-                Some(Const::Func(name)) => return self.call_function(f, pc, op, name, &args),
+                Some(Const::Func(name)) => return self.call_function(name, &args),
                 Some(Const::Class(name)) if self.cfg.externals.get(name).is_some() => return self.call_extern(f, op, name, &args),
                 _ => {}
             }
@@ -1505,7 +1536,7 @@ impl<'m> Interp<'m> {
         }
     }
 
-    fn call_function(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op, name: &str, args: &[RtValue]) -> Step<Flow<'m>> {
+    fn call_function(&mut self, name: &str, args: &[RtValue]) -> Step<Flow<'m>> {
         let Some(tid) = self.index.trace(name) else {
             return Err(Exit::Trap(format!("call to unknown function @{name}")));
         };
@@ -1517,13 +1548,14 @@ impl<'m> Interp<'m> {
         for (&inp, a) in t.inputs.iter().zip(args) {
             callee.vals[inp.index()] = a.bits;
         }
-        self.depth += 1;
-        let exit = match self.native.filter(|code| code.enters(tid, 0)) {
-            // SAFETY: `self` is the interpreter the code runs in and waits for the callee.
-            Some(code) => Ok(unsafe { crate::native::drive(self, code, callee, 0) }),
-            None => self.exec(callee, 0),
-        };
-        self.depth -= 1;
+        Ok(Flow::Call(callee))
+    }
+
+    /// The call at op `pc` of `f` returned, its callee's run having ended with `exit`: its
+    /// result goes to its slot, or the caller's run ends too.
+    pub(crate) fn call_returned(&mut self, f: &mut Frame<'m>, pc: usize, exit: Step<Exit>) -> Step<Flow<'m>> {
+        let id = self.index.op_at(f.tid, pc).expect("the call is in the order");
+        let op = &f.t.ops[id];
         match exit? {
             Exit::Finish(v) => {
                 self.set(f, op, v.map_or(0, |v| v.bits), None);
@@ -1533,8 +1565,7 @@ impl<'m> Interp<'m> {
             // (the rule `inline` follows when it stacks frames).
             Exit::GuardFailed { trace, op: at, guard_id, fail_args, frames: Some(callee_frames) } => {
                 let mut frames = Vec::new();
-                let call = self.index.op_at(f.tid, pc).expect("the call is in the order");
-                for fr in tracelab_ir::resume::call_site_frames(f.t, call) {
+                for fr in tracelab_ir::resume::call_site_frames(f.t, id) {
                     let mut slots = Vec::new();
                     for s in &fr.slots {
                         slots.push(match s {
@@ -1552,9 +1583,14 @@ impl<'m> Interp<'m> {
     }
 }
 
+/// Where execution goes after an op.
 pub(crate) enum Flow<'m> {
     Next,
+    /// Into this frame at this op (a jump to a label, a bridge).
     Enter(Frame<'m>, usize),
+    /// A call of a trace function: run this frame (the callee's) to its end, then
+    /// [`Interp::call_returned`].
+    Call(Frame<'m>),
     Exit(Exit),
 }
 

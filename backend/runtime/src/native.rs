@@ -128,10 +128,6 @@ impl CodeTable {
     fn at(&self, tid: TraceId, pc: usize) -> Option<&NativeCode> {
         self.traces.get(tid.index())?.as_ref().filter(|c| c.entries.contains(&pc))
     }
-
-    pub(crate) fn enters(&self, tid: TraceId, pc: usize) -> bool {
-        self.at(tid, pc).is_some()
-    }
 }
 
 /// How a run went between compiled code and the interpreter.
@@ -147,44 +143,51 @@ pub struct NativeCounts {
 /// Runs trace `tid` of `m` with `cfg` as [`Interp::run`] does, in compiled code wherever
 /// `code` has some.
 pub fn run(m: &Module, cfg: Config, tid: TraceId, code: &CodeTable) -> (Run, NativeCounts) {
-    let mut interp = Interp::new(m, cfg);
-    interp.native = Some(code);
-    let mut frame = interp.frame(tid);
-    let (exit, inputs) = match interp.bind_inputs(&mut frame) {
-        // SAFETY: `interp` outlives the call and is not used during it.
-        Ok(inputs) => (unsafe { drive(&mut interp, code, frame, 0) }, inputs),
+    let mut runner = Runner { interp: Interp::new(m, cfg), code, counts: NativeCounts::default() };
+    let mut frame = runner.interp.frame(tid);
+    let (exit, inputs) = match runner.interp.bind_inputs(&mut frame) {
+        // SAFETY: `runner` outlives the call and is not used during it.
+        Ok(inputs) => (unsafe { drive(&mut runner, frame, 0) }, inputs),
         Err(e) => (e, Vec::new()),
     };
-    let counts = interp.native_counts;
-    (interp.into_run(exit, inputs), counts)
+    (runner.interp.into_run(exit, inputs), runner.counts)
 }
 
-/// One activation of compiled code: its context first (compiled code gets a pointer to the
-/// context, services cast it back to the activation), the interpreter, the running frame.
+/// What a native run goes between: the interpreter (the reference semantics, which executes
+/// what compiled code hands back) and the compiled code.
+struct Runner<'m> {
+    interp: Interp<'m>,
+    code: &'m CodeTable,
+    counts: NativeCounts,
+}
+
+/// One activation of the trampoline: its context first (compiled code gets a pointer to the
+/// context, services cast it back to the activation), the runner, the running frame.
 #[repr(C)]
 struct Activation<'m> {
     ctx: NativeCtx,
-    interp: *mut Interp<'m>,
+    runner: *mut Runner<'m>,
     frame: Option<Frame<'m>>,
     /// How a service ended the run.
     ended: Option<Exit>,
 }
 
-/// Runs `frame` from op `pc`: compiled code wherever `code` has it (bridges, loops entered
-/// from other traces, trace functions called), the interpreter elsewhere. How the run (or,
-/// for a called function, the callee's run) ended.
+/// The trampoline: runs `frame` from op `pc` to the end of its run, and owns every transfer on
+/// the way. Compiled code runs wherever `code` has it (a loop entered at a label, a bridge, a
+/// trace function called); the interpreter runs the rest up to the next transfer, and decodes
+/// every exit of compiled code. A call of a trace function, from either, runs the callee in a
+/// nested trampoline. How the run (or, for a callee, its run) ended.
 ///
 /// # Safety
-/// `interp` must be valid for the call and not used by the caller during it; it is the
-/// interpreter `code` was installed in.
-pub(crate) unsafe fn drive<'m>(interp: *mut Interp<'m>, code: &'m CodeTable, frame: Frame<'m>, pc: usize) -> Exit {
+/// `runner` must be valid for the call and not used by the caller during it.
+unsafe fn drive<'m>(runner: *mut Runner<'m>, frame: Frame<'m>, pc: usize) -> Exit {
     // SAFETY: valid per the caller; every use below is short and none spans a call of
-    // compiled code, which reaches the interpreter through the activation.
-    let heap = unsafe { &(*interp).machine.heap };
+    // compiled code, which reaches the runner through the activation.
+    let heap = unsafe { &(*runner).interp.machine.heap };
     let ctx = NativeCtx {
         ops: 0,
         // SAFETY: as above: a short read through the caller's valid pointer.
-        fuel: unsafe { (*interp).cfg.fuel },
+        fuel: unsafe { (*runner).interp.cfg.fuel },
         iterations: 0,
         ovf: 0,
         vals: std::ptr::null_mut(),
@@ -194,21 +197,24 @@ pub(crate) unsafe fn drive<'m>(interp: *mut Interp<'m>, code: &'m CodeTable, fra
         shadow: heap.shadow_base(),
         color: heap.color_base(),
     };
-    let (mut tid, mut pc) = (frame.tid, pc);
-    let mut act = Activation { ctx, interp, frame: Some(frame), ended: None };
+    let mut pc = pc;
+    let mut act = Activation { ctx, runner, frame: Some(frame), ended: None };
     let a: *mut Activation<'m> = &mut act;
     loop {
         // SAFETY: `a` is the live activation above; no reference to it is held across the
         // call of compiled code (services make their own from the context).
         let act = unsafe { &mut *a };
+        let tid = act.frame.as_ref().expect("a running frame").tid;
         // SAFETY: `drive`'s contract; the reference ends before compiled code is called.
-        let interp = unsafe { &mut *act.interp };
+        let code = unsafe { (*act.runner).code };
         let Some(nc) = code.at(tid, pc) else {
-            interp.native_counts.interpreted += 1;
-            let frame = act.frame.take().expect("a frame");
-            return interp.exec(frame, pc).unwrap_or_else(|e| e);
+            match act.interpret(pc) {
+                Ok(next) => pc = next,
+                Err(e) => return e,
+            }
+            continue;
         };
-        interp.native_counts.entries += 1;
+        act.runner().counts.entries += 1;
         if let Err(e) = act.install(nc) {
             return e;
         }
@@ -222,22 +228,42 @@ pub(crate) unsafe fn drive<'m>(interp: *mut Interp<'m>, code: &'m CodeTable, fra
             n => nc.exits[n as usize - 1],
         };
         match act.leave(leave) {
-            Ok((t, p)) => (tid, pc) = (t, p),
+            Ok(next) => pc = next,
             Err(e) => return e,
         }
     }
 }
 
+/// Calls trace function `callee` for the call at op `pc` of `caller`: runs it in a nested
+/// trampoline, then the caller takes its result (or its run ends too).
+///
+/// # Safety
+/// As [`drive`].
+unsafe fn call<'m>(runner: *mut Runner<'m>, caller: &mut Frame<'m>, pc: usize, callee: Frame<'m>) -> Result<Flow<'m>, Exit> {
+    // SAFETY: `drive`'s contract; each reference is short and none spans the nested run.
+    unsafe { (*runner).interp.depth += 1 };
+    // SAFETY: forwarded from the caller.
+    let exit = unsafe { drive(runner, callee, 0) };
+    // SAFETY: as above.
+    let interp = unsafe { &mut (*runner).interp };
+    interp.depth -= 1;
+    interp.call_returned(caller, pc, Ok(exit))
+}
+
 impl<'m> Activation<'m> {
-    fn interp(&mut self) -> &mut Interp<'m> {
+    fn runner(&mut self) -> &mut Runner<'m> {
         // SAFETY: `drive`'s contract; the activation is the only user while it runs.
-        unsafe { &mut *self.interp }
+        unsafe { &mut *self.runner }
+    }
+
+    fn interp(&mut self) -> &mut Interp<'m> {
+        &mut self.runner().interp
     }
 
     /// Hands the frame to compiled code: its slots, its `ConstPtr`s resolved, the counts.
     fn install(&mut self, nc: &NativeCode) -> Result<(), Exit> {
         // SAFETY: `drive`'s contract; compiled code is not running while it installs.
-        let interp = unsafe { &mut *self.interp };
+        let interp = unsafe { &mut (*self.runner).interp };
         let frame = self.frame.as_mut().expect("a frame to install");
         for (v, c) in &nc.const_ptrs {
             frame.vals[v.index()] = interp.constant(c)?;
@@ -260,26 +286,36 @@ impl<'m> Activation<'m> {
 
     /// Handles compiled code leaving as `how`: the interpreter executes the op it left at (a
     /// failed guard is checked again and decoded by the interpreter's guard code, which may
-    /// enter the guard's bridge). Where execution goes, or how the run ended.
-    fn leave(&mut self, how: Leave) -> Result<(TraceId, usize), Exit> {
+    /// enter the guard's bridge), or runs on from it. Where execution goes, or how the run
+    /// ended.
+    fn leave(&mut self, how: Leave) -> Result<usize, Exit> {
         self.sync_in();
-        let frame = self.frame.take().expect("compiled code left a running frame");
-        let (next, pc) = match how {
-            Leave::Ended => return Err(self.ended.take().unwrap_or_else(|| Exit::Trap("compiled code ended the run without an exit".into()))),
-            Leave::Interpret { pc } => return Err(self.interp().exec(frame, pc).unwrap_or_else(|e| e)),
-            Leave::GuardFailed { pc } => self.one_op(frame, pc, true)?,
-            Leave::Step { pc } => self.one_op(frame, pc, false)?,
-        };
-        let tid = next.tid;
-        self.frame = Some(next);
-        Ok((tid, pc))
+        match how {
+            Leave::Ended => Err(self.ended.take().unwrap_or_else(|| Exit::Trap("compiled code ended the run without an exit".into()))),
+            Leave::Interpret { pc } => self.interpret(pc),
+            Leave::GuardFailed { pc } => self.one_op(pc, true),
+            Leave::Step { pc } => self.one_op(pc, false),
+        }
     }
 
-    /// The interpreter executes op `pc` (counted as `exec` counts it). A guard must fail
+    /// The interpreter runs the frame from op `pc` up to the next transfer, which the
+    /// trampoline takes: where execution goes next.
+    fn interpret(&mut self, pc: usize) -> Result<usize, Exit> {
+        self.runner().counts.interpreted += 1;
+        // SAFETY: `drive`'s contract; the frame is this activation's own field.
+        let interp = unsafe { &mut (*self.runner).interp };
+        let frame = self.frame.as_mut().expect("a running frame");
+        let (flow, at) = interp.run_ops(frame, pc)?;
+        self.transfer(flow, at)
+    }
+
+    /// The interpreter executes op `pc` (counted as `run_ops` counts it). A guard must fail
     /// there too: if it passes, compiled code and interpreter disagree. Where execution goes
     /// next, or how the run ended.
-    fn one_op(&mut self, mut frame: Frame<'m>, pc: usize, guard: bool) -> Result<(Frame<'m>, usize), Exit> {
-        let interp = self.interp();
+    fn one_op(&mut self, pc: usize, guard: bool) -> Result<usize, Exit> {
+        // SAFETY: as in `interpret`.
+        let interp = unsafe { &mut (*self.runner).interp };
+        let frame = self.frame.as_mut().expect("a running frame");
         interp.ops += 1;
         if interp.ops > interp.cfg.fuel {
             return Err(Exit::OutOfFuel);
@@ -288,11 +324,30 @@ impl<'m> Activation<'m> {
             return Err(Exit::Trap(format!("compiled code left `{}` at op {pc}, past its end", frame.t.name)));
         };
         let op = &frame.t.ops[id];
-        match interp.step(&mut frame, pc, op)? {
+        match interp.step(frame, pc, op)? {
             Flow::Next if guard => Err(Exit::Trap(format!("compiled code and interpreter disagree: the guard at op {pc} of `{}` passes in the interpreter", frame.t.name))),
-            Flow::Next => Ok((frame, pc + 1)),
+            flow => self.transfer(flow, pc),
+        }
+    }
+
+    /// Takes the flow op `pc` made: where execution goes next, or how the run ended.
+    fn transfer(&mut self, flow: Flow<'m>, pc: usize) -> Result<usize, Exit> {
+        match flow {
+            Flow::Next => Ok(pc + 1),
+            Flow::Enter(next, at) => {
+                self.frame = Some(next);
+                Ok(at)
+            }
+            Flow::Call(callee) => {
+                let frame = self.frame.as_mut().expect("a running frame");
+                // SAFETY: `drive`'s contract; the nested run uses the runner, not this frame.
+                match unsafe { call(self.runner, frame, pc, callee) }? {
+                    Flow::Next => Ok(pc + 1),
+                    Flow::Exit(e) => Err(e),
+                    _ => Err(Exit::Trap("a returning call neither went on nor ended".into())),
+                }
+            }
             Flow::Exit(e) => Err(e),
-            Flow::Enter(next, at) => Ok((next, at)),
         }
     }
 }
@@ -317,9 +372,9 @@ pub unsafe extern "C" fn tl_step(ctx: *mut NativeCtx, pc: u64) -> u64 {
     let act = unsafe { activation(ctx) };
     // A called trace function counts ops and iterations in the interpreter (the overflow
     // flag stays compiled code's own until an exit stores it).
-    // SAFETY: the activation's interpreter is valid while compiled code runs (`drive`'s
+    // SAFETY: the activation's runner is valid while compiled code runs (`drive`'s
     // contract) and compiled code, which called us, holds no reference to it.
-    let interp = unsafe { &mut *act.interp };
+    let interp = unsafe { &mut (*act.runner).interp };
     interp.ops = act.ctx.ops;
     interp.iterations = act.ctx.iterations;
     let frame = act.frame.as_mut().expect("running");
@@ -328,7 +383,13 @@ pub unsafe extern "C" fn tl_step(ctx: *mut NativeCtx, pc: u64) -> u64 {
         return STATUS_ENDED;
     };
     let op = &frame.t.ops[id];
-    let r = interp.step(frame, pc as usize, op);
+    let r = match interp.step(frame, pc as usize, op) {
+        // SAFETY: `drive`'s contract holds for the nested run; this frame waits for it.
+        Ok(Flow::Call(callee)) => unsafe { call(act.runner, frame, pc as usize, callee) },
+        r => r,
+    };
+    // SAFETY: as above; the nested run, if any, has ended.
+    let interp = unsafe { &mut (*act.runner).interp };
     act.ctx.ops = interp.ops;
     act.ctx.iterations = interp.iterations;
     match r {
@@ -337,7 +398,7 @@ pub unsafe extern "C" fn tl_step(ctx: *mut NativeCtx, pc: u64) -> u64 {
             act.ended = Some(e);
             STATUS_ENDED
         }
-        Ok(Flow::Enter(..)) => {
+        Ok(Flow::Enter(..) | Flow::Call(_)) => {
             act.ended = Some(Exit::Trap(format!("op {pc} changes traces; compiled code must leave for it")));
             STATUS_ENDED
         }
