@@ -2,9 +2,10 @@
 //!
 //! Compiled code returns an exit number; [`ExitInfo`] says what the runtime does with it. Two
 //! shapes:
-//! - a *guard exit* hands over the guard's operands (and those of the comparison that computed
-//!   its condition: the interpreter re-checks the guard and learns from it), its fail args, its
-//!   resume data's values and the virtualizable frame: all the interpreter's guard code reads;
+//! - a *guard exit* hands over the guard's operands (the interpreter checks the guard again),
+//!   its fail args, its resume data's values and the virtualizable frame: all the interpreter's
+//!   guard code reads (input learning, which also reads the operands of the comparison behind
+//!   a condition, watches interpreted runs only);
 //! - an *interpret exit* at op `pc` (`finish`, a jump into another trace, fuel that could run
 //!   out) hands over every value the interpreter may still read from `pc` on: the values defined
 //!   before `pc` that ops of the current segment or later use, or after the first label when
@@ -54,33 +55,18 @@ pub(crate) fn def_index(t: &Trace, v: Value) -> Option<isize> {
 
 /// Values a guard exit at `op` stores (constants excluded: the interpreter has them).
 pub(crate) fn guard_exit_values(t: &Trace, op: &Op) -> Vec<Value> {
-    let mut out = Vec::new();
-    exit_uses(t, op, |v| out.push(v));
+    let mut out: Vec<Value> = op.uses().collect();
     out.extend(t.vable.as_ref().map(|v| v.frame));
     finish_set(t, out)
-}
-
-/// What op `op` reads, and for a guard also what its exit hands over: the operands of the
-/// comparison that computed its condition (the interpreter learns from them).
-fn exit_uses(t: &Trace, op: &Op, mut f: impl FnMut(Value)) {
-    op.for_each_use(&mut f);
-    if !op.opcode.is_guard() {
-        return;
-    }
-    if let Some(&c) = op.args.first() {
-        if let ValueDef::Op(def) = t.values[c].def {
-            t.ops[def].args.iter().copied().for_each(f);
-        }
-    }
 }
 
 /// Which values exits and segment entries read. Past the first label a jump may go back to any
 /// label, so what an exit there stores is what the ops after the first label read (and were
 /// defined before it); before the first label, what any op reads.
 pub(crate) struct Liveness {
-    /// Values read by ops (and their exits) anywhere in the trace.
+    /// Values read by ops (and so by their exits) anywhere in the trace.
     used_anywhere: Vec<Value>,
-    /// Values read by ops (and their exits) after the first label.
+    /// Values read by ops (and so by their exits) after the first label.
     used_after_first_label: Vec<Value>,
 }
 
@@ -96,7 +82,7 @@ impl Liveness {
             if pc < first_label && after.is_none() {
                 after = Some(used.clone());
             }
-            exit_uses(t, op, |v| {
+            op.for_each_use(|v| {
                 if !seen[v.index()] {
                     seen[v.index()] = true;
                     used.push(v);

@@ -96,10 +96,6 @@ pub struct Run {
     pub ops: u64,
     /// Back edges taken (jumps).
     pub iterations: u64,
-    /// The guard that failed, with its operands' values and origins (for learning).
-    pub failed_guard: Option<FailedGuard>,
-    /// An index out of bounds of an array whose length was invented: (index, length origin).
-    pub failed_bounds: Option<(u64, Origin)>,
     pub machine: Machine,
 }
 
@@ -224,8 +220,8 @@ pub struct Interp<'m> {
     bridges: HashMap<u64, TraceId>,
     /// Labels and functions by token and name: one lookup per jump and per call.
     pub(crate) index: tracelab_ir::facts::ModuleIndex,
-    failed: Option<FailedGuard>,
-    failed_bounds: Option<(u64, Origin)>,
+    /// Who watches the run (the input learner), if anyone.
+    observer: Option<&'m mut (dyn Observer + 'static)>,
     /// Calls of trace functions in progress (bounded: recursion must not exhaust the stack).
     pub(crate) depth: usize,
     alloc_sites: rustc_hash::FxHashMap<(Opcode, Option<tracelab_ir::DescrId>), (std::sync::Arc<str>, u64)>,
@@ -240,6 +236,15 @@ pub struct Interp<'m> {
 
 /// Nested calls of trace functions beyond this trap.
 pub const MAX_CALL_DEPTH: usize = 48;
+
+/// What a run tells whoever watches it: the input learner ([`crate::learn`]) is one. The
+/// semantics do not depend on it; only what is reported is computed for it.
+pub trait Observer {
+    /// A guard failed (`bridged`: its bridge goes on from here, so the run did not end there).
+    fn guard_failed(&mut self, guard: FailedGuard, bridged: bool);
+    /// An index was out of the bounds of an array whose length was invented.
+    fn index_out_of_bounds(&mut self, index: u64, length: Origin);
+}
 
 /// A failed guard as the input learner needs it: where, and for its operands (and, when its
 /// condition was computed by a comparison, that comparison's operands) the value and origin.
@@ -625,7 +630,12 @@ impl<'m> Interp<'m> {
         let machine = Machine::new(&cfg);
         let mut machine = machine;
         machine.note_accesses = m.descrs.values().any(|d| matches!(&d.data, DescrData::Call(c) if c.writes.is_some()));
-        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, index: tracelab_ir::facts::ModuleIndex::of(m), failed: None, failed_bounds: None, depth: 0, alloc_sites: Default::default(), known_results: HashMap::new(), cache_calls: Default::default(), slices: HashMap::new() }
+        Interp { m, machine, cfg, events: Vec::new(), ops: 0, iterations: 0, ovf: false, bridges, index: tracelab_ir::facts::ModuleIndex::of(m), observer: None, depth: 0, alloc_sites: Default::default(), known_results: HashMap::new(), cache_calls: Default::default(), slices: HashMap::new() }
+    }
+
+    /// An interpreter whose run reports to `observer`.
+    pub fn observed(m: &'m Module, cfg: Config, observer: &'m mut (dyn Observer + 'static)) -> Interp<'m> {
+        Interp { observer: Some(observer), ..Interp::new(m, cfg) }
     }
 
     /// Runs trace `tid` from its start.
@@ -652,8 +662,6 @@ impl<'m> Interp<'m> {
             events: self.events,
             ops: self.ops,
             iterations: self.iterations,
-            failed_guard: self.failed,
-            failed_bounds: self.failed_bounds,
             machine: self.machine,
         }
     }
@@ -892,11 +900,47 @@ impl<'m> Interp<'m> {
 
     fn guard_failed(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<Flow<'m>> {
         let g = op.guard().cloned().unwrap_or_default();
+        let bridge = g.id.and_then(|id| self.bridges.get(&id).copied()).filter(|&b| self.m.traces[b].inputs.len() == g.fail_args.len());
+        if self.observer.is_some() {
+            let failed = self.failed_guard(f, pc, op)?;
+            if let Some(observer) = self.observer.as_deref_mut() {
+                observer.guard_failed(failed, bridge.is_some());
+            }
+        }
+        let mut fail_args = Vec::new();
+        for v in &g.fail_args {
+            fail_args.push(match v {
+                Some(v) => Some(RtValue { ty: f.t.ty(*v), bits: self.get(f, *v)? }),
+                None => None,
+            });
+        }
+        if let Some(bridge) = bridge {
+            let t = &self.m.traces[bridge];
+            // The bridge continues from the original's state: delayed writes happen first.
+            if let Some(r) = g.resume.as_ref().filter(|r| !r.pending.is_empty()) {
+                self.resume(f, r)?;
+            }
+            let mut next = Frame { tid: bridge, t, vals: vec![0; t.values.len()], prov: vec![None; t.values.len()] };
+            for (k, &inp) in t.inputs.iter().enumerate() {
+                next.vals[inp.index()] = fail_args[k].map_or(0, |v| v.bits);
+                next.prov[inp.index()] = g.fail_args[k].and_then(|v| f.prov[v.index()].clone());
+            }
+            return Ok(Flow::Enter(next, 0));
+        }
+        let frames = match &g.resume {
+            Some(r) => Some(self.resume(f, r)?),
+            None => None,
+        };
+        Ok(Flow::Exit(Exit::GuardFailed { trace: f.t.name.clone(), op: pc, guard_id: g.id, fail_args, frames }))
+    }
+
+    /// The failed guard at op `pc` as an observer sees it: its operands' values and origins, and
+    /// for a condition computed by a comparison, that comparison's operands too.
+    fn failed_guard(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<FailedGuard> {
         let mut operands = Vec::new();
         for &v in &op.args {
             operands.push((self.get(f, v)?, self.origin(f, v)));
         }
-        // For a condition computed by a comparison, the comparison's operands matter too.
         let mut condition = Vec::new();
         if let Some(&v) = op.args.first() {
             if let ValueDef::Op(def) = f.t.values[v].def {
@@ -906,35 +950,7 @@ impl<'m> Interp<'m> {
             }
         }
         let op_id = self.index.op_at(f.tid, pc).expect("the guard is in the order");
-        self.failed = Some(FailedGuard { trace: f.tid, op: op_id, operands, condition });
-        let mut fail_args = Vec::new();
-        for v in &g.fail_args {
-            fail_args.push(match v {
-                Some(v) => Some(RtValue { ty: f.t.ty(*v), bits: self.get(f, *v)? }),
-                None => None,
-            });
-        }
-        if let Some(bridge) = g.id.and_then(|id| self.bridges.get(&id).copied()) {
-            let t = &self.m.traces[bridge];
-            if t.inputs.len() == fail_args.len() {
-                self.failed = None;
-                // The bridge continues from the original's state: delayed writes happen first.
-                if let Some(r) = g.resume.as_ref().filter(|r| !r.pending.is_empty()) {
-                    self.resume(f, r)?;
-                }
-                let mut next = Frame { tid: bridge, t, vals: vec![0; t.values.len()], prov: vec![None; t.values.len()] };
-                for (k, &inp) in t.inputs.iter().enumerate() {
-                    next.vals[inp.index()] = fail_args[k].map_or(0, |v| v.bits);
-                    next.prov[inp.index()] = g.fail_args[k].and_then(|v| f.prov[v.index()].clone());
-                }
-                return Ok(Flow::Enter(next, 0));
-            }
-        }
-        let frames = match &g.resume {
-            Some(r) => Some(self.resume(f, r)?),
-            None => None,
-        };
-        Ok(Flow::Exit(Exit::GuardFailed { trace: f.t.name.clone(), op: pc, guard_id: g.id, fail_args, frames }))
+        Ok(FailedGuard { trace: f.tid, op: op_id, operands, condition })
     }
 
     /// Rebuilds the interpreter's state from resume data: virtuals allocated and filled
@@ -1060,8 +1076,8 @@ impl<'m> Interp<'m> {
     fn item_addr(&mut self, arr: u64, i: u64, item_size: u64) -> Step<u64> {
         let (len, origin) = self.array_len_origin(arr)?;
         if i >= len {
-            if let Some(o) = origin {
-                self.failed_bounds = Some((i, o));
+            if let (Some(o), Some(observer)) = (origin, self.observer.as_deref_mut()) {
+                observer.index_out_of_bounds(i, o);
             }
             return Err(Exit::Trap(format!("index {} out of bounds (length {len})", i as i64)));
         }

@@ -7,7 +7,7 @@
 //! must be for the guard to pass and runs again with the same seed: up to [`MAX_ROUNDS`] times,
 //! or until a guard fails that no invented value decides (a real exit).
 
-use crate::interp::{Config, Constraints, Exit, FailedGuard, Interp, Run};
+use crate::interp::{Config, Constraints, Exit, FailedGuard, Interp, Observer, Run};
 use crate::model::{class_id, Forced, Origin};
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, Opcode, TraceId};
@@ -17,12 +17,32 @@ pub const MAX_ROUNDS: usize = 64;
 /// How far past a known value an invented bound is put: loops it bounds go round this often.
 const ROOM: u64 = 64;
 
+/// What the learner watches a run for: the guard it stopped at, an index past an invented
+/// length.
+#[derive(Default)]
+struct Stops {
+    guard: Option<FailedGuard>,
+    bounds: Option<(u64, Origin)>,
+}
+
+impl Observer for Stops {
+    fn guard_failed(&mut self, guard: FailedGuard, bridged: bool) {
+        // A guard whose bridge goes on is not where the run stopped.
+        self.guard = (!bridged).then_some(guard);
+    }
+
+    fn index_out_of_bounds(&mut self, index: u64, length: Origin) {
+        self.bounds = Some((index, length));
+    }
+}
+
 /// Runs `tid` with input learning; returns the last run and the constraints it used.
 pub fn run_learning(m: &Module, tid: TraceId, cfg: &Config) -> (Run, Constraints) {
     let mut cfg = cfg.clone();
     for _ in 0..MAX_ROUNDS {
-        let run = Interp::new(m, cfg.clone()).run(tid);
-        let lessons: Vec<(Origin, Forced)> = match (&run.exit, &run.failed_guard, &run.failed_bounds) {
+        let mut stops = Stops::default();
+        let run = Interp::observed(m, cfg.clone(), &mut stops).run(tid);
+        let lessons: Vec<(Origin, Forced)> = match (&run.exit, &stops.guard, &stops.bounds) {
             (Exit::GuardFailed { .. }, Some(fg), _) => learn(m, &run, fg),
             // An index past an invented length: make the array long enough (if it can be).
             (Exit::Trap(_), _, Some((index, origin))) if *index < crate::heap::LAZY_SIZE / 16 => {
