@@ -22,7 +22,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{Linkage, Module as _};
+use cranelift_module::{FuncId, Linkage, Module as _};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -102,7 +102,7 @@ fn check_size(t: &tracelab_ir::Trace) -> Result<(), BackendError> {
 
 /// Compiled traces of one module. Owns their code: dropping it frees the code.
 pub struct Compiled {
-    module: Option<JITModule>,
+    jit: Jit,
     /// The module the code was compiled from: compiled code reads its slots and exits by this
     /// module's numbering, so runs use this copy and no other (a safe API cannot pair code with
     /// a module it was not made for).
@@ -114,7 +114,9 @@ pub struct Compiled {
     /// The external functions compiled code calls directly (runs use them, whatever their
     /// config says, so that the interpreter's part of a run calls the same ones).
     externals: Arc<Externals>,
-    /// Time linking the functions (once for all of them).
+    /// What to keep of traces compiled later ([`Compiled::add_trace`]).
+    keep: Keep,
+    /// Time linking the functions (once per batch compiled).
     pub link_time: Duration,
 }
 
@@ -138,7 +140,7 @@ pub struct CompiledTrace {
 
 impl Drop for Compiled {
     fn drop(&mut self) {
-        if let Some(m) = self.module.take() {
+        if let Some(m) = self.jit.module.take() {
             // SAFETY: the entry pointers die with `self`; nothing else points into the code.
             unsafe { m.free_memory() };
         }
@@ -176,42 +178,75 @@ pub fn compile_traces(m: &Module, tids: &[TraceId], settings: Settings, keep: Ke
 /// [`compile_traces`] with calls of the functions `externals` registers as direct calls; runs
 /// of the result use them in the interpreter too.
 pub fn compile_with(m: &Module, tids: &[TraceId], settings: Settings, keep: Keep, externals: Arc<Externals>) -> Result<Compiled, BackendError> {
-    let isa = isa(settings)?;
-    let call_conv = isa.default_call_conv();
-    let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
-    for (name, ptr) in tracelab_runtime::native::services() {
-        jb.symbol(name, ptr);
+    let jit = Jit::new(settings, &externals)?;
+    let table = CodeTable { traces: Vec::new() };
+    let mut code = Compiled { jit, source: Arc::new(m.clone()), traces: Vec::new(), table, externals, keep, link_time: Duration::ZERO };
+    code.define(tids)?;
+    Ok(code)
+}
+
+/// The Cranelift JIT module compiled traces live in, with what every trace's function calls
+/// declared once: the runtime's services and the external functions.
+struct Jit {
+    module: Option<JITModule>,
+    step: FuncId,
+    class_of: FuncId,
+    extern_ids: HashMap<String, FuncId>,
+    sig: cranelift_codegen::ir::Signature,
+    /// Functions defined so far (each trace's function gets a fresh name).
+    functions: usize,
+}
+
+impl Jit {
+    fn new(settings: Settings, externals: &Externals) -> Result<Jit, BackendError> {
+        let isa = isa(settings)?;
+        let call_conv = isa.default_call_conv();
+        let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        for (name, ptr) in tracelab_runtime::native::services() {
+            jb.symbol(name, ptr);
+        }
+        for (name, f) in externals.iter() {
+            jb.symbol(extern_symbol(name), f.addr());
+        }
+        let mut module = JITModule::new(jb);
+        let mut extern_ids = HashMap::new();
+        for (name, f) in externals.iter() {
+            let sig = lower::extern_signature(call_conv, f.params.len());
+            let id = module.declare_function(&extern_symbol(name), Linkage::Import, &sig).map_err(|e| err("declaring an external function")(e.to_string()))?;
+            extern_ids.insert(name.to_string(), id);
+        }
+        let service_sig = lower::service_signature(call_conv);
+        let step = module.declare_function("tl_step", Linkage::Import, &service_sig).map_err(|e| err("declaring tl_step")(e.to_string()))?;
+        let class_of = module.declare_function("tl_class_of", Linkage::Import, &service_sig).map_err(|e| err("declaring tl_class_of")(e.to_string()))?;
+        let sig = lower::trace_signature(call_conv);
+        Ok(Jit { module: Some(module), step, class_of, extern_ids, sig, functions: 0 })
     }
-    for (name, f) in externals.iter() {
-        jb.symbol(extern_symbol(name), f.addr());
+
+    fn module(&mut self) -> &mut JITModule {
+        self.module.as_mut().expect("the JIT module lives until the code is dropped")
     }
-    let mut module = JITModule::new(jb);
-    let mut extern_ids = HashMap::new();
-    for (name, f) in externals.iter() {
-        let sig = lower::extern_signature(call_conv, f.params.len());
-        let id = module.declare_function(&extern_symbol(name), Linkage::Import, &sig).map_err(|e| err("declaring an external function")(e.to_string()))?;
-        extern_ids.insert(name.to_string(), id);
-    }
-    let service_sig = lower::service_signature(call_conv);
-    let step = module.declare_function("tl_step", Linkage::Import, &service_sig).map_err(|e| err("declaring tl_step")(e.to_string()))?;
-    let class_of = module.declare_function("tl_class_of", Linkage::Import, &service_sig).map_err(|e| err("declaring tl_class_of")(e.to_string()))?;
-    let sig = lower::trace_signature(call_conv);
-    let mut ctx: Context = module.make_context();
-    let mut fctx = FunctionBuilderContext::new();
-    let mut defined = Vec::new();
-    for (k, &tid) in tids.iter().enumerate() {
+
+    /// Lowers trace `tid` of `m` and has Cranelift compile it (not yet linked).
+    fn define(&mut self, m: &Module, tid: TraceId, keep: Keep, externals: &Externals) -> Result<(FuncId, CompiledTrace), BackendError> {
         let t = &m.traces[tid];
         check_size(t)?;
-        let id = module.declare_function(&format!("trace{k}"), Linkage::Local, &sig).map_err(|e| err("declaring a trace")(e.to_string()))?;
+        let name = format!("trace{}", self.functions);
+        self.functions += 1;
+        let (sig, step, class_of) = (self.sig.clone(), self.step, self.class_of);
+        let module = self.module.as_mut().expect("the JIT module lives until the code is dropped");
+        let id = module.declare_function(&name, Linkage::Local, &sig).map_err(|e| err("declaring a trace")(e.to_string()))?;
+        let mut ctx: Context = module.make_context();
+        let mut fctx = FunctionBuilderContext::new();
         let started = Instant::now();
-        ctx.func.signature = sig.clone();
+        ctx.func.signature = sig;
         let target = module.target_config();
+        let extern_ids = &self.extern_ids;
         let lowered = lower::lower(m, tid, &mut ctx.func, &mut fctx, target, |func| lower::Services {
             step: module.declare_func_in_func(step, func),
             class_of: module.declare_func_in_func(class_of, func),
             // Keyed by position in the order, as lowering counts ops.
             externs: t.ops.values().enumerate().filter_map(|(pc, op)| {
-                let (name, _) = lower::direct_extern(t, op, &externals)?;
+                let (name, _) = lower::direct_extern(t, op, externals)?;
                 Some((pc, module.declare_func_in_func(extern_ids[name], func)))
             }).collect(),
         });
@@ -225,29 +260,59 @@ pub fn compile_with(m: &Module, tids: &[TraceId], settings: Settings, keep: Keep
         let asm = if keep.asm { compiled.vcode.clone() } else { None };
         module.clear_context(&mut ctx);
         let codegen_time = started.elapsed();
-        defined.push((tid, id, lowered, clif, asm, lower_time, codegen_time, code_size));
+        let trace = CompiledTrace { exits: lowered.exits, entries: lowered.entries, stats: lowered.stats, clif, asm, lower_time, codegen_time, code_size };
+        Ok((id, trace))
     }
-    let started = Instant::now();
-    module.finalize_definitions().map_err(|e| err("linking")(e.to_string()))?;
-    let link_time = started.elapsed();
-    let mut traces: Vec<Option<CompiledTrace>> = (0..m.traces.len()).map(|_| None).collect();
-    let mut table = CodeTable { traces: (0..m.traces.len()).map(|_| None).collect() };
-    for (tid, id, lowered, clif, asm, lower_time, codegen_time, code_size) in defined {
-        let ptr = module.get_finalized_function(id);
-        // SAFETY: the function was built with `trace_signature`, which is this type under the
-        // target's default (C) calling convention; it was lowered from trace `tid` with these
-        // entries and exits.
-        let code = unsafe {
-            let entry = std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut NativeCtx, u64) -> u32>(ptr);
-            NativeCode::new(&m.traces[tid], entry, lowered.entries.clone(), lowered.exits.iter().map(ExitInfo::leave).collect())
-        };
-        table.traces[tid.index()] = Some(code);
-        traces[tid.index()] = Some(CompiledTrace { exits: lowered.exits, entries: lowered.entries, stats: lowered.stats, clif, asm, lower_time, codegen_time, code_size });
-    }
-    Ok(Compiled { module: Some(module), source: Arc::new(m.clone()), traces, table, externals, link_time })
 }
 
 impl Compiled {
+    /// Compiles traces `tids` of the source module and links them: the code already there
+    /// stays as it is.
+    fn define(&mut self, tids: &[TraceId]) -> Result<(), BackendError> {
+        let mut defined = Vec::new();
+        for &tid in tids {
+            defined.push((tid, self.jit.define(&self.source, tid, self.keep, &self.externals)?));
+        }
+        let started = Instant::now();
+        self.jit.module().finalize_definitions().map_err(|e| err("linking")(e.to_string()))?;
+        self.link_time += started.elapsed();
+        let n = self.source.traces.len();
+        self.traces.resize_with(n, || None);
+        self.table.traces.resize_with(n, || None);
+        for (tid, (id, compiled)) in defined {
+            let ptr = self.jit.module().get_finalized_function(id);
+            let exits = compiled.exits.iter().map(ExitInfo::leave).collect();
+            // SAFETY: the function was built with `trace_signature`, which is this type under
+            // the target's default (C) calling convention; it was lowered from trace `tid` of
+            // the source module with these entries and exits, and that trace never changes
+            // (traces are only ever added to the source).
+            let code = unsafe {
+                let entry = std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut NativeCtx, u64) -> u32>(ptr);
+                NativeCode::new(&self.source.traces[tid], entry, compiled.entries.clone(), exits)
+            };
+            self.table.traces[tid.index()] = Some(code);
+            self.traces[tid.index()] = Some(compiled);
+        }
+        Ok(())
+    }
+
+    /// Adds trace `t` of `from` (a bridge, a loop, a function) to the code: it joins the source
+    /// module (its descrs declared there) and is compiled alone into the same code, which keeps
+    /// everything compiled before. Runs from then on take a bridge whose guard fails, enter a
+    /// loop jumped to, call a function. Its id in [`Compiled::module`].
+    pub fn add_trace(&mut self, from: &Module, t: TraceId) -> Result<TraceId, BackendError> {
+        let mut source = (*self.source).clone();
+        let tid = tracelab_ir::link::copy_trace(&mut source, from, t);
+        if let Err(errors) = tracelab_ir::verify(&source) {
+            let first = errors.first().map_or_else(String::new, |e| format!(": {}", e.message));
+            return Err(BackendError(format!("trace `{}` does not fit the compiled module{first}", from.traces[t].name)));
+        }
+        // What was compiled keeps its trace: the new source only adds to the old one.
+        self.source = Arc::new(source);
+        self.define(&[tid])?;
+        Ok(tid)
+    }
+
     /// The compiled form of trace `tid`, if it was compiled.
     pub fn trace(&self, tid: TraceId) -> Option<&CompiledTrace> {
         self.traces.get(tid.index()).and_then(Option::as_ref)
@@ -316,6 +381,41 @@ bridge odd from Guard0xa0 [i0, i1] {
         let tracelab_runtime::interp::Exit::GuardFailed { fail_args, .. } = run.exit else { panic!("{:?}", run.exit) };
         let bits: Vec<u64> = fail_args.iter().map(|v| v.unwrap().bits).collect();
         assert_eq!(bits, vec![11, 17]);
+    }
+
+    #[test]
+    fn a_bridge_added_to_compiled_code_runs_compiled_from_then_on() {
+        let (loop_text, bridge_text) = PARITY.split_at(PARITY.find("bridge").unwrap());
+        let m = tracelab_ir::parse(loop_text).unwrap();
+        let mut code = compile(&m, Settings::default(), Keep::default()).unwrap();
+        let cfg = Config { args: vec![0, 0], ..Config::default() };
+        // Without the bridge, the first odd value leaves the loop.
+        let (run, counts) = code.run_counted(TraceId::new(0), cfg.clone());
+        let tracelab_runtime::interp::Exit::GuardFailed { guard_id, .. } = run.exit else { panic!("{:?}", run.exit) };
+        assert_eq!((guard_id, counts.entries), (Some(0xa0), 1));
+        let loop_entry = code.table.traces[0].as_ref().map(|c| c.entry_address());
+        let from = tracelab_ir::parse(&format!("extern TargetToken(100) [int, int]\n{bridge_text}")).unwrap();
+        let tid = code.add_trace(&from, TraceId::new(0)).unwrap();
+        assert!(code.trace(tid).is_some());
+        // The loop's code is the same; its guard's failures now go on in the compiled bridge,
+        // and the run ends as the interpreter's run of loop and bridge together does.
+        assert_eq!(code.table.traces[0].as_ref().map(|c| c.entry_address()), loop_entry);
+        let (run, counts) = code.run_counted(TraceId::new(0), cfg.clone());
+        assert_eq!(counts, NativeCounts { entries: 11, interpreted: 0 });
+        let both = tracelab_ir::parse(PARITY).unwrap();
+        let interp = tracelab_runtime::interp::Interp::new(&both, cfg).run(TraceId::new(0));
+        assert_eq!(tracelab_runtime::render::report(&run), tracelab_runtime::render::report(&interp));
+    }
+
+    #[test]
+    fn a_trace_that_does_not_fit_is_not_added() {
+        let m = tracelab_ir::parse(PARITY).unwrap();
+        let mut code = compile(&m, Settings::default(), Keep::default()).unwrap();
+        // Its jump gives the loop's label one value where it takes two.
+        let from = tracelab_ir::parse("extern TargetToken(100) [int]\nbridge b from Guard0xa1 [i0, i1] {\n    jump(i0, descr=TargetToken(100))\n}\n").unwrap();
+        let e = code.add_trace(&from, TraceId::new(0)).err().expect("refused");
+        assert!(e.to_string().contains("does not fit"), "{e}");
+        assert_eq!(code.module().traces.len(), 2);
     }
 
     #[test]

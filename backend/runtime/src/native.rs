@@ -117,6 +117,13 @@ impl NativeCode {
     }
 }
 
+impl NativeCode {
+    /// Where the compiled function starts.
+    pub fn entry_address(&self) -> usize {
+        self.entry as usize
+    }
+}
+
 /// Compiled code of a module's traces, by trace index (`None`: interpreted).
 #[derive(Default)]
 pub struct CodeTable {
