@@ -10,7 +10,8 @@
 //! allocated object reachable from what was shown (all its words).
 
 use crate::heap::{ITEMS_OFFSET, LENGTH_OFFSET};
-use crate::interp::{Exit, Machine, ObjKind, RtValue, Run};
+use crate::interp::{Exit, RtValue, Run};
+use crate::machine::{Machine, ObjKind};
 use crate::model::Origin;
 use std::collections::HashMap;
 use std::fmt::Write;
