@@ -555,14 +555,15 @@ impl<'m> Interp<'m> {
         }
         for w in &r.pending {
             let (Some(obj), Some(val)) = (value(self, f, &w.object)?, value(self, f, &w.value)?) else { continue };
-            match (&self.m.descrs[w.descr].data, w.index) {
-                (DescrData::Field(fd), None) => {
-                    let addr = self.field_addr(&Op::new(Opcode::SetfieldGc, &[]), obj.bits, fd)?;
-                    self.machine.store(addr, field_size(fd), val.bits)?
-                }
-                (DescrData::Array(ad), Some(i)) => self.array_store(obj.bits, i as u64, ad, val.bits)?,
-                _ => {}
-            }
+            // Through its descr, as the store it stands for would have gone.
+            self.machine.via = memory_type(&self.m.descrs[w.descr].data).map(|ty| (w.descr, ty));
+            let done = match (&self.m.descrs[w.descr].data, w.index) {
+                (DescrData::Field(fd), None) => self.field_addr(&Op::new(Opcode::SetfieldGc, &[]), obj.bits, fd).and_then(|addr| self.machine.store(addr, field_size(fd), val.bits)),
+                (DescrData::Array(ad), Some(i)) => self.array_store(obj.bits, i as u64, ad, val.bits),
+                _ => Ok(()),
+            };
+            self.machine.via = None;
+            done?;
         }
         if let Some(vable) = &f.t.vable {
             let frame_obj = f.vals[vable.frame.index()];
@@ -571,14 +572,20 @@ impl<'m> Interp<'m> {
                 match e.slot {
                     VableSlot::Field(d) => {
                         if let DescrData::Field(fd) = &self.m.descrs[d].data {
-                            self.machine.store(frame_obj + fd.offset as u64, field_size(fd), val.bits)?;
+                            self.machine.via = memory_type(&self.m.descrs[d].data).map(|ty| (d, ty));
+                            let done = self.machine.store(frame_obj + fd.offset as u64, field_size(fd), val.bits);
+                            self.machine.via = None;
+                            done?;
                         }
                     }
                     VableSlot::Item(d, i) => {
                         let Some(&(_, items)) = vable.arrays.iter().find(|(fld, _)| *fld == d) else { continue };
                         let (DescrData::Field(fd), DescrData::Array(ad)) = (&self.m.descrs[d].data, &self.m.descrs[items].data) else { continue };
                         let arr = self.machine.load(frame_obj + fd.offset as u64, 8, false, Type::Ref)?.0;
-                        self.array_store(arr, i as u64, ad, val.bits)?;
+                        self.machine.via = memory_type(&self.m.descrs[items].data).map(|ty| (items, ty));
+                        let done = self.array_store(arr, i as u64, ad, val.bits);
+                        self.machine.via = None;
+                        done?;
                     }
                 }
             }

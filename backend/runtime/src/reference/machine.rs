@@ -267,10 +267,18 @@ impl Machine {
             Some(Forced::Int(x)) => x & mask == v & mask,
             Some(Forced::Null) => v == 0,
             Some(Forced::Alias(_)) => false,
+            // As a load of the store's type would have invented it: the world gives a float
+            // field's word as a float, whatever int the same origin would give.
             Some(Forced::Object) | None => {
-                invent_int(self.seed, &origin) & mask == v & mask
-                    || (size == 8 && invent_float(self.seed, &origin) == v)
-                    || self.lazy_by_origin.get(&origin) == Some(&v)
+                let int = || invent_int(self.seed, &origin) & mask == v & mask;
+                let float = || size == 8 && invent_float(self.seed, &origin) == v;
+                let object = || self.lazy_by_origin.get(&origin) == Some(&v);
+                match self.via.map(|(_, ty)| ty) {
+                    Some(Type::Float) => float(),
+                    Some(Type::Ref) => object(),
+                    Some(_) => int(),
+                    None => int() || float() || object(),
+                }
             }
         };
         holds.then_some(origin)
