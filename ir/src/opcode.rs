@@ -430,6 +430,18 @@ fn name_table() -> &'static HashMap<&'static str, Opcode> {
 }
 
 impl Opcode {
+    /// The plain load of a value of type `ty`: of a field (`field`), else of an array item.
+    pub fn load(ty: Type, field: bool) -> Opcode {
+        match (ty, field) {
+            (Type::Ref, true) => Opcode::GetfieldGcR,
+            (Type::Float, true) => Opcode::GetfieldGcF,
+            (_, true) => Opcode::GetfieldGcI,
+            (Type::Ref, false) => Opcode::GetarrayitemGcR,
+            (Type::Float, false) => Opcode::GetarrayitemGcF,
+            (_, false) => Opcode::GetarrayitemGcI,
+        }
+    }
+
     pub fn info(self) -> &'static OpInfo {
         &TABLE[self as usize]
     }

@@ -201,16 +201,6 @@ impl<'a> Vable<'a> {
         }
     }
 
-    fn load_op(ty: Type, field: bool) -> Opcode {
-        match (ty, field) {
-            (Type::Ref, true) => Opcode::GetfieldGcR,
-            (Type::Float, true) => Opcode::GetfieldGcF,
-            (_, true) => Opcode::GetfieldGcI,
-            (Type::Ref, false) => Opcode::GetarrayitemGcR,
-            (Type::Float, false) => Opcode::GetarrayitemGcF,
-            (_, false) => Opcode::GetarrayitemGcI,
-        }
-    }
 
     /// The new-trace value of the frame right now.
     fn frame_now(&mut self) -> Value {
@@ -223,14 +213,14 @@ impl<'a> Vable<'a> {
             let frame = self.frame_now();
             let value = match s {
                 Slot::Field(d) => {
-                    let op = Op::new(Self::load_op(self.descr_type(d), true), &[frame]).with_descr(d);
+                    let op = Op::new(Opcode::load(self.descr_type(d), true), &[frame]).with_descr(d);
                     self.cur.emit(op)
                 }
                 Slot::Item(d, i) => {
                     let items = self.items_of(d).expect("items of a declared array");
                     let arr = self.current[&Slot::Field(d)];
                     let idx = self.cur.t.int(i as i64);
-                    let op = Op::new(Self::load_op(self.descr_type(items), false), &[arr, idx]).with_descr(items);
+                    let op = Op::new(Opcode::load(self.descr_type(items), false), &[arr, idx]).with_descr(items);
                     self.cur.emit(op)
                 }
             };
