@@ -189,8 +189,10 @@ impl Ops {
     /// The ops in order, moved out (their ids go with the old numbering).
     pub fn into_ordered(self) -> Vec<Op> {
         let order = self.ids();
-        let mut slots: Vec<Option<Op>> = self.data.into_vec().into_iter().map(Some).collect();
-        order.into_iter().filter_map(|id| slots[id.index()].take()).collect()
+        let mut data = self.data.into_vec();
+        // Each op in the order is taken once; what is left in its place (an op without
+        // operands, allocated nowhere) is dropped with the ops no longer in the order.
+        order.into_iter().map(|id| std::mem::replace(&mut data[id.index()], Op::new(crate::Opcode::Finish, &[]))).collect()
     }
 
     /// Ids in order, collected: for walks that change ops as they go.
