@@ -30,7 +30,8 @@
 //!
 //! Strengthening: `guard_nonnull(p)` followed closely by `guard_class(p, c)` becomes one
 //! `guard_nonnull_class(p, c)` at the first guard's place (PyPy does the same), when the two
-//! hand the interpreter back the same state (equal fail args and resume data) and only ops
+//! hand the interpreter back the same state (equal fail args and resume data, and no bridge on
+//! either: a bridge goes on from its own guard) and only ops
 //! without effects lie between (markers, pure ops, loads not through `p`, guards that resume
 //! the same way), at most 16: failing earlier then resumes exactly as failing later would.
 //! One linear walk (the look-ahead is bounded).
@@ -52,7 +53,7 @@ impl Pass for Guards {
             let mut w = Walk { m, cur: Cursor::new(t), facts: Facts::default(), removed: 0, merged: HashSet::default(), state };
             while let Some(next) = w.cur.peek_next() {
                 // Looked for among the ops as the trace has them (none after this one is renamed yet).
-                let ahead = if w.cur.t.ops[next].opcode == Opcode::GuardNonnull { w.class_guard_ahead(next) } else { None };
+                let ahead = if w.cur.t.ops[next].opcode == Opcode::GuardNonnull { w.class_guard_ahead(next, &facts) } else { None };
                 let id = w.cur.next_op().expect("the op peeked at");
                 if facts.is_open_label(&w.cur.t.ops[id]) {
                     w.facts = Facts::default();
@@ -228,11 +229,14 @@ impl Walk<'_> {
     /// For `guard_nonnull(p)` at `id`: a `guard_class(p, c)` a few ops later that resumes the
     /// same way, with nothing between that has effects or can fail (ops and `c` as the trace
     /// had them before this walk renamed anything).
-    fn class_guard_ahead(&self, id: OpId) -> Option<(OpId, Value)> {
+    fn class_guard_ahead(&self, id: OpId, facts: &tracelab_ir::facts::ModuleFacts) -> Option<(OpId, Value)> {
         let t = &*self.cur.t;
         let op = &t.ops[id];
         let p = op.args[0];
+        // A guard with a bridge goes on differently from one without: failing at another guard's
+        // place would lose (or take) a bridge.
         let same_state = |a: &Op, b: &Op| match (a.guard(), b.guard()) {
+            _ if facts.is_bridged(a) || facts.is_bridged(b) => false,
             (Some(x), Some(y)) => x.fail_args == y.fail_args && x.resume == y.resume,
             (None, None) => true,
             _ => false,
