@@ -5,9 +5,10 @@
 //! never reach the loop. When a run stops at a guard whose operand came from an invented value
 //! (an input, or a word of an object of unknown layout), the learner records what that origin
 //! must be for the guard to pass and runs again with the same seed: up to [`MAX_ROUNDS`] times,
-//! or until a guard fails that no invented value decides (a real exit).
+//! or until a guard fails that no invented value decides (a real exit). Likewise when an index
+//! runs past an array's end: an invented length is made long enough, or an invented index 0.
 
-use crate::interp::{Config, Constraints, Exit, FailedGuard, Interp, Observer, Run};
+use crate::interp::{Config, Constraints, Exit, FailedGuard, Interp, Observer, OutOfBounds, Run};
 use crate::model::{class_id, Forced, Origin};
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, Opcode, TraceId};
@@ -22,7 +23,7 @@ const ROOM: u64 = 64;
 #[derive(Default)]
 struct Stops {
     guard: Option<FailedGuard>,
-    bounds: Option<(u64, Origin)>,
+    bounds: Option<OutOfBounds>,
 }
 
 impl Observer for Stops {
@@ -31,8 +32,8 @@ impl Observer for Stops {
         self.guard = (!bridged).then_some(guard);
     }
 
-    fn index_out_of_bounds(&mut self, index: u64, length: Origin) {
-        self.bounds = Some((index, length));
+    fn index_out_of_bounds(&mut self, at: OutOfBounds) {
+        self.bounds = Some(at);
     }
 }
 
@@ -44,10 +45,7 @@ pub fn run_learning(m: &Module, tid: TraceId, cfg: &Config) -> (Run, Constraints
         let run = Interp::observed(m, cfg.clone(), &mut stops).run(tid);
         let lessons: Vec<(Origin, Forced)> = match (&run.exit, &stops.guard, &stops.bounds) {
             (Exit::GuardFailed { .. }, Some(fg), _) => learn(m, &run, fg),
-            // An index past an invented length: make the array long enough (if it can be).
-            (Exit::Trap(_), _, Some((index, origin))) if *index < crate::heap::LAZY_SIZE / 16 => {
-                vec![(origin.clone(), Forced::Int(index + 1))]
-            }
+            (Exit::Trap(_), _, Some(at)) => out_of_bounds(at),
             _ => Vec::new(),
         };
         // An origin already constrained is not flipped: two guards that want different values
@@ -62,6 +60,17 @@ pub fn run_learning(m: &Module, tid: TraceId, cfg: &Config) -> (Run, Constraints
     }
     let run = Interp::new(m, cfg.clone()).run(tid);
     (run, cfg.constraints)
+}
+
+/// An index out of bounds: make an invented length long enough, if the item fits in an object
+/// of unknown layout; else (or when the length is not invented) make an invented index 0 (a
+/// dict lookup's slot, a position a call returned).
+fn out_of_bounds(at: &OutOfBounds) -> Vec<(Origin, Forced)> {
+    use crate::heap::{ITEMS_OFFSET, LAZY_SIZE};
+    let fits = at.index < LAZY_SIZE / 16 && at.index.checked_add(1).and_then(|n| n.checked_mul(at.item_size)).is_some_and(|end| ITEMS_OFFSET + end <= LAZY_SIZE);
+    let longer = at.length_origin.clone().filter(|_| fits).map(|o| (o, Forced::Int(at.index + 1)));
+    let first_item = at.index_origin.clone().map(|o| (o, Forced::Int(0)));
+    longer.into_iter().chain(first_item).collect()
 }
 
 fn const_bits(c: &Const) -> Option<u64> {

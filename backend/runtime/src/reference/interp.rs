@@ -141,8 +141,18 @@ pub const MAX_CALL_DEPTH: usize = 48;
 pub trait Observer {
     /// A guard failed (`bridged`: its bridge goes on from here, so the run did not end there).
     fn guard_failed(&mut self, guard: FailedGuard, bridged: bool);
-    /// An index was out of the bounds of an array whose length was invented.
-    fn index_out_of_bounds(&mut self, index: u64, length: Origin);
+    /// An index was out of the bounds of an array, or past the end of its object.
+    fn index_out_of_bounds(&mut self, at: OutOfBounds);
+}
+
+/// An index out of an array's bounds (or past the end of its object), and where the index and
+/// the length came from if they were invented.
+#[derive(Clone, Debug)]
+pub struct OutOfBounds {
+    pub index: u64,
+    pub item_size: u64,
+    pub index_origin: Option<Origin>,
+    pub length_origin: Option<Origin>,
 }
 
 /// A failed guard as the input learner needs it: where, and for its operands (and, when its
@@ -265,13 +275,9 @@ impl<'m> Interp<'m> {
     /// Where `v`'s value came from, if invented: its provenance, or the name of a `ConstPtr`
     /// (whose object the learner may make the same as another).
     fn origin(&self, f: &Frame<'m>, v: Value) -> Option<Origin> {
-        match f.t.as_const(v) {
-            Some(Const::Ptr(name)) => Some(Origin::Const(name.clone())),
-            _ => f.prov[v.index()].clone(),
-        }
+        value_origin(f, v)
     }
 
-    /// Executes from op index `start` until the trace ends or leaves.
     /// Runs `f` from op `pc` to the end of the run in the interpreter alone. Calls of trace
     /// functions keep their callers on a stack here, not on Rust's.
     pub(crate) fn exec(&mut self, mut f: Frame<'m>, mut pc: usize) -> Step<Exit> {
@@ -559,7 +565,7 @@ impl<'m> Interp<'m> {
             self.machine.via = memory_type(&self.m.descrs[w.descr].data).map(|ty| (w.descr, ty));
             let done = match (&self.m.descrs[w.descr].data, w.index) {
                 (DescrData::Field(fd), None) => self.field_addr(&Op::new(Opcode::SetfieldGc, &[]), obj.bits, fd).and_then(|addr| self.machine.store(addr, field_size(fd), val.bits)),
-                (DescrData::Array(ad), Some(i)) => self.array_store(obj.bits, i as u64, ad, val.bits),
+                (DescrData::Array(ad), Some(i)) => self.array_store(obj.bits, i as u64, ad, val.bits, || None),
                 _ => Ok(()),
             };
             self.machine.via = None;
@@ -583,7 +589,7 @@ impl<'m> Interp<'m> {
                         let (DescrData::Field(fd), DescrData::Array(ad)) = (&self.m.descrs[d].data, &self.m.descrs[items].data) else { continue };
                         let arr = self.machine.load(frame_obj + fd.offset as u64, 8, false, Type::Ref)?.0;
                         self.machine.via = memory_type(&self.m.descrs[items].data).map(|ty| (items, ty));
-                        let done = self.array_store(arr, i as u64, ad, val.bits);
+                        let done = self.array_store(arr, i as u64, ad, val.bits, || None);
                         self.machine.via = None;
                         done?;
                     }
@@ -611,11 +617,11 @@ impl<'m> Interp<'m> {
         };
         let mut items = Vec::with_capacity(n.min(1 << 16) as usize);
         for i in 0..n {
-            let at = self.item_addr(src, s0.wrapping_add(i), size)?;
+            let at = self.item_addr(src, s0.wrapping_add(i), size, || None)?;
             items.push(self.machine.load(at, size, false, Type::Int)?.0);
         }
         for (i, v) in items.into_iter().enumerate() {
-            let at = self.item_addr(dst, d0.wrapping_add(i as u64), size)?;
+            let at = self.item_addr(dst, d0.wrapping_add(i as u64), size, || None)?;
             self.machine.store(at, size, v)?;
         }
         Ok(())
@@ -636,22 +642,22 @@ impl<'m> Interp<'m> {
         Ok(if origin.is_some() { (len % (LAZY_SIZE / 16), origin) } else { (len, None) })
     }
 
-    fn item_addr(&mut self, arr: u64, i: u64, item_size: u64) -> Step<u64> {
-        let (len, origin) = self.array_len_origin(arr)?;
-        if i >= len {
-            if let (Some(o), Some(observer)) = (origin, self.observer.as_deref_mut()) {
-                observer.index_out_of_bounds(i, o);
-            }
-            return Err(Exit::Trap(format!("index {} out of bounds (length {len})", i as i64)));
+    /// The address of item `i` of array `arr`; `index_origin` says where `i` came from, for
+    /// an observer of an index out of bounds.
+    fn item_addr(&mut self, arr: u64, i: u64, item_size: u64, index_origin: impl FnOnce() -> Option<Origin>) -> Step<u64> {
+        let (len, length_origin) = self.array_len_origin(arr)?;
+        let past_the_end = ITEMS_OFFSET + i.saturating_add(1).saturating_mul(item_size) > self.machine.object_at(arr).map_or(0, |(_, info)| info.size);
+        if i < len && !past_the_end {
+            return Ok(arr + ITEMS_OFFSET + i * item_size);
         }
-        if ITEMS_OFFSET + (i + 1) * item_size > self.machine.object_at(arr).map_or(0, |(_, info)| info.size) {
-            return Err(Exit::Trap(format!("index {} is past the end of the object", i as i64)));
+        if let Some(observer) = self.observer.as_deref_mut() {
+            observer.index_out_of_bounds(OutOfBounds { index: i, item_size, index_origin: index_origin(), length_origin });
         }
-        Ok(arr + ITEMS_OFFSET + i * item_size)
+        Err(Exit::Trap(if i >= len { format!("index {} out of bounds (length {len})", i as i64) } else { format!("index {} is past the end of the object", i as i64) }))
     }
 
-    fn array_store(&mut self, arr: u64, i: u64, ad: &ArrayDescr, v: u64) -> Step<()> {
-        let addr = self.item_addr(arr, i, ad.item_size as u64)?;
+    fn array_store(&mut self, arr: u64, i: u64, ad: &ArrayDescr, v: u64, index_origin: impl FnOnce() -> Option<Origin>) -> Step<()> {
+        let addr = self.item_addr(arr, i, ad.item_size as u64, index_origin)?;
         self.machine.store(addr, ad.item_size as u64, v)
     }
 
@@ -674,11 +680,11 @@ impl<'m> Interp<'m> {
             }
             (GetarrayitemGcI | GetarrayitemGcR | GetarrayitemGcF | GetarrayitemGcPureI | GetarrayitemGcPureR
             | GetarrayitemGcPureF, Some(DescrData::Array(ad))) => {
-                let addr = self.item_addr(x, y, ad.item_size as u64)?;
+                let addr = self.item_addr(x, y, ad.item_size as u64, || value_origin(f, op.args[1]))?;
                 let (v, o) = self.machine.load_as(addr, ad.item_size as u64, ad.kind == MemKind::Signed, rty, ad.pure)?;
                 self.set(f, op, v, o);
             }
-            (SetarrayitemGc, Some(DescrData::Array(ad))) => self.array_store(x, y, ad, a[2])?,
+            (SetarrayitemGc, Some(DescrData::Array(ad))) => self.array_store(x, y, ad, a[2], || value_origin(f, op.args[1]))?,
             (GetarrayitemRawI | GetarrayitemRawF | GetarrayitemRawPureI | GetarrayitemRawPureF | RawLoadI | RawLoadF, Some(DescrData::Array(ad))) => {
                 let scale = if matches!(op.opcode, RawLoadI | RawLoadF) { 1 } else { ad.item_size as u64 };
                 let base = self.raw_base(x)?;
@@ -692,13 +698,13 @@ impl<'m> Interp<'m> {
             }
             (GetinteriorfieldGcI | GetinteriorfieldGcR | GetinteriorfieldGcF, Some(DescrData::Interior(idd))) => {
                 let stride = idd.array.as_ref().map_or(64, |ad| ad.item_size as u64);
-                let addr = self.item_addr(x, y, stride)? + idd.field.offset as u64;
+                let addr = self.item_addr(x, y, stride, || value_origin(f, op.args[1]))? + idd.field.offset as u64;
                 let (v, o) = self.machine.load(addr, field_size(&idd.field), idd.field.kind == MemKind::Signed, rty)?;
                 self.set(f, op, v, o);
             }
             (SetinteriorfieldGc | SetinteriorfieldRaw, Some(DescrData::Interior(idd))) => {
                 let stride = idd.array.as_ref().map_or(64, |ad| ad.item_size as u64);
-                let addr = self.item_addr(x, y, stride)? + idd.field.offset as u64;
+                let addr = self.item_addr(x, y, stride, || value_origin(f, op.args[1]))? + idd.field.offset as u64;
                 self.machine.store(addr, field_size(&idd.field), a[2])?;
             }
             (ArraylenGc, _) | (Strlen, _) | (Unicodelen, _) => {
@@ -736,21 +742,21 @@ impl<'m> Interp<'m> {
             }
             (Strgetitem | Unicodegetitem, _) => {
                 let width = if op.opcode == Strgetitem { 1 } else { 4 };
-                let addr = self.item_addr(x, y, width)?;
+                let addr = self.item_addr(x, y, width, || value_origin(f, op.args[1]))?;
                 let (v, o) = self.machine.load(addr, width, false, Type::Int)?;
                 self.set(f, op, v, o);
             }
             (Strsetitem | Unicodesetitem, _) => {
                 let width = if op.opcode == Strsetitem { 1 } else { 4 };
-                let addr = self.item_addr(x, y, width)?;
+                let addr = self.item_addr(x, y, width, || value_origin(f, op.args[1]))?;
                 self.machine.store(addr, width, a[2])?;
             }
             (Copystrcontent | Copyunicodecontent, _) => {
                 let width = if op.opcode == Copystrcontent { 1 } else { 4 };
                 for k in 0..a[4] {
-                    let src = self.item_addr(x, a[2] + k, width)?;
+                    let src = self.item_addr(x, a[2] + k, width, || None)?;
                     let v = self.machine.load(src, width, false, Type::Int)?.0;
-                    let dst = self.item_addr(y, a[3] + k, width)?;
+                    let dst = self.item_addr(y, a[3] + k, width, || None)?;
                     self.machine.store(dst, width, v)?;
                 }
             }
@@ -759,7 +765,7 @@ impl<'m> Interp<'m> {
                 let width = if op.opcode == Strhash { 1 } else { 4 };
                 let mut chars = Vec::new();
                 for k in 0..n {
-                    let addr = self.item_addr(x, k, width)?;
+                    let addr = self.item_addr(x, k, width, || None)?;
                     // Strings are immutable.
                     chars.push(self.machine.load_as(addr, width, false, Type::Int, true)?.0);
                 }
@@ -1082,7 +1088,7 @@ impl<'m> Interp<'m> {
         let width = if unicode { 4 } else { 1 };
         let mut chars = Vec::with_capacity(len as usize);
         for i in 0..len {
-            let at = self.item_addr(s, start + i, width)?;
+            let at = self.item_addr(s, start + i, width, || None)?;
             chars.push(self.machine.load(at, width, false, Type::Int)?.0);
         }
         let what: std::sync::Arc<str> = if unicode { "newunicode".into() } else { "newstr".into() };
@@ -1171,6 +1177,14 @@ pub(crate) enum Flow<'m> {
     /// [`Interp::call_returned`].
     Call(Frame<'m>),
     Exit(Exit),
+}
+
+/// Where value `v` of frame `f` came from, if it was invented.
+fn value_origin(f: &Frame, v: Value) -> Option<Origin> {
+    match f.t.as_const(v) {
+        Some(Const::Ptr(name)) => Some(Origin::Const(name.clone())),
+        _ => f.prov[v.index()].clone(),
+    }
 }
 
 /// A field's width ([`FieldDescr::width`]).
