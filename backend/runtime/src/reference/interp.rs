@@ -646,7 +646,8 @@ impl<'m> Interp<'m> {
     /// an observer of an index out of bounds.
     fn item_addr(&mut self, arr: u64, i: u64, item_size: u64, index_origin: impl FnOnce() -> Option<Origin>) -> Step<u64> {
         let (len, length_origin) = self.array_len_origin(arr)?;
-        let past_the_end = ITEMS_OFFSET + i.saturating_add(1).saturating_mul(item_size) > self.machine.object_at(arr).map_or(0, |(_, info)| info.size);
+        let size = self.machine.object_at(arr).map_or(0, |(_, info)| info.size);
+        let past_the_end = i.checked_add(1).and_then(|n| n.checked_mul(item_size)).and_then(|n| n.checked_add(ITEMS_OFFSET)).is_none_or(|end| end > size);
         if i < len && !past_the_end {
             return Ok(arr + ITEMS_OFFSET + i * item_size);
         }
