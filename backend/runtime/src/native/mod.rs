@@ -7,7 +7,7 @@
 //! Compiled code and the interpreter share one [`Interp`] (heap, objects, events, op count) and
 //! one frame of value slots per trace activation (`vals`, indexed by the trace's value
 //! numbers). Compiled code keeps values in registers; it writes a value to its slot only when
-//! the runtime will read it: operands of an op it hands to the runtime ([`tl_step`]), and
+//! the runtime will read it: operands of an op it hands to the runtime ([`services::tl_step`]), and
 //! everything a side exit needs. An exit returns to the trampoline ([`trampoline`]), which has the interpreter
 //! execute the op it left at, with exactly the state the interpreter would have had there. So
 //! a failed guard is decoded by the interpreter's own guard code (resume data, virtuals,
