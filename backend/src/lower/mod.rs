@@ -264,8 +264,10 @@ impl Lower<'_, '_> {
     /// values `given`, for the rest their values here.
     fn segment_args(&mut self, start: usize, params: &[Value], given: &[Value]) -> Vec<ir::Value> {
         let given: Vec<ir::Value> = given.iter().map(|&a| self.get(a)).collect();
+        // By value: a loop may carry thousands of parameters.
+        let param_at: HashMap<Value, usize> = params.iter().enumerate().map(|(k, &p)| (p, k)).collect();
         let wanted = self.seg_params[&start].clone();
-        wanted.into_iter().map(|v| match params.iter().position(|&p| p == v) {
+        wanted.into_iter().map(|v| match param_at.get(&v).copied() {
             Some(k) => {
                 let want = clif_type(self.t.ty(v)).unwrap_or(types::I64);
                 self.bitcast_to(given[k], want)

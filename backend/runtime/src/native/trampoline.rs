@@ -118,13 +118,10 @@ unsafe fn drive<'m>(runner: *mut Runner<'m>, frame: Frame<'m>, pc: usize) -> Exi
 /// # Safety
 /// As [`drive`].
 pub(crate) unsafe fn call<'m>(runner: *mut Runner<'m>, caller: &mut Frame<'m>, pc: usize, callee: Frame<'m>) -> Result<Flow<'m>, Exit> {
-    // SAFETY: `drive`'s contract; each reference is short and none spans the nested run.
-    unsafe { (*runner).interp.depth += 1 };
     // SAFETY: forwarded from the caller.
     let exit = unsafe { drive(runner, callee, 0) };
-    // SAFETY: as above.
+    // SAFETY: `drive`'s contract; the nested run has ended, so this is the only reference.
     let interp = unsafe { &mut (*runner).interp };
-    interp.depth -= 1;
     interp.call_returned(caller, pc, Ok(exit))
 }
 

@@ -122,7 +122,7 @@ pub struct Interp<'m> {
     /// Who watches the run (the input learner), if anyone.
     observer: Option<&'m mut (dyn Observer + 'static)>,
     /// Calls of trace functions in progress (bounded: recursion must not exhaust the stack).
-    pub(crate) depth: usize,
+    depth: usize,
     alloc_sites: rustc_hash::FxHashMap<(Opcode, Option<tracelab_ir::DescrId>), (std::sync::Arc<str>, u64)>,
     /// Results `record_known_result` stated, by [`call_key`] of target and arguments.
     known_results: HashMap<u64, u64>,
@@ -289,7 +289,6 @@ impl<'m> Interp<'m> {
                     continue;
                 }
                 Ok((Flow::Call(callee), at)) => {
-                    self.depth += 1;
                     callers.push((std::mem::replace(&mut f, callee), at));
                     pc = 0;
                     continue;
@@ -301,7 +300,6 @@ impl<'m> Interp<'m> {
             // The frame ended: its caller, if any, goes on with what it ended with.
             loop {
                 let Some((mut caller, at)) = callers.pop() else { return end };
-                self.depth -= 1;
                 match self.call_returned(&mut caller, at, end) {
                     Ok(Flow::Next) => {
                         (f, pc) = (caller, at + 1);
@@ -387,10 +385,10 @@ impl<'m> Interp<'m> {
             op_ if op_.is_guard() => return self.guard(f, pc, op, &a),
             _ => {
                 // Loads and stores through a descr: their words' epochs are that descr's.
-                self.machine.via = op.descr.and_then(|d| memory_type(&self.m.descrs[d].data).map(|ty| (d, ty)));
-                let r = self.memory_or_call(f, op, &a);
-                self.machine.via = None;
-                return r;
+                return match op.descr {
+                    Some(d) => self.through(d, |me| me.memory_or_call(f, op, &a)),
+                    None => self.memory_or_call(f, op, &a),
+                };
             }
         };
         self.set(f, op, r, None);
@@ -496,6 +494,15 @@ impl<'m> Interp<'m> {
         Ok(Flow::Exit(Exit::GuardFailed { trace: f.t.name.clone(), op: pc, guard_id: g.id, fail_args, frames }))
     }
 
+    /// Runs `access` as an access through descr `d` (its words' epochs, types and accessed
+    /// descrs are `d`'s; see [`Machine`]).
+    fn through<T>(&mut self, d: DescrId, access: impl FnOnce(&mut Self) -> Step<T>) -> Step<T> {
+        self.machine.via = memory_type(&self.m.descrs[d].data).map(|ty| (d, ty));
+        let done = access(self);
+        self.machine.via = None;
+        done
+    }
+
     /// The failed guard at op `pc` as an observer sees it: its operands' values and origins, and
     /// for a condition computed by a comparison, that comparison's operands too.
     fn failed_guard(&mut self, f: &mut Frame<'m>, pc: usize, op: &'m Op) -> Step<FailedGuard> {
@@ -562,14 +569,11 @@ impl<'m> Interp<'m> {
         for w in &r.pending {
             let (Some(obj), Some(val)) = (value(self, f, &w.object)?, value(self, f, &w.value)?) else { continue };
             // Through its descr, as the store it stands for would have gone.
-            self.machine.via = memory_type(&self.m.descrs[w.descr].data).map(|ty| (w.descr, ty));
-            let done = match (&self.m.descrs[w.descr].data, w.index) {
-                (DescrData::Field(fd), None) => self.field_addr(&Op::new(Opcode::SetfieldGc, &[]), obj.bits, fd).and_then(|addr| self.machine.store(addr, field_size(fd), val.bits)),
-                (DescrData::Array(ad), Some(i)) => self.array_store(obj.bits, i as u64, ad, val.bits, || None),
+            self.through(w.descr, |me| match (&me.m.descrs[w.descr].data, w.index) {
+                (DescrData::Field(fd), None) => me.field_addr(&Op::new(Opcode::SetfieldGc, &[]), obj.bits, fd).and_then(|addr| me.machine.store(addr, field_size(fd), val.bits)),
+                (DescrData::Array(ad), Some(i)) => me.array_store(obj.bits, i as u64, ad, val.bits, || None),
                 _ => Ok(()),
-            };
-            self.machine.via = None;
-            done?;
+            })?;
         }
         if let Some(vable) = &f.t.vable {
             let frame_obj = f.vals[vable.frame.index()];
@@ -578,20 +582,14 @@ impl<'m> Interp<'m> {
                 match e.slot {
                     VableSlot::Field(d) => {
                         if let DescrData::Field(fd) = &self.m.descrs[d].data {
-                            self.machine.via = memory_type(&self.m.descrs[d].data).map(|ty| (d, ty));
-                            let done = self.machine.store(frame_obj + fd.offset as u64, field_size(fd), val.bits);
-                            self.machine.via = None;
-                            done?;
+                            self.through(d, |me| me.machine.store(frame_obj + fd.offset as u64, field_size(fd), val.bits))?;
                         }
                     }
                     VableSlot::Item(d, i) => {
                         let Some(&(_, items)) = vable.arrays.iter().find(|(fld, _)| *fld == d) else { continue };
                         let (DescrData::Field(fd), DescrData::Array(ad)) = (&self.m.descrs[d].data, &self.m.descrs[items].data) else { continue };
                         let arr = self.machine.load(frame_obj + fd.offset as u64, 8, false, Type::Ref)?.0;
-                        self.machine.via = memory_type(&self.m.descrs[items].data).map(|ty| (items, ty));
-                        let done = self.array_store(arr, i as u64, ad, val.bits, || None);
-                        self.machine.via = None;
-                        done?;
+                        self.through(items, |me| me.array_store(arr, i as u64, ad, val.bits, || None))?;
                     }
                 }
             }
@@ -1134,12 +1132,15 @@ impl<'m> Interp<'m> {
         for (&inp, a) in t.inputs.iter().zip(args) {
             callee.vals[inp.index()] = a.bits;
         }
+        // Whoever runs the callee hands its end to `call_returned`, which counts it back.
+        self.depth += 1;
         Ok(Flow::Call(callee))
     }
 
     /// The call at op `pc` of `f` returned, its callee's run having ended with `exit`: its
     /// result goes to its slot, or the caller's run ends too.
     pub(crate) fn call_returned(&mut self, f: &mut Frame<'m>, pc: usize, exit: Step<Exit>) -> Step<Flow<'m>> {
+        self.depth -= 1;
         let id = self.index.op_at(f.tid, pc).expect("the call is in the order");
         let op = &f.t.ops[id];
         match exit? {
