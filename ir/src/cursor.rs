@@ -17,6 +17,14 @@
 //! Op ids are stable ([`crate::layout`]): a removed op keeps its data, so looking up the op that
 //! defined a value works at any time (a removed op's result must have been replaced, or be
 //! unused, for the trace to verify).
+//!
+//! A pass that may have to walk again from the trace as it was (`heap`, when a loop does not
+//! know at its jump a value it chose to carry) walks with a [`Journal`]
+//! ([`Cursor::with_journal`]): what the walk changes is recorded as it goes, the old value of
+//! each operand it renames and each op it changes otherwise ([`Cursor::op_mut`]), and
+//! [`Journal::roll_back`] puts the trace back. Cheaper than a copy of the trace: only what
+//! changes is kept, and guard data is renamed in place rather than copied away from a shared
+//! original.
 
 use crate::entity::EntityRef;
 use crate::layout::Place;
@@ -48,12 +56,99 @@ pub struct Cursor<'t> {
     /// Value → what its uses become (itself unless replaced); grows as values are added.
     renames: Vec<Value>,
     any_renamed: bool,
+    journal: Option<Journal>,
+}
+
+/// What a walk changed, to take it back (see the module doc).
+pub struct Journal {
+    /// The order, the op arena's size and the value count when the walk began.
+    order: Vec<OpId>,
+    id_bound: usize,
+    values: usize,
+    /// Renamed operands: the op, the operand's place among the op's uses
+    /// ([`Op::for_each_use`]), and the value there before.
+    renamed: Vec<(OpId, u32, Value)>,
+    /// Ops as they were before a change other than renaming, in the order saved.
+    saved: Vec<(OpId, Op)>,
+}
+
+impl Journal {
+    fn of(t: &Trace) -> Journal {
+        Journal { order: t.ops.ids(), id_bound: t.ops.id_bound(), values: t.values.len(), renamed: Vec::new(), saved: Vec::new() }
+    }
+
+    /// Puts `t` back as it was when the cursor that kept this journal was made: ops and values
+    /// added since go, changed ops get their old data, the order is the old one.
+    pub fn roll_back(self, t: &mut Trace) {
+        // The earliest save of an op is what it was before the walk changed it otherwise; its
+        // operands may have been renamed before that save, which the renames below undo.
+        for (id, op) in self.saved.into_iter().rev() {
+            t.ops[id] = op;
+        }
+        let mut entries = self.renamed.as_slice();
+        while let Some(&(id, _, _)) = entries.first() {
+            let n = entries.iter().take_while(|e| e.0 == id).count();
+            undo_renames(&mut t.ops[id], &entries[..n]);
+            entries = &entries[n..];
+        }
+        t.ops.restore(&self.order, self.id_bound);
+        t.truncate_values(self.values);
+    }
+}
+
+/// Sets back the operands of `op` that `entries` (its own, by place among its uses) say were
+/// renamed.
+fn undo_renames(op: &mut Op, entries: &[(OpId, u32, Value)]) {
+    let mut next = entries.iter().peekable();
+    let mut place = 0u32;
+    let mut back = |v: &mut Value| {
+        if let Some(&(_, _, old)) = next.next_if(|e| e.1 == place) {
+            *v = old;
+        }
+        place += 1;
+    };
+    op.args.iter_mut().for_each(&mut back);
+    if let Some(g) = op.guard_mut() {
+        g.map_values(|mut v| {
+            back(&mut v);
+            v
+        });
+    }
 }
 
 impl<'t> Cursor<'t> {
     /// A cursor before the first op of `t`.
     pub fn new(t: &'t mut Trace) -> Cursor<'t> {
-        Cursor { t, current: None, state: State::Outside, after: None, ended: false, reached: 0, renames: Vec::new(), any_renamed: false }
+        Cursor { t, current: None, state: State::Outside, after: None, ended: false, reached: 0, renames: Vec::new(), any_renamed: false, journal: None }
+    }
+
+    /// A cursor that keeps a [`Journal`] of what the walk changes, handed back by
+    /// [`finish`](Cursor::finish). Change ops only through the cursor then: renames and
+    /// [`op_mut`](Cursor::op_mut) are recorded, a write through `t.ops[id]` is not.
+    pub fn with_journal(t: &'t mut Trace) -> Cursor<'t> {
+        let journal = Some(Journal::of(t));
+        let mut cur = Cursor::new(t);
+        cur.journal = journal;
+        cur
+    }
+
+    /// An op to change other than by renaming its operands (a label gaining parameters, a
+    /// guard's data replaced): with a journal, what it was is kept first.
+    pub fn op_mut(&mut self, id: OpId) -> &mut Op {
+        if let Some(j) = self.journal.as_mut() {
+            j.saved.push((id, self.t.ops[id].clone()));
+        }
+        &mut self.t.ops[id]
+    }
+
+    /// Ends the walk as dropping the cursor does (the pending op settled, the rest renamed)
+    /// and hands back its journal, if it kept one.
+    pub fn finish(mut self) -> Option<Journal> {
+        self.settle();
+        if self.any_renamed {
+            while self.next_op().is_some() {}
+        }
+        self.journal.take()
     }
 
     /// Moves to the next op, renames the values it reads by the replacements made so far, and
@@ -215,10 +310,21 @@ impl<'t> Cursor<'t> {
     }
 
     fn rename_op(&mut self, id: OpId) {
-        if self.any_renamed {
-            let renames = &self.renames;
-            self.t.ops[id].map_values(|v| resolve(renames, v));
+        if !self.any_renamed {
+            return;
         }
+        let renames = &self.renames;
+        let op = &mut self.t.ops[id];
+        if let Some(j) = self.journal.as_mut() {
+            let mut place = 0u32;
+            op.for_each_use(|v| {
+                if resolve(renames, v) != v {
+                    j.renamed.push((id, place, v));
+                }
+                place += 1;
+            });
+        }
+        op.map_values(|v| resolve(renames, v));
     }
 }
 
@@ -327,6 +433,43 @@ mod tests {
         let text = print_trace(&crate::Module::new(), &t);
         let order: Vec<&str> = text.lines().filter_map(|l| l.split('=').nth(1).or(Some(l)).and_then(|r| r.trim().split('(').next())).collect();
         assert_eq!(order[1..order.len() - 1], ["int_sub", "int_neg", "int_mul", "int_neg", "finish"], "{text}");
+    }
+
+    #[test]
+    fn a_journal_takes_the_walk_back() {
+        let text = "loop l [i0, i1] {\n  label(i0, i1, descr=TargetToken(1))\n  i2 = int_add(i0, 1)\n  i3 = int_mul(i2, 2)\n  guard_true(i3) [i2, i3]\n  i4 = int_sub(i3, i2)\n  jump(i4, i2, descr=TargetToken(1))\n}\n";
+        let original = trace(text);
+        let mut t = original.clone();
+        let mut cur = Cursor::with_journal(&mut t);
+        while let Some(id) = cur.next_op() {
+            match cur.op().opcode {
+                Opcode::Label => {
+                    // A parameter added, as `heap` carries a value.
+                    let a = cur.op().args[0];
+                    cur.op_mut(id).args.push(a);
+                    cur.t.add_label_param(id, crate::Type::Int, None);
+                }
+                Opcode::IntAdd => {
+                    let args = cur.op().args.clone();
+                    let new = cur.insert_before(Op::new(Opcode::IntSub, &args));
+                    let (r, old) = (cur.t.ops[new].result.expect("a result"), cur.t.ops[id].result.expect("a result"));
+                    cur.replace_uses(old, r);
+                    cur.remove();
+                    let seven = cur.t.int(7);
+                    cur.insert_after(Op::new(Opcode::IntNeg, &[seven]));
+                }
+                _ => {}
+            }
+        }
+        let journal = cur.finish().expect("a journal");
+        let edited = print_trace(&crate::Module::new(), &t);
+        for line in ["i4=i0", "i6 = int_sub(i0, 1)", "int_neg(7)", "i3 = int_mul(i6, 2)", "guard_true(i3) [i6, i3]", "jump(i11, i6"] {
+            assert!(edited.contains(line), "{line} in\n{edited}");
+        }
+        assert_ne!(t, original, "the walk changed something");
+        journal.roll_back(&mut t);
+        assert_eq!(print_trace(&crate::Module::new(), &t), print_trace(&crate::Module::new(), &original));
+        assert_eq!(t, original);
     }
 
     #[test]

@@ -85,6 +85,11 @@ impl<K: EntityRef, V> Arena<K, V> {
         self.items.reserve(n);
     }
 
+    /// An arena holding `items`, the first under key 0.
+    pub fn from_vec(items: Vec<V>) -> Self {
+        Arena { items, _key: PhantomData }
+    }
+
     /// The items, by key order, moved out.
     pub fn into_vec(self) -> Vec<V> {
         self.items
@@ -93,6 +98,11 @@ impl<K: EntityRef, V> Arena<K, V> {
     /// Mutable access to every item, by key order.
     pub fn values_mut(&mut self) -> std::slice::IterMut<'_, V> {
         self.items.iter_mut()
+    }
+
+    /// Keeps the first `n` items.
+    pub fn truncate(&mut self, n: usize) {
+        self.items.truncate(n);
     }
 
     /// Removes and returns the last item.

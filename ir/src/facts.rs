@@ -19,22 +19,10 @@ pub struct ModuleFacts {
 }
 
 impl ModuleFacts {
-    /// One walk over the module's ops (for labels; a jump is a trace's last op).
+    /// One walk over the module's ops (for labels; a jump is a trace's last op), none for a
+    /// module of one trace.
     pub fn of(m: &Module) -> ModuleFacts {
-        let mut owner = FxHashMap::default();
-        for (tid, t) in m.traces.iter() {
-            for l in t.ops.unordered().filter_map(|(_, op)| op.label()) {
-                owner.insert(l.token, tid);
-            }
-        }
-        let mut open_labels = FxHashSet::default();
-        for (tid, t) in m.traces.iter() {
-            if let Some(target) = t.last_op().and_then(|op| op.jump_target()) {
-                if owner.get(&target).is_some_and(|&o| o != tid) {
-                    open_labels.insert(target);
-                }
-            }
-        }
+        let open_labels = if m.traces.len() < 2 { FxHashSet::default() } else { open_labels(m) };
         let bridged_guards = m
             .traces
             .values()
@@ -48,13 +36,33 @@ impl ModuleFacts {
 
     /// `op` is a label another trace enters.
     pub fn is_open_label(&self, op: &Op) -> bool {
-        op.label().is_some_and(|l| self.open_labels.contains(&l.token))
+        !self.open_labels.is_empty() && op.label().is_some_and(|l| self.open_labels.contains(&l.token))
     }
 
     /// `op` is a guard with a bridge.
     pub fn is_bridged(&self, op: &Op) -> bool {
-        op.guard().and_then(|g| g.id).is_some_and(|id| self.bridged_guards.contains(&id))
+        !self.bridged_guards.is_empty() && op.guard().and_then(|g| g.id).is_some_and(|id| self.bridged_guards.contains(&id))
     }
+}
+
+/// Labels a jump of another trace enters (with one trace, none: no label is entered from
+/// elsewhere, and the walk over every op is spared).
+fn open_labels(m: &Module) -> FxHashSet<Target> {
+    let mut owner = FxHashMap::default();
+    for (tid, t) in m.traces.iter() {
+        for l in t.ops.unordered().filter_map(|(_, op)| op.label()) {
+            owner.insert(l.token, tid);
+        }
+    }
+    let mut open = FxHashSet::default();
+    for (tid, t) in m.traces.iter() {
+        if let Some(target) = t.last_op().and_then(|op| op.jump_target()) {
+            if owner.get(&target).is_some_and(|&o| o != tid) {
+                open.insert(target);
+            }
+        }
+    }
+    open
 }
 
 /// Where each label and each named trace is, and each trace's ops by position: lookups per

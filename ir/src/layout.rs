@@ -72,6 +72,25 @@ impl Ops {
         self.links.reserve(n);
     }
 
+    /// `ops` in this order, with ids 0, 1, ...
+    pub fn from_ordered(ops: Vec<Op>) -> Ops {
+        let len = ops.len();
+        let id = |i: usize| (i < len).then(|| OpId::new(i));
+        let links = (0..len).map(|i| Link { prev: i.checked_sub(1).map(OpId::new), next: id(i + 1), placed: true }).collect();
+        Ops { data: Arena::from_vec(ops), links, first: id(0), last: len.checked_sub(1).map(OpId::new), len }
+    }
+
+    /// Puts back an earlier state: `order` is the order, ops allocated from `id_bound` on go.
+    pub fn restore(&mut self, order: &[OpId], id_bound: usize) {
+        self.data.truncate(id_bound);
+        self.links.clear();
+        self.links.resize(id_bound, Link::default());
+        (self.first, self.last, self.len) = (None, None, 0);
+        for &id in order {
+            self.place(id, Place::End);
+        }
+    }
+
     /// Appends `op` at the end of the order.
     pub fn push(&mut self, op: Op) -> OpId {
         let id = self.alloc(op);

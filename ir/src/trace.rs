@@ -321,57 +321,47 @@ impl Trace {
         self.constant(Const::Int(i))
     }
 
-    /// A copy with ops numbered in their order and values in definition order (inputs, then per
-    /// op the constants it is first to use, its result, its label parameters), and no op out of
-    /// the order nor value that nothing defines or uses: the numbering the parser gives the
-    /// printed trace. The pass manager compacts once a pipeline is done.
-    pub fn compacted(&self) -> Trace {
-        self.rebuilt(self.ops.values().cloned())
-    }
-
-    /// [`compacted`](Trace::compacted) in place: the ops move into the new numbering instead of
-    /// being copied, so guard data nobody else holds is renamed where it is.
+    /// Renumbers ops in their order and values in definition order (inputs, then per op the
+    /// constants it is first to use, its result, its label parameters), dropping ops out of the
+    /// order and values that nothing defines or uses: the numbering the parser gives the
+    /// printed trace. The pass manager compacts once a pipeline is done. Ops and values move
+    /// into the new numbering (nothing is copied; guard data nobody else holds is renamed
+    /// where it is).
     pub fn compact(&mut self) {
-        let ops = std::mem::take(&mut self.ops).into_ordered();
-        *self = self.rebuilt(ops.into_iter());
+        let mut ops = std::mem::take(&mut self.ops).into_ordered();
+        let mut renumber = Renumber::new(std::mem::take(&mut self.values).into_vec(), ops.len());
+        for v in self.inputs.iter_mut() {
+            *v = renumber.define(*v, None);
+        }
+        for (i, op) in ops.iter_mut().enumerate() {
+            let id = OpId::new(i);
+            op.map_values(|v| renumber.used(v));
+            let ty = op.opcode.result_type();
+            op.result = match op.result {
+                Some(r) if ty != Type::Void => {
+                    let n = renumber.define(r, Some(ValueDef::Op(id)));
+                    renumber.values[n].ty = ty;
+                    Some(n)
+                }
+                _ => (ty != Type::Void).then(|| renumber.fresh(ty, ValueDef::Op(id))),
+            };
+            if let OpExtra::Label(l) = &mut op.extra {
+                for (k, p) in l.params.iter_mut().enumerate() {
+                    *p = renumber.define(*p, Some(ValueDef::LabelParam(id, k as u32)));
+                }
+            }
+        }
+        if let Some(vb) = self.vable.as_mut() {
+            vb.frame = renumber.used(vb.frame);
+        }
+        self.ops = Ops::from_ordered(ops);
+        (self.values, self.consts) = (renumber.values, renumber.consts);
     }
 
-    /// A trace with this one's header and values and `ops` (in order), renumbered.
-    fn rebuilt(&self, ops: impl Iterator<Item = Op>) -> Trace {
-        let mut new = Trace::with_capacity(self.name.clone(), self.kind.clone(), ops.size_hint().0, self.values.len());
-        new.span = self.span;
-        let mut map: Vec<Option<Value>> = vec![None; self.values.len()];
-        for &v in &self.inputs {
-            let d = &self.values[v];
-            map[v.index()] = Some(new.add_input(d.ty, d.name.as_deref()));
-        }
-        for mut op in ops {
-            let mut lookup = |new: &mut Trace, v: Value| match (map[v.index()], &self.values[v].def) {
-                (Some(n), _) => n,
-                (None, ValueDef::Const(c)) => {
-                    let n = new.constant(c.clone());
-                    map[v.index()] = Some(n);
-                    n
-                }
-                (None, _) => panic!("compacted: {v:?} is used before it is defined"),
-            };
-            op.map_values(|v| lookup(&mut new, v));
-            let old_result = op.result.take();
-            let params = match &mut op.extra {
-                OpExtra::Label(l) => std::mem::take(&mut l.params),
-                _ => Vec::new(),
-            };
-            let id = new.push_op_named(op, old_result.and_then(|r| self.values[r].name.clone()));
-            if let (Some(o), Some(n)) = (old_result, new.ops[id].result) {
-                map[o.index()] = Some(n);
-            }
-            for p in params {
-                let d = &self.values[p];
-                map[p.index()] = Some(new.add_label_param_named(id, d.ty, d.name.clone()));
-            }
-        }
-        new.vable = self.vable.as_ref().map(|vb| Virtualizable { frame: map[vb.frame.index()].expect("an input"), ..vb.clone() });
-        new
+    /// Keeps the first `n` values (the rest must be unused: a walk taken back).
+    pub(crate) fn truncate_values(&mut self, n: usize) {
+        self.values.truncate(n);
+        self.consts.retain(|_, v| v.index() < n);
     }
 
     /// Adds a trace input of type `ty`.
@@ -441,6 +431,60 @@ impl Trace {
     pub fn count_ops(&self) -> (usize, usize) {
         let real = self.ops.values().filter(|o| !o.opcode.is_marker()).count();
         (self.ops.len(), real)
+    }
+}
+
+/// Old values to new ones for [`Trace::compact`]: each old value's data moves to the next
+/// new number when it is first defined (or, for a constant, first used).
+struct Renumber {
+    old: Vec<ValueData>,
+    map: Vec<Option<Value>>,
+    values: Arena<Value, ValueData>,
+    consts: HashMap<Const, Value>,
+}
+
+impl Renumber {
+    fn new(old: Vec<ValueData>, ops: usize) -> Renumber {
+        let map = vec![None; old.len()];
+        Renumber { values: Arena::with_capacity(ops.max(old.len() / 2)), old, map, consts: HashMap::default() }
+    }
+
+    /// `v`'s new number, its data moved over (with `def`, its definition in the new numbering).
+    fn define(&mut self, v: Value, def: Option<ValueDef>) -> Value {
+        let mut data = std::mem::replace(&mut self.old[v.index()], ValueData { ty: Type::Void, def: ValueDef::Input(0), name: None });
+        if let Some(def) = def {
+            data.def = def;
+        }
+        let n = self.values.push(data);
+        self.map[v.index()] = Some(n);
+        n
+    }
+
+    /// A new value nothing had before (an op whose old result was missing).
+    fn fresh(&mut self, ty: Type, def: ValueDef) -> Value {
+        self.values.push(ValueData { ty, def, name: None })
+    }
+
+    /// The new number of a value read by an op: defined before, or a constant, numbered at its
+    /// first use (equal constants become one value).
+    fn used(&mut self, v: Value) -> Value {
+        if let Some(n) = self.map[v.index()] {
+            return n;
+        }
+        let ValueDef::Const(c) = &self.old[v.index()].def else {
+            panic!("compact: {v:?} is used before it is defined");
+        };
+        let n = match self.consts.get(c) {
+            Some(&n) => n,
+            None => {
+                let c = c.clone();
+                let n = self.values.push(ValueData { ty: c.ty(), def: ValueDef::Const(c.clone()), name: None });
+                self.consts.insert(c, n);
+                n
+            }
+        };
+        self.map[v.index()] = Some(n);
+        n
     }
 }
 
@@ -539,7 +583,7 @@ impl Module {
     pub fn strip_cosmetics(&mut self) {
         for t in self.traces.keys().collect::<Vec<_>>() {
             let t = &mut self.traces[t];
-            *t = t.compacted();
+            t.compact();
             t.span = Span::NONE;
             for o in t.ops.keys().collect::<Vec<_>>() {
                 let op = &mut t.ops[o];
@@ -555,7 +599,7 @@ impl Module {
     }
 
     /// Renumbers every trace's ops and values in order, dropping what passes left unused (see
-    /// [`Trace::compacted`]).
+    /// [`Trace::compact`]).
     pub fn compact(&mut self) {
         for t in self.traces.values_mut() {
             t.compact();

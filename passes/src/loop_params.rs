@@ -20,7 +20,7 @@ use crate::{edit_traces, Pass, PassContext};
 use rustc_hash::FxHashMap as HashMap;
 use tracelab_ir::cursor::Cursor;
 use tracelab_ir::trace::{LabelInfo, ValueDef};
-use tracelab_ir::{Module, Op, OpExtra, OpId, Opcode, Target, Trace, Value};
+use tracelab_ir::{Module, Op, OpExtra, OpId, Target, Trace, Value};
 
 pub struct LoopParams;
 
@@ -43,9 +43,10 @@ type Plan = HashMap<Target, HashMap<usize, Value>>;
 
 fn invariant_params(t: &Trace, open: impl Fn(&Op) -> bool) -> Plan {
     let mut plan = Plan::default();
-    for op in t.ops.values() {
+    // Labels in any order; a jump is a trace's last op (the verifier says so).
+    for (_, op) in t.ops.unordered() {
         let Some(l) = op.label().filter(|_| !open(op)) else { continue };
-        let jumps: Vec<&Op> = t.ops.values().filter(|o| o.opcode == Opcode::Jump && o.jump_target() == Some(l.token)).collect();
+        let jumps: Vec<&Op> = t.last_op().filter(|o| o.jump_target() == Some(l.token)).into_iter().collect();
         let fixed = solve(op, l, &jumps);
         if !fixed.is_empty() {
             plan.insert(l.token, fixed);

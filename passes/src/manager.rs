@@ -18,21 +18,31 @@ pub struct Options {
     pub print_changed: bool,
     /// Collect every remark (`--remarks`); without it, passes may leave out the per-op ones.
     pub remarks: bool,
+    /// Count ops and guards before and after each pass (`--stats`): a walk over the module
+    /// per pass, so only when asked.
+    pub count: bool,
 }
 
 /// What one pass did.
 #[derive(Debug)]
 pub struct PassReport {
     pub pass: &'static str,
-    pub ops_before: usize,
-    pub ops_after: usize,
-    pub guards_before: usize,
-    pub guards_after: usize,
+    /// Ops and guards before and after the pass, if [`Options::count`] asked for them.
+    pub counts: Option<Counts>,
     pub time: Duration,
     pub stats: Stats,
     pub remarks: Vec<String>,
     /// Text printed after the pass (`--print-after*`, `--print-changed`), if asked for.
     pub dump: Option<String>,
+}
+
+/// Ops and guards in a module before and after a pass.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Counts {
+    pub ops_before: usize,
+    pub ops_after: usize,
+    pub guards_before: usize,
+    pub guards_after: usize,
 }
 
 /// One step of a pipeline: a pass and its options.
@@ -113,12 +123,11 @@ fn counts(m: &Module) -> (usize, usize) {
 pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<PassReport>, Error> {
     let mut reports = Vec::new();
     // Counted once per pass: what one pass leaves is what the next one gets.
-    let mut counted = counts(m);
+    let mut counted = opts.count.then(|| counts(m));
     for step in pipeline {
         let info = find(step.pass).ok_or_else(|| Error::UnknownPass(step.pass.to_string()))?;
         let pass = (info.make)(&step.options).map_err(Error::BadOptions)?;
         let before_text = (opts.print_changed).then(|| print_module(m));
-        let (ops_before, guards_before) = counted;
         let mut cx = PassContext::new(m, opts.remarks);
         let start = Instant::now();
         pass.run(m, &mut cx);
@@ -128,15 +137,13 @@ pub fn run(m: &mut Module, pipeline: &[Step], opts: &Options) -> Result<Vec<Pass
                 return Err(Error::Invalid { pass: info.name, diagnostics, text: print_module(m) });
             }
         }
-        counted = counts(m);
-        let (ops_after, guards_after) = counted;
+        let before = counted;
+        counted = opts.count.then(|| counts(m));
+        let counts = before.zip(counted).map(|((ops_before, guards_before), (ops_after, guards_after))| Counts { ops_before, ops_after, guards_before, guards_after });
         let dump = dump_after(info.name, m, opts, before_text.as_deref());
         reports.push(PassReport {
             pass: info.name,
-            ops_before,
-            ops_after,
-            guards_before,
-            guards_after,
+            counts,
             time,
             stats: cx.stats,
             remarks: cx.remarks,
@@ -174,11 +181,15 @@ pub fn time_report(reports: &[PassReport]) -> String {
     s
 }
 
-/// `--stats`: ops and guards in and out of each pass, and each pass's own counters.
+/// `--stats`: ops and guards in and out of each pass (when counted), and each pass's own
+/// counters.
 pub fn stats_report(reports: &[PassReport]) -> String {
     let mut s = String::new();
     for r in reports {
-        s.push_str(&format!("{}: ops {} -> {}, guards {} -> {}\n", r.pass, r.ops_before, r.ops_after, r.guards_before, r.guards_after));
+        match r.counts {
+            Some(c) => s.push_str(&format!("{}: ops {} -> {}, guards {} -> {}\n", r.pass, c.ops_before, c.ops_after, c.guards_before, c.guards_after)),
+            None => s.push_str(&format!("{}:\n", r.pass)),
+        }
         for (k, v) in &r.stats.0 {
             s.push_str(&format!("    {k}: {v}\n"));
         }

@@ -49,6 +49,7 @@ pub fn run(io: &mut Io, a: OptArgs) -> Result<u8, InputError> {
         print_after: a.print_after.clone(),
         print_changed: a.print_changed,
         remarks: a.remarks,
+        count: a.stats,
     };
     let reports = match manager::run(&mut m, &pipeline, &opts) {
         Ok(r) => r,

@@ -48,7 +48,7 @@ use crate::lazy_stores::{holdable_index, LazyStores, Store};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use tracelab_ir::descr::DescrId;
 use tracelab_ir::effects::{self, Access};
-use tracelab_ir::cursor::Cursor;
+use tracelab_ir::cursor::{Cursor, Journal};
 use tracelab_ir::resume::GuardInfo;
 use tracelab_ir::{Module, Op, OpExtra, OpId, Opcode, Target, Trace, Value};
 
@@ -62,23 +62,34 @@ impl Pass for Heap {
             // Most loops know at their jump every slot their label dropped: one walk that
             // carries them all is the answer. Otherwise walk again (on the trace as it was)
             // carrying those the first walk knew at the jump, and if even that misses one,
-            // carry nothing. Only a trace with a closed label can miss.
-            let original = (!regions.is_empty()).then(|| t.clone());
-            let mut done = Walk::run(m, t, &facts, &regions, Carry::All);
+            // carry nothing. Only a trace with a closed label can miss; its walks keep a journal
+            // of what they change, to take it back.
+            let journal = !regions.is_empty();
+            let mut done = Walk::run(m, t, &facts, &regions, Carry::All, journal);
+            let mut taken_back = 0;
             if done.missing {
-                let original = original.expect("a walk misses only at a closed label");
-                *t = original.clone();
-                done = Walk::run(m, t, &facts, &regions, Carry::Given(std::mem::take(&mut done.found)));
+                roll_back(t, &mut done);
+                taken_back += 1;
+                done = Walk::run(m, t, &facts, &regions, Carry::Given(std::mem::take(&mut done.found)), true);
                 if done.missing {
-                    *t = original;
-                    done = Walk::run(m, t, &facts, &regions, Carry::Given(HashMap::default()));
+                    roll_back(t, &mut done);
+                    taken_back += 1;
+                    done = Walk::run(m, t, &facts, &regions, Carry::Given(HashMap::default()), false);
                 }
             }
+            cx.stats.add("walks taken back", taken_back);
             cx.stats.add("loads forwarded", done.forwarded);
             cx.stats.add("quasi-immutable checks dropped", done.dropped);
             cx.stats.add("values carried across labels", done.carried);
             cx.stats.add("stores dropped", done.stores_dropped);
         });
+    }
+}
+
+/// Puts `t` back as it was before the walk that gave `done` (which kept a journal: it missed).
+fn roll_back(t: &mut Trace, done: &mut Outcome) {
+    if let Some(j) = done.journal.take() {
+        j.roll_back(t);
     }
 }
 
@@ -171,6 +182,8 @@ struct Outcome {
     found: HashMap<Target, Vec<Slot>>,
     /// A carried slot was not known at the jump (the walk's result must not be used).
     missing: bool,
+    /// What the walk changed, if it kept a journal.
+    journal: Option<Journal>,
     forwarded: i64,
     dropped: i64,
     carried: i64,
@@ -202,10 +215,10 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn run(m: &'a Module, t: &'a mut Trace, facts: &ModuleFacts, regions: &HashMap<OpId, Region>, carry: Carry) -> Outcome {
+    fn run(m: &'a Module, t: &'a mut Trace, facts: &ModuleFacts, regions: &HashMap<OpId, Region>, carry: Carry, journal: bool) -> Outcome {
         let mut w = Walk {
             m,
-            cur: Cursor::new(t),
+            cur: if journal { Cursor::with_journal(t) } else { Cursor::new(t) },
             mem: HashMap::default(),
             lens: HashMap::default(),
             quasi: HashSet::default(),
@@ -243,7 +256,8 @@ impl<'a> Walk<'a> {
             }
             w.op(id, op);
         }
-        Outcome { found: w.found, missing: w.missing, forwarded: w.forwarded, dropped: w.dropped, carried: w.carried, stores_dropped: w.stores_dropped }
+        let journal = w.cur.finish();
+        Outcome { found: w.found, missing: w.missing, journal, forwarded: w.forwarded, dropped: w.dropped, carried: w.carried, stores_dropped: w.stores_dropped }
     }
 
     fn forget_all(&mut self) {
@@ -283,7 +297,7 @@ impl<'a> Walk<'a> {
                 self.missing = true;
                 continue;
             };
-            self.cur.t.ops[nid].args.push(v);
+            self.cur.op_mut(nid).args.push(v);
             let ty = self.cur.t.ty(v);
             let p = self.cur.t.add_label_param(nid, ty, None);
             self.remember(slot, p);
@@ -300,7 +314,7 @@ impl<'a> Walk<'a> {
         for slot in carry {
             match self.lookup(slot) {
                 Some(v) => {
-                    self.cur.t.ops[nid].args.push(v);
+                    self.cur.op_mut(nid).args.push(v);
                     known.push(slot);
                 }
                 None => self.missing = true,
@@ -444,7 +458,7 @@ impl<'a> Walk<'a> {
         let nid = id;
                 if !self.lazy.is_empty() {
                     let g = self.lazy.described(&*self.cur.t, self.cur.t.ops[nid].guard().unwrap_or(&GuardInfo::default()));
-                    self.cur.t.ops[nid].extra = OpExtra::Guard(g.into());
+                    self.cur.op_mut(nid).extra = OpExtra::Guard(g.into());
                 }
                 return;
             }
