@@ -7,7 +7,11 @@
 //! must be for the guard to pass and runs again with the same seed: up to [`MAX_ROUNDS`] times,
 //! or until a guard fails that no invented value decides (a real exit). Likewise when an index
 //! runs past an array's end: an invented length is made long enough, or an invented index 0.
+//! Those two are guesses: a guard that needs another value of the same origin (a stack depth
+//! used as an index, then checked by `guard_value`) replaces a guess, never what a guard
+//! needed.
 
+use crate::externals::Externals;
 use crate::interp::{Config, Constraints, Exit, FailedGuard, Interp, Observer, OutOfBounds, Run};
 use crate::model::{class_id, Forced, Origin};
 use tracelab_ir::trace::ValueDef;
@@ -40,19 +44,29 @@ impl Observer for Stops {
 /// Runs `tid` with input learning; returns the last run and the constraints it used.
 pub fn run_learning(m: &Module, tid: TraceId, cfg: &Config) -> (Run, Constraints) {
     let mut cfg = cfg.clone();
+    let mut guessed: std::collections::HashSet<Origin> = std::collections::HashSet::new();
     for _ in 0..MAX_ROUNDS {
         let mut stops = Stops::default();
         let run = Interp::observed(m, cfg.clone(), &mut stops).run(tid);
-        let lessons: Vec<(Origin, Forced)> = match (&run.exit, &stops.guard, &stops.bounds) {
-            (Exit::GuardFailed { .. }, Some(fg), _) => learn(m, &run, fg),
-            (Exit::Trap(_), _, Some(at)) => out_of_bounds(at),
-            _ => Vec::new(),
+        let (lessons, guesses): (Vec<(Origin, Forced)>, bool) = match (&run.exit, &stops.guard, &stops.bounds) {
+            (Exit::GuardFailed { .. }, Some(fg), _) => (learn(m, &run, fg, &cfg.externals), false),
+            (Exit::Trap(_), _, Some(at)) => (out_of_bounds(at), true),
+            _ => (Vec::new(), false),
         };
-        // An origin already constrained is not flipped: two guards that want different values
+        // An origin a guard constrained is not flipped: two guards that want different values
         // of one input cannot both pass, and the run that reached further is kept. When either
         // operand of a comparison would do, the one still free is learned.
-        match lessons.into_iter().find(|(origin, _)| !cfg.constraints.contains_key(origin)) {
+        let open = |(origin, forced): &(Origin, Forced)| match cfg.constraints.get(origin) {
+            None => true,
+            Some(old) => guessed.contains(origin) && old != forced,
+        };
+        match lessons.into_iter().find(open) {
             Some((origin, forced)) => {
+                if guesses {
+                    guessed.insert(origin.clone());
+                } else {
+                    guessed.remove(&origin);
+                }
                 cfg.constraints.insert(origin, forced);
             }
             None => return (run, cfg.constraints),
@@ -85,18 +99,61 @@ fn const_bits(c: &Const) -> Option<u64> {
 
 /// What would make the failed guard pass, if an invented value decides it: the choices, best
 /// first (either operand of a comparison may do).
-fn learn(m: &Module, run: &Run, fg: &FailedGuard) -> Vec<(Origin, Forced)> {
+fn learn(m: &Module, run: &Run, fg: &FailedGuard, externals: &Externals) -> Vec<(Origin, Forced)> {
     let t = &m.traces[fg.trace];
     let op = &t.ops[fg.op];
     if matches!(op.opcode, Opcode::GuardTrue | Opcode::GuardFalse) && fg.operands.first().is_some_and(|o| o.1.is_none()) {
         if let Some(&ValueDef::Op(def)) = op.args.first().map(|&v| &t.values[v].def) {
             let cmp = t.ops[def].opcode;
             if !matches!(cmp, Opcode::PtrEq | Opcode::PtrNe | Opcode::InstancePtrEq | Opcode::InstancePtrNe) {
-                return solve_comparison(cmp, &fg.condition, op.opcode == Opcode::GuardTrue);
+                let want = op.opcode == Opcode::GuardTrue;
+                let direct = solve_comparison(cmp, &fg.condition, want);
+                if !direct.is_empty() {
+                    return direct;
+                }
+                return solve_through_call(m, t, &t.ops[def], fg, externals, want).into_iter().collect();
             }
         }
     }
     learn_one(m, run, fg).into_iter().collect()
+}
+
+/// For `cmp(call(f, .., x, ..), k)` where `f` is an elidable external of ints and `x` the one
+/// invented argument: a value for `x` that makes the comparison give `want`, found by trying
+/// values and calling `f` (`n % 2 == 0`: large powers of two first, so that a loop that halves
+/// `n` goes round many times).
+fn solve_through_call(m: &Module, t: &tracelab_ir::Trace, cmp: &tracelab_ir::Op, fg: &FailedGuard, externals: &Externals, want: bool) -> Option<(Origin, Forced)> {
+    let (k, called) = match (fg.condition_calls.first(), fg.condition_calls.get(1)) {
+        (Some(Some(args)), _) => (0, args),
+        (_, Some(Some(args))) => (1, args),
+        _ => return None,
+    };
+    let call = match t.values[cmp.args[k]].def {
+        ValueDef::Op(def) => &t.ops[def],
+        _ => return None,
+    };
+    let Some(Const::Class(name)) = call.args.first().and_then(|&a| t.as_const(a)) else { return None };
+    let f = externals.get(name).filter(|f| f.result == tracelab_ir::Type::Int && f.params.iter().all(|&p| p == tracelab_ir::Type::Int))?;
+    if !m.call_is_effect_free(call) || f.params.len() != called.len() {
+        return None;
+    }
+    let mut invented = called.iter().enumerate().filter_map(|(i, (_, o))| o.clone().map(|o| (i, o)));
+    let (at, origin) = invented.next()?;
+    if invented.next().is_some() {
+        return None;
+    }
+    let other = fg.condition.get(1 - k).map_or(0, |c| c.0);
+    let now = called[at].0;
+    let candidates = [1u64 << 40, 1 << 20, 1 << 10, ROOM, now, now.wrapping_add(1), now.wrapping_sub(1), 0, 1, u64::MAX];
+    let mut args: Vec<u64> = called.iter().map(|c| c.0).collect();
+    let holds = |x: u64, args: &mut Vec<u64>| {
+        args[at] = x;
+        let r = f.call(args);
+        let (a, b) = if k == 0 { (r, other) } else { (other, r) };
+        compare(cmp.opcode, a, b) == Some(want)
+    };
+    let x = candidates.into_iter().find(|&x| holds(x, &mut args))?;
+    Some((origin, Forced::Int(x)))
 }
 
 /// [`learn`] for guards other than a comparison of two ints: one choice at most.
@@ -187,25 +244,28 @@ fn solve_identity(operands: &[(u64, Option<Origin>)], equal: bool) -> Option<(Or
 
 /// For `cmp(a, b)` where one operand is invented and the other known: a value for the invented
 /// one that makes the comparison give `want`.
+/// `cmp(a, b)` for the comparisons the learner solves (`None` for another op).
+fn compare(cmp: Opcode, a: u64, b: u64) -> Option<bool> {
+    let (x, y) = (a as i64, b as i64);
+    Some(match cmp {
+        Opcode::IntLt => x < y,
+        Opcode::IntLe => x <= y,
+        Opcode::IntGt => x > y,
+        Opcode::IntGe => x >= y,
+        Opcode::IntEq | Opcode::PtrEq | Opcode::InstancePtrEq => a == b,
+        Opcode::IntNe | Opcode::PtrNe | Opcode::InstancePtrNe => a != b,
+        Opcode::UintLt => a < b,
+        Opcode::UintLe => a <= b,
+        Opcode::UintGt => a > b,
+        Opcode::UintGe => a >= b,
+        Opcode::IntIsTrue => a != 0,
+        Opcode::IntIsZero => a == 0,
+        _ => return None,
+    })
+}
+
 fn solve_comparison(cmp: Opcode, operands: &[(u64, Option<crate::model::Origin>)], want: bool) -> Vec<(Origin, Forced)> {
-    let eval = |a: u64, b: u64| -> Option<bool> {
-        let (x, y) = (a as i64, b as i64);
-        Some(match cmp {
-            Opcode::IntLt => x < y,
-            Opcode::IntLe => x <= y,
-            Opcode::IntGt => x > y,
-            Opcode::IntGe => x >= y,
-            Opcode::IntEq | Opcode::PtrEq | Opcode::InstancePtrEq => a == b,
-            Opcode::IntNe | Opcode::PtrNe | Opcode::InstancePtrNe => a != b,
-            Opcode::UintLt => a < b,
-            Opcode::UintLe => a <= b,
-            Opcode::UintGt => a > b,
-            Opcode::UintGe => a >= b,
-            Opcode::IntIsTrue => a != 0,
-            Opcode::IntIsZero => a == 0,
-            _ => return None,
-        })
-    };
+    let eval = |a: u64, b: u64| compare(cmp, a, b);
     let Some((a, oa)) = operands.first().cloned() else { return Vec::new() };
     let (b, ob) = operands.get(1).cloned().unwrap_or((0, None));
     // Far from the boundary first, so that a loop bounded by the invented value goes round

@@ -5,8 +5,11 @@
 //!   it stores (one size descr serves many classes). An allocation the trace checks with
 //!   `guard_class(p, ConstClass(C))` (or a vtable address), directly, after storing it into and
 //!   loading it back from an object the trace allocated, or, for a loop, through the input its
-//!   jump passes it to, has class `C` (the check passed while recording; a closed loop's next
-//!   iteration checks the object passed around). It gets a size descr with `class=C`.
+//!   jump passes it to or through memory the next iteration reads it back from (an interpreter
+//!   frame's locals: a slot of an object every iteration reaches the same way, which the
+//!   iteration stored it into and the next one loads before storing there), has class `C` (the
+//!   check passed while recording; a closed loop's next iteration checks the object passed
+//!   around). It gets a size descr with `class=C`.
 //! - Names of constant objects: the log names each `ConstPtr` occurrence anew (`ptr23`,
 //!   `ptr67`), whatever the object. A loop that passes `ConstPtr(a)` to an input it checks with
 //!   `guard_value(input, ConstPtr(b))` was closed by PyPy, which requires `a` and `b` to be one
@@ -96,6 +99,161 @@ fn memory_of_fresh_objects(t: &Trace) -> (HashMap<Value, Value>, HashMap<Value, 
     (out, fresh)
 }
 
+/// For a loop jumping to its own start: loads that read what the previous iteration left in
+/// memory (load result → the value the iteration stored there last). The memory is a field or
+/// constant-index item of a *stable* object, one every iteration reaches the same way: an input
+/// the jump passes back as it is, or what such an object holds in a slot the trace never stores
+/// to (objects the trace reaches differently are taken to be different). A load counts if the
+/// iteration has not stored to its slot before it; the slot's last store counts unless a store
+/// at an index not known, or a call passed the object, came after it.
+fn read_from_the_last_iteration(t: &Trace) -> HashMap<Value, Value> {
+    use Opcode::*;
+    let next = carried(t);
+    let mut stable: std::collections::HashSet<Value> = next.iter().filter(|(i, a)| i == a).map(|(&i, _)| i).collect();
+    if stable.is_empty() {
+        return HashMap::new();
+    }
+    type Slot = (Value, tracelab_ir::descr::DescrId, Option<Value>);
+    // Slots stored to anywhere in the trace (an index not known: every item).
+    let stored: std::collections::HashSet<Slot> = t
+        .ops
+        .values()
+        .filter(|op| matches!(op.opcode, SetfieldGc | SetarrayitemGc))
+        .filter_map(|op| {
+            let index = (op.opcode == SetarrayitemGc).then(|| op.args[1]).filter(|&i| t.is_const(i));
+            Some((t.through_same_as(op.args[0]), op.descr?, index))
+        })
+        .collect();
+    let unknown_index_stores: std::collections::HashSet<_> =
+        t.ops.values().filter(|op| op.opcode == SetarrayitemGc && !t.is_const(op.args[1])).filter_map(|op| Some((t.through_same_as(op.args[0]), op.descr?))).collect();
+    // Loads before any store to their slot, and the slots' last stores.
+    let mut exposed: Vec<(Value, Slot)> = Vec::new();
+    let mut written: HashMap<Slot, Option<Value>> = HashMap::new();
+    for op in t.ops.values() {
+        let (Some(d), Some(&obj)) = (op.descr, op.args.first()) else { continue };
+        let obj = t.through_same_as(obj);
+        let index = match op.opcode {
+            GetarrayitemGcR | GetarrayitemGcI | GetarrayitemGcF | SetarrayitemGc => Some(op.args[1]).filter(|&i| t.is_const(i)).map(Some),
+            GetfieldGcR | GetfieldGcI | GetfieldGcF | SetfieldGc => Some(None),
+            o if o.is_call() => {
+                written.retain(|(o, _, _), _| !op.args.iter().any(|a| t.through_same_as(*a) == *o));
+                continue;
+            }
+            _ => continue,
+        };
+        if !stable.contains(&obj) {
+            continue;
+        }
+        let Some(index) = index else {
+            // A store at an index not known may be any item of the array.
+            if op.opcode == SetarrayitemGc {
+                written.iter_mut().filter(|((o, dd, _), _)| *o == obj && *dd == d).for_each(|(_, v)| *v = None);
+            }
+            continue;
+        };
+        let slot = (obj, d, index);
+        match (op.opcode, op.result) {
+            (SetfieldGc | SetarrayitemGc, _) => {
+                written.insert(slot, op.args.last().map(|&v| t.through_same_as(v)));
+            }
+            (_, Some(r)) => {
+                if !written.contains_key(&slot) {
+                    exposed.push((r, slot));
+                }
+                if !stored.contains(&slot) && !unknown_index_stores.contains(&(obj, d)) {
+                    stable.insert(r);
+                }
+            }
+            _ => {}
+        }
+    }
+    exposed.into_iter().filter_map(|(r, slot)| Some((r, written.get(&slot).copied().flatten()?))).collect()
+}
+
+/// Integers a recorded `guard_value` proved (it passed while PyPy traced): the guarded value,
+/// and `x` where the guarded value is `x + c` or `x - c`.
+fn guarded_ints(t: &Trace) -> HashMap<Value, i64> {
+    let mut known = HashMap::new();
+    for op in t.ops.values().filter(|op| op.opcode == Opcode::GuardValue) {
+        let Some(&Const::Int(k)) = t.as_const(op.args[1]) else { continue };
+        let v = t.through_same_as(op.args[0]);
+        known.insert(v, k);
+        let ValueDef::Op(o) = t.values[v].def else { continue };
+        let def = &t.ops[o];
+        let c = |i: usize| match def.args.get(i).and_then(|&a| t.as_const(a)) {
+            Some(&Const::Int(c)) => Some(c),
+            _ => None,
+        };
+        let x = match def.opcode {
+            Opcode::IntAdd => c(1).map(|c| (def.args[0], k.wrapping_sub(c))).or_else(|| c(0).map(|c| (def.args[1], k.wrapping_sub(c)))),
+            Opcode::IntSub => c(1).map(|c| (def.args[0], k.wrapping_add(c))),
+            _ => None,
+        };
+        if let Some((x, kx)) = x {
+            known.insert(t.through_same_as(x), kx);
+        }
+    }
+    known
+}
+
+/// Loads that read what a slot of any object is known to hold in the same iteration: load
+/// result → the value stored there before, or an earlier load's result. Item indices are
+/// constants or integers a `guard_value` proved (a frame's stack depth). A store forgets what
+/// other objects hold under its descr (they may be the same object), a store at an index not
+/// known every item of its descr, and a call that may write what the objects it is passed hold
+/// (as PyPy's heap cache, which knows each call's write set, would mostly keep the rest).
+fn read_back_anywhere(t: &Trace, m: &Module) -> HashMap<Value, Value> {
+    use Opcode::*;
+    let ints = guarded_ints(t);
+    let int = |v: Value| match t.as_const(v) {
+        Some(&Const::Int(k)) => Some(k),
+        _ => ints.get(&t.through_same_as(v)).copied(),
+    };
+    let mut memory: HashMap<(Value, tracelab_ir::descr::DescrId, Option<i64>), Value> = HashMap::new();
+    let mut out = HashMap::new();
+    for op in t.ops.values() {
+        if op.opcode.is_call() {
+            if !m.call_is_effect_free(op) {
+                memory.retain(|&(o, _, _), _| !op.args.iter().any(|&a| t.through_same_as(a) == o));
+            }
+            continue;
+        }
+        let (item, load) = match op.opcode {
+            // A statement of what a field holds (a bridge's entry facts) reads as a store.
+            SetfieldGc | RecordKnownField => (false, false),
+            SetarrayitemGc => (true, false),
+            GetfieldGcR => (false, true),
+            GetarrayitemGcR => (true, true),
+            _ => continue,
+        };
+        let Some(d) = op.descr else { continue };
+        let obj = t.through_same_as(op.args[0]);
+        let index = if item { int(op.args[1]) } else { None };
+        if item && index.is_none() {
+            if !load {
+                memory.retain(|&(_, dd, _), _| dd != d);
+            }
+            continue;
+        }
+        match (load, op.result) {
+            (false, _) => {
+                memory.retain(|&(o, dd, _), _| o == obj || dd != d);
+                memory.insert((obj, d, index), t.through_same_as(op.args[if item { 2 } else { 1 }]));
+            }
+            (true, Some(r)) => match memory.get(&(obj, d, index)) {
+                Some(&v) => {
+                    out.insert(r, v);
+                }
+                None => {
+                    memory.insert((obj, d, index), r);
+                }
+            },
+            _ => {}
+        }
+    }
+    out
+}
+
 pub fn known_vtables(m: &mut Module) {
     for tid in m.traces.keys().collect::<Vec<TraceId>>() {
         let t = &m.traces[tid];
@@ -107,6 +265,8 @@ pub fn known_vtables(m: &mut Module) {
         }
         let loaded = stored_and_loaded(t);
         let next = carried(t);
+        let previous = read_from_the_last_iteration(t);
+        let anywhere = read_back_anywhere(t, m);
         let mut class: HashMap<OpId, Option<String>> = HashMap::new();
         for op in t.ops.values() {
             if !matches!(op.opcode, Opcode::GuardClass | Opcode::GuardNonnullClass) {
@@ -119,10 +279,10 @@ pub fn known_vtables(m: &mut Module) {
                 _ => continue,
             };
             let mut checked = t.through_same_as(op.args[0]);
-            while let Some(&v) = loaded.get(&checked) {
+            while let Some(&v) = loaded.get(&checked).or_else(|| anywhere.get(&checked)) {
                 checked = t.through_same_as(v);
             }
-            let alloc = site.get(&checked).or_else(|| next.get(&checked).and_then(|r| site.get(r)));
+            let alloc = site.get(&checked).or_else(|| next.get(&checked).and_then(|r| site.get(r))).or_else(|| previous.get(&checked).and_then(|r| site.get(r)));
             let Some(&at) = alloc else { continue };
             match class.entry(at) {
                 Entry::Vacant(e) => {
@@ -160,12 +320,34 @@ pub fn one_name_per_object(m: &mut Module) {
         let t = &m.traces[tid];
         let next = carried(t);
         let (stored, fresh) = memory_of_fresh_objects(t);
+        let same = read_back_anywhere(t, m);
+        // Per value a slot held (see `read_back_anywhere`): the constant a guard compared it to.
+        let mut compared: HashMap<Value, String> = HashMap::new();
         let mut rename: HashMap<String, String> = HashMap::new();
         for op in t.ops.values() {
             if op.opcode != Opcode::GuardValue {
                 continue;
             }
             let Some(Const::Ptr(b)) = t.as_const(op.args[1]) else { continue };
+            // Two guards on what one slot holds, with nothing written there in between.
+            let mut held = t.through_same_as(op.args[0]);
+            while let Some(&v) = same.get(&held) {
+                held = t.through_same_as(v);
+            }
+            if let Some(Const::Ptr(a)) = t.as_const(held) {
+                if a != b {
+                    rename.insert(a.clone(), b.clone());
+                }
+                continue;
+            }
+            match compared.get(&held) {
+                Some(a) if a != b => {
+                    rename.insert(a.clone(), b.clone());
+                }
+                _ => {
+                    compared.insert(held, b.clone());
+                }
+            }
             // A recorded guard passed while PyPy traced: two constants it compares are one (also
             // when the first was stored into a fresh object and read back).
             let read_back = stored.get(&op.args[0]).copied().unwrap_or(op.args[0]);
@@ -274,6 +456,79 @@ mod tests {
         assert_eq!(size("c"), None, "last field of its struct: a word");
         assert_eq!(size("d"), None, "another struct");
         assert!(tracelab_ir::verify(&m).is_ok());
+    }
+
+    const FRAME: &str = "descr F.stack = <FieldP demo.F.stack 8>\ndescr F.depth = <FieldS demo.F.depth 16>\ndescr F.code = <FieldP demo.F.code 24>\n\
+                         descr items = <ArrayP 8>\ndescr size16 = <SizeDescr 16>\ndescr C.box = <FieldP demo.C.box 8>\n";
+
+    /// The class `known_vtables` gave the trace's one allocation, if any.
+    fn allocation_class(body: &str) -> Option<String> {
+        let mut m = tracelab_ir::parse(&format!("{FRAME}loop l [p0] {{\n{body}}}\n")).unwrap_or_else(|d| panic!("{d:?}"));
+        known_vtables(&mut m);
+        assert!(tracelab_ir::verify(&m).is_ok());
+        let t = m.traces.values().next().expect("a trace");
+        let op = t.ops.values().find(|o| o.opcode == Opcode::NewWithVtable).expect("an allocation");
+        match &m.descrs[op.descr.expect("a descr")].data {
+            DescrData::Size(sd) => sd.class.clone(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_allocation_pushed_on_a_frame_stack_and_checked_gets_its_class() {
+        // Stored at the stack depth, which a later guard_value proves is 2, and read back at 2.
+        let body = "    p1 = getfield_gc_r(p0, descr=F.stack)\n    p2 = new_with_vtable(descr=size16)\n    i3 = getfield_gc_i(p0, descr=F.depth)\n\
+                    setarrayitem_gc(p1, i3, p2, descr=items)\n    i4 = int_add(i3, 1)\n    guard_value(i4, 3)\n\
+                    p5 = getarrayitem_gc_r(p1, 2, descr=items)\n    guard_class(p5, ConstClass(W_IntObject))\n    jump(p0)\n";
+        assert_eq!(allocation_class(body).as_deref(), Some("W_IntObject"));
+        // Not proved: another slot may be read.
+        let unproved = body.replace("    guard_value(i4, 3)\n", "");
+        assert_ne!(unproved, body);
+        assert_eq!(allocation_class(&unproved), None);
+    }
+
+    #[test]
+    fn an_allocation_the_next_iteration_reads_back_gets_its_class() {
+        // The iteration leaves it in the frame's local 1; the next one loads local 1 first.
+        let body = "    p1 = getfield_gc_r(p0, descr=F.stack)\n    p2 = getarrayitem_gc_r(p1, 1, descr=items)\n\
+                    guard_class(p2, ConstClass(W_IntObject))\n    p3 = new_with_vtable(descr=size16)\n\
+                    setarrayitem_gc(p1, 1, p3, descr=items)\n    jump(p0)\n";
+        assert_eq!(allocation_class(body).as_deref(), Some("W_IntObject"));
+        // A frame whose stack field the trace writes is not reached the same way next time.
+        let moved = body.replace("    jump(p0)", "    setfield_gc(p0, p1, descr=F.stack)\n    jump(p0)");
+        assert_ne!(moved, body);
+        assert_eq!(allocation_class(&moved), None);
+    }
+
+    fn constants_after_naming(body: &str) -> Vec<String> {
+        let mut m = tracelab_ir::parse(&format!("{FRAME}loop l [p0] {{\n{body}}}\n")).unwrap_or_else(|d| panic!("{d:?}"));
+        one_name_per_object(&mut m);
+        let t = m.traces.values().next().expect("a trace");
+        let mut names: Vec<String> = t.ops.values().flat_map(|o| o.args.iter().filter_map(|&a| match t.as_const(a) {
+            Some(Const::Ptr(n)) => Some(n.clone()),
+            _ => None,
+        })).collect();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn two_guards_on_what_one_slot_holds_name_one_object() {
+        let body = "    p1 = getfield_gc_r(p0, descr=F.code)\n    guard_value(p1, ConstPtr(a))\n\
+                    p2 = getfield_gc_r(p0, descr=F.code)\n    guard_value(p2, ConstPtr(b))\n    jump(p0)\n";
+        assert_eq!(constants_after_naming(body), ["b"]);
+        // A store of another object in between changes what the slot holds.
+        let stored = body.replace("p2 = getfield", "setfield_gc(p0, p0, descr=F.code)\n    p2 = getfield");
+        assert_ne!(stored, body);
+        assert_eq!(constants_after_naming(&stored), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_stated_field_and_a_guard_on_it_name_one_object() {
+        // A bridge's entry facts name constants as the optimized parent did.
+        let body = "    record_known_field(p0, ConstPtr(a), descr=F.code)\n    p1 = getfield_gc_r(p0, descr=F.code)\n\
+                    guard_value(p1, ConstPtr(b))\n    jump(p0)\n";
+        assert_eq!(constants_after_naming(body), ["b"]);
     }
 }
 

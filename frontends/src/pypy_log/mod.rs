@@ -159,6 +159,9 @@ impl PypyLog {
             crate::bridge_facts::state_at_entry(m, &mut trace, &facts);
             t.entry_facts = trace.ops.len() - before;
             m.traces[tid] = trace;
+            // The facts name constants as the optimized parent did; a guard of the bridge may
+            // name the same object otherwise.
+            facts::one_name_per_object(m);
             debug_assert!(verify(m).is_ok(), "entry facts keep {} valid", t.name);
         }
     }

@@ -163,6 +163,9 @@ pub struct FailedGuard {
     pub op: OpId,
     pub operands: Vec<(u64, Option<Origin>)>,
     pub condition: Vec<(u64, Option<Origin>)>,
+    /// Per condition operand that a call computed: the call's arguments (after its target),
+    /// value and origin (`n % 2 == 0` with `n` invented: what to solve through the call).
+    pub condition_calls: Vec<Option<Vec<(u64, Option<Origin>)>>>,
 }
 
 pub(crate) type Step<T> = Result<T, Exit>;
@@ -510,16 +513,31 @@ impl<'m> Interp<'m> {
         for &v in &op.args {
             operands.push((self.get(f, v)?, self.origin(f, v)));
         }
-        let mut condition = Vec::new();
+        let (mut condition, mut condition_calls) = (Vec::new(), Vec::new());
         if let Some(&v) = op.args.first() {
             if let ValueDef::Op(def) = f.t.values[v].def {
                 for &a in &f.t.ops[def].args {
                     condition.push((self.get(f, a)?, self.origin(f, a)));
+                    condition_calls.push(self.call_args(f, a)?);
                 }
             }
         }
         let op_id = self.index.op_at(f.tid, pc).expect("the guard is in the order");
-        Ok(FailedGuard { trace: f.tid, op: op_id, operands, condition })
+        Ok(FailedGuard { trace: f.tid, op: op_id, operands, condition, condition_calls })
+    }
+
+    /// For a value a call computed: the call's arguments after its target, value and origin.
+    fn call_args(&mut self, f: &mut Frame<'m>, v: Value) -> Step<Option<Vec<(u64, Option<Origin>)>>> {
+        let ValueDef::Op(def) = f.t.values[v].def else { return Ok(None) };
+        let call = &f.t.ops[def];
+        if !call.opcode.is_call() {
+            return Ok(None);
+        }
+        let mut args = Vec::with_capacity(call.args.len().saturating_sub(1));
+        for &a in call.args.iter().skip(1) {
+            args.push((self.get(f, a)?, self.origin(f, a)));
+        }
+        Ok(Some(args))
     }
 
     /// Rebuilds the interpreter's state from resume data: virtuals allocated and filled
@@ -707,8 +725,9 @@ impl<'m> Interp<'m> {
                 self.machine.store(addr, field_size(&idd.field), a[2])?;
             }
             (ArraylenGc, _) | (Strlen, _) | (Unicodelen, _) => {
-                let n = self.array_len(x)?;
-                self.set(f, op, n, None);
+                // An invented length has an origin: a guard on it can be learned.
+                let (n, origin) = self.array_len_origin(x)?;
+                self.set(f, op, n, origin);
             }
             (New | NewWithVtable, Some(DescrData::Size(sd))) => {
                 let (what, class) = self.alloc_site(op, true);
