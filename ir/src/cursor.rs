@@ -315,16 +315,29 @@ impl<'t> Cursor<'t> {
         }
         let renames = &self.renames;
         let op = &mut self.t.ops[id];
-        if let Some(j) = self.journal.as_mut() {
-            let mut place = 0u32;
-            op.for_each_use(|v| {
-                if resolve(renames, v) != v {
-                    j.renamed.push((id, place, v));
+        let Some(j) = self.journal.as_mut() else {
+            op.map_values(|v| resolve(renames, v));
+            return;
+        };
+        // One look at each operand records what changes; only then is anything renamed.
+        let before = j.renamed.len();
+        let mut place = 0u32;
+        op.for_each_use(|v| {
+            if resolve(renames, v) != v {
+                j.renamed.push((id, place, v));
+            }
+            place += 1;
+        });
+        if j.renamed.len() > before {
+            op.args.iter_mut().for_each(|a| *a = resolve(renames, *a));
+            // Guard data is copied only if one of its own values changes.
+            let in_guard = j.renamed.last().is_some_and(|e| e.1 >= op.args.len() as u32);
+            if in_guard {
+                if let Some(g) = op.guard_mut() {
+                    g.map_values(|v| resolve(renames, v));
                 }
-                place += 1;
-            });
+            }
         }
-        op.map_values(|v| resolve(renames, v));
     }
 }
 

@@ -58,17 +58,24 @@ impl LazyStores {
         if !self.stores.iter().any(&which) {
             return Vec::new();
         }
-        let (now, later) = std::mem::take(&mut self.stores).into_iter().partition(|s| which(s));
-        self.stores = later;
+        let mut now = Vec::new();
+        self.stores.retain(|s| !which(s) || {
+            now.push(*s);
+            false
+        });
         now
     }
 
-    /// Emits the held stores `which` selects, in order.
+    /// Emits the held stores `which` selects, in order (where they are: no list is built).
     pub fn emit(&mut self, cur: &mut Cursor, which: impl Fn(&Store) -> bool) {
-        for s in self.take(which) {
-            let op = store_op(cur.t, &s);
-            cur.emit(op);
+        if !self.stores.iter().any(&which) {
+            return;
         }
+        self.stores.retain(|s| !which(s) || {
+            let op = store_op(cur.t, s);
+            cur.emit(op);
+            false
+        });
     }
 
     /// `g` with the held stores added to its resume data (and their values to its fail args).
