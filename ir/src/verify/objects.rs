@@ -78,7 +78,8 @@ fn access(m: &Module, opcode: Opcode, descr: Option<DescrId>) -> Option<Layout> 
 /// What one object has been reached as so far.
 #[derive(Default)]
 struct Seen {
-    fields: Vec<(DescrId, u64, u64)>,
+    /// Most objects are reached through a field or two: kept inline.
+    fields: smallvec::SmallVec<[(DescrId, u64, u64); 2]>,
     is_struct: bool,
     items: bool,
     /// A conflict was reported: one error per object.
@@ -88,7 +89,7 @@ struct Seen {
 /// The ops of `t` that reach an object in a way that conflicts with an earlier access.
 pub(super) fn conflicting_accesses(m: &Module, t: &Trace) -> Vec<(OpId, String)> {
     let mut objects = same_objects(t);
-    let mut seen: HashMap<usize, Seen> = HashMap::new();
+    let mut seen: rustc_hash::FxHashMap<usize, Seen> = rustc_hash::FxHashMap::default();
     let mut errors = Vec::new();
     for (id, op) in t.ops.iter() {
         let (object, layout) = if op.opcode.dereferences_first_operand() {
