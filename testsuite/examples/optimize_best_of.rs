@@ -4,7 +4,10 @@
 //! with a machine that is not quiet.
 //!
 //! `cargo run --release -p tracelab-testsuite --example optimize_best_of -- N R`; with
-//! `--passes`, every run's time per pass and the rest (the final compaction) too.
+//! `--passes`, every run's time per pass and the rest (the final compaction) too. Each run
+//! optimizes a clone of one parsed module, as the criterion bench does (guard data shared with
+//! the original is copied when renamed); with `FRESH=1` in the environment, a module parsed
+//! anew for each run (outside the timing), as `tracelab opt` has it.
 
 use tracelab_passes::manager::{self, Options, Step};
 
@@ -15,10 +18,11 @@ fn main() {
     let per_pass = args.iter().any(|a| a == "--passes");
     let steps: Vec<Step> = tracelab_passes::DEFAULT_PIPELINE.iter().map(|p| Step::new(p)).collect();
     let opts = Options { verify_each: false, ..Options::default() };
-    let m = tracelab_ir::parse(&tracelab_testsuite::synthetic::recorded_loop_text(ops)).expect("generated traces parse");
+    let text = tracelab_testsuite::synthetic::recorded_loop_text(ops);
+    let m = tracelab_ir::parse(&text).expect("generated traces parse");
     let mut best = f64::MAX;
     for _ in 0..runs {
-        let mut copy = m.clone();
+        let mut copy = if std::env::var("FRESH").is_ok() { tracelab_ir::parse(&text).expect("parses") } else { m.clone() };
         let start = std::time::Instant::now();
         let reports = manager::run(&mut copy, &steps, &opts).expect("-O runs");
         let all = start.elapsed().as_secs_f64();
