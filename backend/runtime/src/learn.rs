@@ -242,8 +242,6 @@ fn solve_identity(operands: &[(u64, Option<Origin>)], equal: bool) -> Option<(Or
     Some((mine, forced))
 }
 
-/// For `cmp(a, b)` where one operand is invented and the other known: a value for the invented
-/// one that makes the comparison give `want`.
 /// `cmp(a, b)` for the comparisons the learner solves (`None` for another op).
 fn compare(cmp: Opcode, a: u64, b: u64) -> Option<bool> {
     let (x, y) = (a as i64, b as i64);
@@ -264,6 +262,8 @@ fn compare(cmp: Opcode, a: u64, b: u64) -> Option<bool> {
     })
 }
 
+/// For `cmp(a, b)` where one operand is invented and the other known: a value for the invented
+/// one that makes the comparison give `want`.
 fn solve_comparison(cmp: Opcode, operands: &[(u64, Option<crate::model::Origin>)], want: bool) -> Vec<(Origin, Forced)> {
     let eval = |a: u64, b: u64| compare(cmp, a, b);
     let Some((a, oa)) = operands.first().cloned() else { return Vec::new() };
