@@ -16,6 +16,7 @@
 //! other way.
 
 pub mod equiv;
+pub mod gc;
 pub mod learn;
 pub mod native;
 pub mod reference;
