@@ -19,6 +19,7 @@ pub mod import;
 pub mod input;
 pub mod native;
 pub mod opt;
+pub mod py;
 pub mod stats;
 
 use clap::{Parser, Subcommand};
@@ -103,6 +104,8 @@ enum Command {
     },
     /// List the passes and the default pipeline.
     Passes,
+    /// Run a Python program with minipy (`tracelab py FILE [ARGS...]`, `tracelab py -c CODE`).
+    Py(py::PyArgs),
     /// Execute a trace with the reference interpreter and print how it ended, the calls it
     /// made and the heap it left.
     Run {
@@ -259,6 +262,7 @@ fn run(io: &mut Io, cmd: Command) -> Result<u8, InputError> {
             io_out!(io, "{}", opt::list());
             Ok(0)
         }
+        Command::Py(args) => Ok(py::run(io, args)),
         Command::ImportPypy { log, out_dir, summary } => {
             let clean = import::run(io, &log, import::Options { out_dir: out_dir.as_deref(), summary })?;
             Ok(if clean { 0 } else { 1 })

@@ -228,6 +228,21 @@ impl Heap {
         Ok(Ref(top as u32))
     }
 
+    /// Allocates an object directly in the old generation, zeroed. Objects allocated this way
+    /// before any garbage exists, and kept rooted, form a live prefix of the old generation
+    /// that sliding compaction never moves: prebuilt constants may keep their `Ref`s.
+    pub fn alloc_old(&mut self, layout: LayoutId, len: usize) -> Result<Ref, OutOfMemory> {
+        let words = self.size_for(layout, len);
+        let at = self.old_alloc(words)?;
+        self.mem[at..at + words].fill(0);
+        self.init_object(at, layout, len, words);
+        self.mem[at] |= flags::TRACK_YOUNG;
+        if self.layouts.get(layout).is_some_and(|l| l.cards) && words > CARD_WORDS {
+            self.mem[at] |= flags::HAS_CARDS;
+        }
+        Ok(Ref(at as u32))
+    }
+
     /// Room for `words` words at the end of the old generation (contents unspecified).
     fn old_alloc(&mut self, words: usize) -> Result<usize, OutOfMemory> {
         let at = self.old_top;

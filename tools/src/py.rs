@@ -1,0 +1,75 @@
+//! `tracelab py`: runs a Python program with minipy, as `python3` would run it. The program's
+//! output goes straight to stdout and stderr (not through [`crate::Io`]): programs print a
+//! lot, and interleaving with a traceback must be as the program made it.
+
+use crate::Io;
+use tracelab_runtime::gc::GcConfig;
+
+/// Options of `tracelab py`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct PyArgs {
+    /// Program text to run instead of a file (as `python3 -c`).
+    #[arg(short = 'c', value_name = "CODE")]
+    pub code: Option<String>,
+    /// Print what the garbage collector did (to stderr) when the program ends.
+    #[arg(long)]
+    pub gc_stats: bool,
+    /// Collect the nursery at every allocation and verify the heap after every collection
+    /// (also `TRACELAB_GC_STRESS=1`).
+    #[arg(long)]
+    pub gc_stress: bool,
+    /// Nursery size in KiB.
+    #[arg(long, value_name = "KIB")]
+    pub gc_nursery: Option<usize>,
+    /// The program file (unless -c) and its arguments (`sys.argv[1:]`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "FILE [ARGS]")]
+    pub args: Vec<String>,
+}
+
+/// Runs the program; returns its exit code.
+pub fn run(io: &mut Io, a: PyArgs) -> u8 {
+    let mut gc = GcConfig::from_env();
+    if a.gc_stress {
+        gc.stress = true;
+        gc.verify = true;
+    }
+    if let Some(kib) = a.gc_nursery {
+        gc.nursery_words = (kib * 1024 / 8).max(64);
+    }
+    let options = tracelab_minipy::RunOptions { gc, gc_stats: a.gc_stats };
+    let (source, filename, argv, dir) = match &a.code {
+        Some(code) => {
+            let mut argv = vec!["-c".to_string()];
+            argv.extend(a.args.iter().cloned());
+            (code.clone(), "<string>".to_string(), argv, std::path::PathBuf::from("."))
+        }
+        None => {
+            let Some(file) = a.args.first() else {
+                crate::io_errln!(io, "tracelab py: give a program file or -c CODE");
+                return 2;
+            };
+            let source = match std::fs::read_to_string(file) {
+                Ok(s) => s,
+                Err(e) => {
+                    crate::io_errln!(io, "tracelab py: can't open file '{file}': {e}");
+                    return 2;
+                }
+            };
+            let dir = std::path::Path::new(file).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+            let dir = if dir.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { dir };
+            (source, file.clone(), a.args.clone(), dir)
+        }
+    };
+    // A large stack: nested runs (dunder methods, generators) recurse in Rust, bounded by the
+    // recursion limit long before this runs out.
+    let worker = std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(move || tracelab_minipy::run_main(&source, &filename, argv, dir, &options).exit_code);
+    match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code.clamp(0, 255) as u8,
+        _ => {
+            crate::io_errln!(io, "tracelab py: internal error (minipy panicked); please report this program");
+            70
+        }
+    }
+}
