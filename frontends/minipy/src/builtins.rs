@@ -233,8 +233,12 @@ pub fn build_class(vm: &mut Vm, a: &Args) -> Res<Ref> {
     if a.kw.is_some() {
         return vm.type_error("minipy does not support metaclasses or class keywords");
     }
+    if vm.layout(body) != L::FUNCTION {
+        return vm.type_error("__build_class__: func must be a function");
+    }
     let ns = crate::dict::new(vm, L::DICT)?;
     let nsr = vm.root(ns);
+    let body = a.get(vm, 0);
     let id = CodeId(vm.heap.word(body, L::FUNC_CODE) as u32);
     let globals = vm.heap.field(body, L::FUNC_GLOBALS);
     let frame = call::namespace_frame(vm, id, globals, vm.get(nsr), a.get(vm, 0))?;
