@@ -36,7 +36,7 @@ pub fn run(io: &mut Io, a: PyArgs) -> u8 {
     if let Some(kib) = a.gc_nursery {
         gc.nursery_words = (kib * 1024 / 8).max(64);
     }
-    let options = tracelab_minipy::RunOptions { gc, gc_stats: a.gc_stats };
+    let options = tracelab_minipy::RunOptions { gc, gc_stats: a.gc_stats, capture: false };
     let (source, filename, argv, dir) = match &a.code {
         Some(code) => {
             let mut argv = vec!["-c".to_string()];

@@ -8,9 +8,22 @@ pub struct Output {
     buf: Vec<u8>,
     /// Captured output instead of stdout (tests).
     pub capture: Option<Vec<u8>>,
+    /// Captured standard error (tests); `None` writes to the process's stderr.
+    pub err_capture: Option<String>,
 }
 
 impl Output {
+    /// Writes to standard error, after what stdout holds so far.
+    pub fn write_err(&mut self, s: &str) {
+        match &mut self.err_capture {
+            Some(c) => c.push_str(s),
+            None => {
+                self.flush();
+                eprint!("{s}");
+            }
+        }
+    }
+
     pub fn write(&mut self, s: &str) {
         match &mut self.capture {
             Some(c) => c.extend_from_slice(s.as_bytes()),

@@ -78,9 +78,11 @@ pub fn compile_source(vm: &mut Vm, source: &str, filename: &str) -> Result<CodeI
     }
 }
 
-/// How a program ended.
+/// How a program ended (with its output when it was captured).
 pub struct Outcome {
     pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// Options of a run.
@@ -88,6 +90,8 @@ pub struct Outcome {
 pub struct RunOptions {
     pub gc: GcConfig,
     pub gc_stats: bool,
+    /// Keep stdout and stderr in the [`Outcome`] instead of writing them.
+    pub capture: bool,
 }
 
 /// Runs a program as `python3 FILE ARGS...` does: output to stdout, errors and tracebacks to
@@ -96,21 +100,28 @@ pub fn run_main(source: &str, filename: &str, argv: Vec<String>, script_dir: std
     let mut vm = Vm::new(options.gc.clone());
     vm.argv = argv;
     vm.script_dir = script_dir;
+    if options.capture {
+        vm.out.capture = Some(Vec::new());
+        vm.out.err_capture = Some(String::new());
+    }
     let code = run_main_in(&mut vm, source, filename);
     vm.files.close_all();
     vm.out.flush();
     if options.gc_stats {
-        eprint!("{}", gc_report(&vm));
+        let report = gc_report(&vm);
+        vm.out.write_err(&report);
     }
-    Outcome { exit_code: code }
+    let stdout = String::from_utf8_lossy(&vm.out.capture.take().unwrap_or_default()).into_owned();
+    let stderr = vm.out.err_capture.take().unwrap_or_default();
+    Outcome { exit_code: code, stdout, stderr }
 }
 
 fn run_main_in(vm: &mut Vm, source: &str, filename: &str) -> i32 {
     let id = match compile_source(vm, source, filename) {
         Ok(id) => id,
         Err(e) => {
-            vm.out.flush();
-            eprint!("{}", format_source_error(&e, filename));
+            let text = format_source_error(&e, filename);
+            vm.out.write_err(&text);
             return 1;
         }
     };
@@ -142,7 +153,6 @@ fn main_globals(vm: &mut Vm) -> Res<Ref> {
 /// Prints an uncaught exception as CPython does; `SystemExit` exits with its code.
 fn report_uncaught(vm: &mut Vm) -> i32 {
     let e = vm.exception();
-    vm.out.flush();
     if vm.exception_is(Exc::SystemExit) {
         let args = exceptions::args_of(vm, e);
         let code = if vm.heap.len(args) == 0 { vm.none } else { vm.heap.field(args, layout::ITEMS) };
@@ -153,11 +163,11 @@ fn report_uncaught(vm: &mut Vm) -> i32 {
             return c as i32;
         }
         let text = repr::str(vm, code).unwrap_or_default();
-        eprintln!("{text}");
+        vm.out.write_err(&format!("{text}\n"));
         return 1;
     }
     let text = exceptions::format_uncaught(vm, e);
-    eprint!("{text}");
+    vm.out.write_err(&text);
     1
 }
 

@@ -9,8 +9,9 @@ use crate::ops::{self, Num};
 use crate::vm::{Exc, Res, Vm};
 use tracelab_runtime::gc::{LayoutId, Ref};
 
-/// File table index meaning the process's standard output.
+/// File table indices meaning the process's standard output and error.
 const STDOUT: u64 = u64::MAX;
+const STDERR: u64 = u64::MAX - 1;
 
 pub fn import(vm: &mut Vm, name: &str) -> Res<Ref> {
     let top = name.split('.').next().unwrap_or(name).to_string();
@@ -91,6 +92,9 @@ fn builtin_module(vm: &mut Vm, name: &str) -> Res<Ref> {
             let out = vm.alloc(L::FILE, 0)?;
             vm.heap.set_word(out, L::FILE_ID, STDOUT);
             crate::dict::set_str(vm, vm.get(dr), "stdout", out)?;
+            let err = vm.alloc(L::FILE, 0)?;
+            vm.heap.set_word(err, L::FILE_ID, STDERR);
+            crate::dict::set_str(vm, vm.get(dr), "stderr", err)?;
             let v = vm.new_str("3.11.7 (minipy)")?;
             crate::dict::set_str(vm, vm.get(dr), "version", v)?;
             let modules = vm.modules();
@@ -392,6 +396,10 @@ pub fn write_to(vm: &mut Vm, f: Ref, text: &str) -> Res<()> {
                 vm.out.write(text);
                 return Ok(());
             }
+            if id == STDERR {
+                vm.out.write_err(text);
+                return Ok(());
+            }
             match vm.files.get(id as usize) {
                 Some(file) if file.writing => {
                     file.text.push_str(text);
@@ -470,7 +478,7 @@ fn close(vm: &mut Vm, a: &Args) -> Res<Ref> {
     let f = a.get(vm, 0);
     if vm.layout(f) == L::FILE {
         let id = vm.heap.word(f, L::FILE_ID);
-        if id != STDOUT && vm.files.close(id as usize).is_err() {
+        if id < STDERR && vm.files.close(id as usize).is_err() {
             return vm.raise(Exc::OSError, "could not write the file");
         }
     }

@@ -1,0 +1,4 @@
+class BadInput(ValueError):
+    pass
+print("start")
+raise BadInput("the input was bad")

@@ -1,0 +1,4 @@
+def parse(s):
+    return int(s)
+print(parse("12"))
+print(parse("twelve"))
