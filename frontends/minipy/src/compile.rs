@@ -38,7 +38,8 @@ pub fn compile_module(source: &str, filename: &str, name: &str, codes: &mut Vec<
     let parsed = match ruff_python_parser::parse_module(source) {
         Ok(p) => p,
         Err(e) => {
-            return Err(CompileError { kind: ErrorKind::Syntax, message: e.error.to_string(), offset: e.location.start().into() })
+            let message = cpython_message(&e.error.to_string());
+            return Err(CompileError { kind: ErrorKind::Syntax, message, offset: e.location.start().into() });
         }
     };
     let module = parsed.into_syntax();
@@ -50,6 +51,23 @@ pub fn compile_module(source: &str, filename: &str, name: &str, codes: &mut Vec<
     c.emit_const(Const::None);
     c.emit(Op::Return);
     Ok(c.pop_unit())
+}
+
+/// CPython's wording for the syntax errors whose wording differs in ruff's parser; CPython
+/// says "invalid syntax" for most of the rest.
+fn cpython_message(ruff: &str) -> String {
+    let lower = ruff.to_ascii_lowercase();
+    if lower.starts_with("expected ':'") {
+        "expected ':'".into()
+    } else if lower.contains("unexpected indentation") {
+        "unexpected indent".into()
+    } else if lower.contains("unindent") {
+        "unindent does not match any outer indentation level".into()
+    } else if lower.contains("missing closing quote") {
+        "unterminated string literal (detected at line 1)".replace(" (detected at line 1)", "")
+    } else {
+        "invalid syntax".into()
+    }
 }
 
 /// Byte offset to 1-based line and column.
@@ -150,7 +168,7 @@ fn stack_effect(op: &Op) -> i32 {
         CheckExcMatch => 0,
         BeforeWith => 1,
         WithExceptStart => 1,
-        ImportName(_) => -1,
+        ImportName(_) => 0,
     }
 }
 

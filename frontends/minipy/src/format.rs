@@ -453,9 +453,8 @@ pub fn percent(vm: &mut Vm, fmt: Ref, args: Ref) -> Res<Ref> {
         let zero = spec.contains('0') && !left && spec.trim_start_matches(['-', '+', ' ', '#']).starts_with('0');
         let sign = if spec.contains('+') { "+" } else if spec.contains(' ') { " " } else { "" };
         let num: String = spec.trim_start_matches(['-', '+', ' ', '#', '0']).to_string();
-        if left {
-            fs.push('<');
-        }
+        // %-formatting right-aligns everything unless `-` is given.
+        fs.push(if left { '<' } else { '>' });
         fs.push_str(sign);
         if spec.contains('#') {
             fs.push('#');

@@ -912,7 +912,23 @@ fn container_methods() -> Vec<(LayoutId, Builtin)> {
         L::GENERATOR, "close" => |vm: &mut Vm, a: &Args| { vm.heap.set_word(a.get(vm, 0), L::GEN_STATE, 3); Ok(vm.none) };
         L::INSTANCE, "__init__" => |vm: &mut Vm, a: &Args| { let o = a.get(vm, 0); let t = vm.new_tuple_from(&a.pos[1..])?; let s = vm.sym("args"); crate::attr::set_instance_attr(vm, o, s, t)?; let _ = o; Ok(vm.none) };
         L::TYPE, "__init__" => |vm: &mut Vm, _a: &Args| Ok(vm.none);
+        L::DESCRIPTOR, "setter" => |vm: &mut Vm, a: &Args| property_with(vm, a, L::DESC_B);
+        L::DESCRIPTOR, "getter" => |vm: &mut Vm, a: &Args| property_with(vm, a, L::DESC_A);
+        L::DESCRIPTOR, "deleter" => |vm: &mut Vm, a: &Args| property_with(vm, a, L::DESC_C);
     }
+}
+
+/// `prop.setter(f)` and friends: a copy of the property with one accessor replaced.
+fn property_with(vm: &mut Vm, a: &Args, field: usize) -> Res<Ref> {
+    call::arity(vm, "setter", a.len(), 2, 2)?;
+    let d = vm.alloc(L::DESCRIPTOR, 0)?;
+    let old = a.get(vm, 0);
+    vm.heap.set_word(d, L::DESC_KIND, vm.heap.word(old, L::DESC_KIND));
+    for f in [L::DESC_A, L::DESC_B, L::DESC_C] {
+        let v = if f == field { a.get(vm, 1) } else { vm.heap.field(old, f) };
+        vm.heap.set_field(d, f, v);
+    }
+    Ok(d)
 }
 
 enum BinOpKind {

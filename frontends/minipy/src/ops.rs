@@ -610,6 +610,9 @@ pub fn binary(vm: &mut Vm, a: Ref, b: Ref, op: BinOp, inplace: bool) -> Res<Ref>
     }
     let (a, b) = (vm.get(ar), vm.get(br));
     let (ta, tb) = (vm.type_name_of(a), vm.type_name_of(b));
+    if op == BinOp::Add && matches!(vm.layout(a), L::STR | L::LIST | L::TUPLE) {
+        return vm.type_error(format!("can only concatenate {ta} (not \"{tb}\") to {ta}"));
+    }
     let sym = op_symbol(op);
     let sym = if inplace && op != BinOp::Pow { format!("{sym}=") } else { sym.to_string() };
     vm.type_error(format!("unsupported operand type(s) for {sym}: '{ta}' and '{tb}'"))

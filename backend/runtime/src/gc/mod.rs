@@ -341,32 +341,24 @@ impl Heap {
         &mut bytemuck::cast_slice_mut(words)[..n]
     }
 
-    /// Copies `n` reference items from `src` to `dst` (which may be the same object), with
-    /// the barrier on `dst`.
+    /// Copies `n` reference words from `src` to `dst` (which may be the same object, the
+    /// ranges overlapping), with the write barrier on `dst`.
     pub fn copy_refs(&mut self, src: Ref, from: usize, dst: Ref, to: usize, n: usize) {
         if n == 0 {
             return;
         }
-        if self.mem[dst.index()] & flags::TRACK_YOUNG != 0 {
-            for k in 0..n {
-                let v = self.field(src, from + k);
-                self.set_field(dst, to + k, v);
+        let header = self.mem[dst.index()];
+        if header & flags::TRACK_YOUNG != 0 {
+            if header & flags::HAS_CARDS != 0 {
+                for slot in (dst.index() + to..dst.index() + to + n).step_by(CARD_WORDS).chain([dst.index() + to + n - 1]) {
+                    self.barrier_slow(dst, self.mem[dst.index()], slot);
+                }
+            } else {
+                self.barrier_slow(dst, header, dst.index() + to);
             }
-            return;
         }
         let s = src.index() + from;
-        if src == dst {
-            self.mem.copy_within(s..s + n, dst.index() + to);
-        } else {
-            let d = dst.index() + to;
-            let (lo, hi) = (s.min(d), s.max(d));
-            let (a, b) = self.mem.split_at_mut(hi);
-            if s < d {
-                b[..n].copy_from_slice(&a[lo..lo + n]);
-            } else {
-                a[lo..lo + n].copy_from_slice(&b[..n]);
-            }
-        }
+        self.mem.copy_within(s..s + n, dst.index() + to);
     }
 
     /// Whether `r` is in the nursery (young).
