@@ -1,0 +1,35 @@
+# Float objects: many small instances with float attributes and method calls (pyperformance's float).
+import sys
+from math import sin, cos, sqrt
+class Point:
+    __slots__ = ("x", "y", "z")
+    def __init__(self, i):
+        self.x = x = sin(i)
+        self.y = cos(i) * 3
+        self.z = (x * x) / 2
+    def __repr__(self):
+        return "<Point: x=%s, y=%s, z=%s>" % (self.x, self.y, self.z)
+    def normalize(self):
+        norm = sqrt(self.x * self.x + self.y * self.y + self.z * self.z)
+        self.x /= norm
+        self.y /= norm
+        self.z /= norm
+    def maximize(self, other):
+        self.x = self.x if self.x > other.x else other.x
+        self.y = self.y if self.y > other.y else other.y
+        self.z = self.z if self.z > other.z else other.z
+        return self
+def maximize(points):
+    nxt = points[0]
+    for p in points[1:]:
+        nxt = nxt.maximize(p)
+    return nxt
+def benchmark(n):
+    points = [None] * n
+    for i in range(n):
+        points[i] = Point(i)
+    for p in points:
+        p.normalize()
+    return maximize(points)
+n = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
+print(benchmark(n))
