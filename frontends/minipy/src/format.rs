@@ -413,7 +413,24 @@ pub fn percent(vm: &mut Vm, fmt: Ref, args: Ref) -> Res<Ref> {
         }
         let mut spec = String::new();
         while i < chars.len() && "-+ #0123456789.*".contains(chars[i]) {
-            spec.push(chars[i]);
+            if chars[i] == '*' {
+                // A width or precision taken from the arguments.
+                if !is_tuple || next_arg >= nargs {
+                    return vm.type_error("not enough arguments for format string");
+                }
+                let star = vm.heap.field(vm.get(ar), L::ITEMS + next_arg);
+                next_arg += 1;
+                if vm.layout(star) != L::INT {
+                    return vm.type_error("* wants int");
+                }
+                let n = vm.heap.word(star, L::VALUE) as i64;
+                if n < 0 && !spec.contains('.') {
+                    spec.insert(0, '-');
+                }
+                spec.push_str(&n.unsigned_abs().to_string());
+            } else {
+                spec.push(chars[i]);
+            }
             i += 1;
         }
         let Some(&conv) = chars.get(i) else { return vm.value_error("incomplete format") };
@@ -453,8 +470,12 @@ pub fn percent(vm: &mut Vm, fmt: Ref, args: Ref) -> Res<Ref> {
         let zero = spec.contains('0') && !left && spec.trim_start_matches(['-', '+', ' ', '#']).starts_with('0');
         let sign = if spec.contains('+') { "+" } else if spec.contains(' ') { " " } else { "" };
         let num: String = spec.trim_start_matches(['-', '+', ' ', '#', '0']).to_string();
-        // %-formatting right-aligns everything unless `-` is given.
-        fs.push(if left { '<' } else { '>' });
+        // %-formatting right-aligns everything unless `-` is given; `0` pads numbers after the sign.
+        let numeric = !matches!(conv, 's' | 'r' | 'a' | 'c');
+        let zero = zero && numeric;
+        if !zero {
+            fs.push(if left { '<' } else { '>' });
+        }
         fs.push_str(sign);
         if spec.contains('#') {
             fs.push('#');

@@ -62,6 +62,7 @@ pub static TABLE: LazyLock<Vec<(LayoutId, Builtin)>> = LazyLock::new(|| {
         g, "input" => |vm: &mut Vm, _a: &Args| vm.raise(Exc::EOFError_, "EOF when reading a line");
         g, "__build_class__" => crate::builtins::build_class;
         g, "vars" => |vm: &mut Vm, a: &Args| { one(vm, a, "vars")?; let s = vm.sym("__dict__"); crate::attr::get(vm, a.get(vm, 0), s) };
+        g, "globals" => |vm: &mut Vm, a: &Args| { call::arity(vm, "globals", a.len(), 0, 0)?; let f = vm.get(vm.frame); Ok(vm.heap.field(f, L::FRAME_GLOBALS)) };
         g, "exit" => crate::modules::sys_exit;
         g, "quit" => crate::modules::sys_exit;
     };

@@ -43,6 +43,31 @@ fn bounds(vm: &mut Vm, a: &Args, from: usize, text: &str) -> Res<(usize, usize)>
     Ok((byte(st), byte(en.max(st))))
 }
 
+/// Tabs replaced by spaces up to the next multiple of `size` columns; newlines restart the count.
+fn expand_tabs(text: &str, size: i64) -> String {
+    let mut out = String::new();
+    let mut column = 0i64;
+    for c in text.chars() {
+        match c {
+            '\t' if size > 0 => {
+                let n = size - column % size;
+                out.extend(std::iter::repeat(' ').take(n as usize));
+                column += n;
+            }
+            '\t' => {}
+            '\n' | '\r' => {
+                out.push(c);
+                column = 0;
+            }
+            _ => {
+                out.push(c);
+                column += 1;
+            }
+        }
+    }
+    out
+}
+
 fn char_index(text: &str, byte: usize) -> i64 {
     text[..byte].chars().count() as i64
 }
@@ -234,6 +259,7 @@ pub fn entries() -> Vec<(LayoutId, Builtin)> {
         "replace" => |vm: &mut Vm, a: &Args| { call::arity(vm, "replace", a.len(), 3, 4)?; let t = s(vm, a); let (old, new) = (str_arg(vm, a.get(vm, 1), "replace() argument 1")?, str_arg(vm, a.get(vm, 2), "replace() argument 2")?); let r = if a.len() == 4 { let n = int_arg(vm, a.get(vm, 3), "")?; if n < 0 { t.replace(&old, &new) } else { t.replacen(&old, &new, n as usize) } } else { t.replace(&old, &new) }; vm.new_str(&r) };
         "upper" => |vm: &mut Vm, a: &Args| { let t = s(vm, a).to_uppercase(); vm.new_str(&t) };
         "lower" => |vm: &mut Vm, a: &Args| { let t = s(vm, a).to_lowercase(); vm.new_str(&t) };
+        "casefold" => |vm: &mut Vm, a: &Args| { let t = s(vm, a).to_lowercase().replace('ß', "ss"); vm.new_str(&t) };
         "title" => |vm: &mut Vm, a: &Args| { let t = title(&s(vm, a)); vm.new_str(&t) };
         "capitalize" => |vm: &mut Vm, a: &Args| { let t = s(vm, a); let mut c = t.chars(); let r = match c.next() { Some(f) => f.to_uppercase().chain(c.flat_map(|x| x.to_lowercase())).collect(), None => String::new() }; vm.new_str(&r) };
         "swapcase" => |vm: &mut Vm, a: &Args| { let t: String = s(vm, a).chars().flat_map(|c| if c.is_uppercase() { c.to_lowercase().collect::<Vec<_>>() } else { c.to_uppercase().collect() }).collect(); vm.new_str(&t) };
@@ -253,6 +279,7 @@ pub fn entries() -> Vec<(LayoutId, Builtin)> {
         "splitlines" => |vm: &mut Vm, a: &Args| { let t = s(vm, a); let keep = a.len() > 1 && a.get(vm, 1) == vm.true_ || a.kw(vm, "keepends").is_some_and(|k| k == vm.true_); let parts: Vec<String> = if keep { t.split_inclusive('\n').map(String::from).collect() } else { t.lines().map(String::from).collect() }; new_list_of(vm, &parts) };
         "partition" => |vm: &mut Vm, a: &Args| { let t = s(vm, a); let sep = str_arg(vm, a.get(vm, 1), "argument")?; let parts = match t.split_once(sep.as_str()) { Some((x, y)) => [x.to_string(), sep.clone(), y.to_string()], None => [t.clone(), String::new(), String::new()] }; let l = new_list_of(vm, &parts)?; crate::iter::list_to_tuple(vm, l) };
         "rpartition" => |vm: &mut Vm, a: &Args| { let t = s(vm, a); let sep = str_arg(vm, a.get(vm, 1), "argument")?; let parts = match t.rsplit_once(sep.as_str()) { Some((x, y)) => [x.to_string(), sep.clone(), y.to_string()], None => [String::new(), String::new(), t.clone()] }; let l = new_list_of(vm, &parts)?; crate::iter::list_to_tuple(vm, l) };
+        "expandtabs" => |vm: &mut Vm, a: &Args| { call::arity(vm, "expandtabs", a.len(), 1, 2)?; let size = if a.len() == 2 { int_arg(vm, a.get(vm, 1), "")? } else { 8 }; let r = expand_tabs(&s(vm, a), size); vm.new_str(&r) };
         "format" => crate::format::str_format;
         "encode" => |vm: &mut Vm, _a: &Args| vm.type_error("minipy does not support bytes (str.encode)");
         "removeprefix" => |vm: &mut Vm, a: &Args| { let t = s(vm, a); let p = str_arg(vm, a.get(vm, 1), "argument")?; let r = t.strip_prefix(p.as_str()).unwrap_or(&t).to_string(); vm.new_str(&r) };
