@@ -112,6 +112,12 @@ pub fn lookup(vm: &mut Vm, obj: Ref, name: Sym) -> Res<Option<Ref>> {
     }
     let t = vm.type_of(obj);
     let n = vm.sym_name(name).to_string();
+    if layout == L::FUNCTION && !vm.heap.field(obj, L::FUNC_DICT).is_null() {
+        let d = vm.heap.field(obj, L::FUNC_DICT);
+        if let Some(v) = crate::dict::get_str(vm, d, &n) {
+            return Ok(Some(v));
+        }
+    }
     let on_type = crate::types::lookup(vm, t, &n);
     if let Some(d) = on_type {
         if vm.layout(d) == L::DESCRIPTOR && vm.heap.word(d, L::DESC_KIND) == PROPERTY {
@@ -129,6 +135,9 @@ pub fn lookup(vm: &mut Vm, obj: Ref, name: Sym) -> Res<Option<Ref>> {
         }
         if n == "__dict__" {
             return instance_dict(vm, obj).map(Some);
+        }
+        if matches!(n.as_str(), "__cause__" | "__context__" | "__traceback__") && crate::exceptions::is_exception(vm, obj) {
+            return Ok(Some(vm.none));
         }
     }
     if let Some(v) = on_type {
@@ -164,6 +173,19 @@ fn special_attr(vm: &mut Vm, obj: Ref, n: &str) -> Res<Option<Ref>> {
         (L::RANGE, "start" | "stop" | "step") => {
             let i = match n { "start" => L::SLICE_START, "stop" => L::SLICE_STOP, _ => L::SLICE_STEP };
             Some(vm.new_int(vm.heap.word(obj, i) as i64)?)
+        }
+        (L::FILE, "closed") => {
+            let id = vm.heap.word(obj, L::FILE_ID) as usize;
+            let open = id >= crate::modules::STDERR as usize || vm.files.get(id).is_some();
+            Some(vm.bool(!open))
+        }
+        (L::ARRAY, "typecode") => {
+            let code = vm.heap.word(obj, L::ARRAY_TYPECODE) as u8 as char;
+            Some(vm.new_str(&code.to_string())?)
+        }
+        (L::FUNCTION, "__dict__") => {
+            let d = vm.heap.field(obj, L::FUNC_DICT);
+            Some(if d.is_null() { crate::dict::new(vm, L::DICT)? } else { d })
         }
         (L::GENERATOR, "__name__") => Some(vm.heap.field(obj, L::GEN_NAME)),
         _ => None,
@@ -233,6 +255,14 @@ pub fn class_attr(vm: &mut Vm, t: Ref, name: Sym) -> Res<Option<Ref>> {
         "__name__" | "__qualname__" => Ok(Some(vm.heap.field(t, L::TYPE_NAME))),
         "__base__" => Ok(Some(vm.heap.field(t, L::TYPE_BASE)).filter(|b| !b.is_null()).or(Some(vm.none))),
         "__mro__" => Ok(Some(vm.heap.field(t, L::TYPE_MRO))),
+        "__bases__" => {
+            let base = vm.heap.field(t, L::TYPE_BASE);
+            if base.is_null() {
+                return Ok(Some(vm.empty_tuple));
+            }
+            let br = vm.root(base);
+            vm.new_tuple_from(&[br]).map(Some)
+        }
         "__class__" => Ok(Some(vm.type_type)),
         _ => {
             // Methods of builtin types, unbound (`str.join`, `list.append`).
@@ -255,7 +285,8 @@ pub fn set(vm: &mut Vm, obj: Ref, name: Sym, v: Ref) -> Res<()> {
                 if vm.layout(d) == L::DESCRIPTOR && vm.heap.word(d, L::DESC_KIND) == PROPERTY {
                     let setter = vm.heap.field(d, L::DESC_B);
                     if setter.is_null() || setter == vm.none {
-                        return vm.raise(Exc::AttributeError, format!("can't set attribute '{n}'"));
+                        let tn = vm.type_name(t).to_string();
+                        return vm.raise(Exc::AttributeError, format!("property '{n}' of '{tn}' object has no setter"));
                     }
                     let or = vm.root(obj);
                     let vr = vm.root(v);
@@ -280,8 +311,15 @@ pub fn set(vm: &mut Vm, obj: Ref, name: Sym, v: Ref) -> Res<()> {
             crate::dict::set_str(vm, d, &n, v)
         }
         L::FUNCTION => {
+            let fr = vm.root(obj);
+            let vr = vm.root(v);
+            if vm.heap.field(obj, L::FUNC_DICT).is_null() {
+                let d = crate::dict::new(vm, L::DICT)?;
+                vm.heap.set_field(vm.get(fr), L::FUNC_DICT, d);
+            }
+            let d = vm.heap.field(vm.get(fr), L::FUNC_DICT);
             let n = vm.sym_name(name).to_string();
-            vm.raise(Exc::AttributeError, format!("minipy does not support setting function attribute '{n}'"))
+            crate::dict::set_str(vm, d, &n, vm.get(vr))
         }
         _ => {
             let t = vm.type_name_of(obj);

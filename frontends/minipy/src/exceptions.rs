@@ -15,6 +15,36 @@ pub fn new_exception(vm: &mut Vm, t: Ref, args: Ref) -> Res<Ref> {
     Ok(vm.get(er))
 }
 
+/// The `__cause__` of `raise e from cause`: an exception (a class is instantiated) or None.
+pub fn as_cause(vm: &mut Vm, cause: Ref) -> Res<Ref> {
+    if cause == vm.none || is_exception(vm, cause) {
+        return Ok(cause);
+    }
+    if vm.layout(cause) == L::TYPE && vm.heap.word(cause, L::TYPE_FLAGS) & crate::types::FLAG_EXCEPTION != 0 {
+        return crate::call::call_function(vm, cause, &[]);
+    }
+    vm.type_error("exception causes must derive from BaseException")
+}
+
+pub fn is_exception(vm: &Vm, e: Ref) -> bool {
+    vm.layout(e) == L::INSTANCE && vm.heap.word(vm.type_of(e), L::TYPE_FLAGS) & crate::types::FLAG_EXCEPTION != 0
+}
+
+/// Records the exception being handled, if any, as `e.__context__` (implicit chaining).
+pub fn set_context(vm: &mut Vm, e: Ref) -> Res<()> {
+    let handled = vm.get(vm.handled);
+    let n = crate::list::len(vm, handled);
+    if n == 0 {
+        return Ok(());
+    }
+    let context = crate::list::get(vm, handled, n - 1);
+    if context == e {
+        return Ok(());
+    }
+    let s = vm.sym("__context__");
+    crate::attr::set_instance_attr(vm, e, s, context)
+}
+
 pub fn raise_key_error<T>(vm: &mut Vm, key: Ref) -> Res<T> {
     let kr = vm.root(key);
     let args = vm.new_tuple_from(&[kr])?;
@@ -93,8 +123,39 @@ pub fn message(vm: &mut Vm, e: Ref) -> Res<String> {
             }
             crate::repr::str(vm, a)
         }
+        2 if vm.isinstance(e, vm.exc_type(Exc::OSError)) => {
+            // `OSError(errno, strerror)` reads "[Errno N] text", with the file name if set.
+            let (errno, text) = (vm.heap.field(args, L::ITEMS), vm.heap.field(args, L::ITEMS + 1));
+            let mut m = format!("[Errno {}] {}", crate::repr::str(vm, errno)?, crate::repr::str(vm, text)?);
+            let s = vm.sym("filename");
+            if let Some(f) = crate::attr::instance_attr(vm, e, s).filter(|f| *f != vm.none) {
+                m.push_str(&format!(": {}", crate::repr::repr(vm, f)?));
+            }
+            Ok(m)
+        }
         _ => crate::repr::repr(vm, args),
     }
+}
+
+/// Raises `OSError` subclass `kind` as CPython does for a failed system call on `path`:
+/// args `(errno, strerror)` and the attributes `errno`, `strerror`, `filename`.
+pub fn raise_os_error<T>(vm: &mut Vm, kind: Exc, errno: i64, text: &str, path: &str) -> Res<T> {
+    let n = vm.new_int(errno)?;
+    let nr = vm.root(n);
+    let t = vm.new_str(text)?;
+    let tr = vm.root(t);
+    let p = vm.new_str(path)?;
+    let pr = vm.root(p);
+    let args = vm.new_tuple_from(&[nr, tr])?;
+    let ty = vm.exc_type(kind);
+    let e = new_exception(vm, ty, args)?;
+    let er = vm.root(e);
+    for (name, v) in [("errno", nr), ("strerror", tr), ("filename", pr)] {
+        let s = vm.sym(name);
+        crate::attr::set_instance_attr(vm, vm.get(er), s, vm.get(v))?;
+    }
+    vm.set_exception(vm.get(er));
+    Err(crate::vm::Raised)
 }
 
 /// The report CPython prints for an uncaught exception.

@@ -1072,8 +1072,18 @@ fn raise<X: Exec>(x: &mut X, n: u32) -> Res<Flow> {
         return vm.type_error("exceptions must derive from BaseException");
     }
     let e = if is_exc_class { call::call_function(vm, e, &[])? } else { e };
-    crate::exceptions::clear_traceback(vm, e)?;
-    vm.set_exception(e);
+    let er = vm.root(e);
+    if n == 2 {
+        let cause = x.peek(0);
+        let vm = x.vm();
+        let cause = crate::exceptions::as_cause(vm, cause)?;
+        let s = vm.sym("__cause__");
+        crate::attr::set_instance_attr(vm, vm.get(er), s, cause)?;
+    }
+    let vm = x.vm();
+    crate::exceptions::set_context(vm, vm.get(er))?;
+    crate::exceptions::clear_traceback(vm, vm.get(er))?;
+    vm.set_exception(vm.get(er));
     Err(Raised)
 }
 

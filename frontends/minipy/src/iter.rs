@@ -19,6 +19,8 @@ pub const MAP: u64 = 9;
 pub const FILTER: u64 = 10;
 pub const REVERSED: u64 = 11;
 pub const ARRAY: u64 = 12;
+/// An instance with `__getitem__` and no `__iter__`: items 0, 1, ... until `IndexError`.
+pub const GETITEM: u64 = 13;
 
 pub fn new_range(vm: &mut Vm, start: i64, stop: i64, step: i64) -> Res<Ref> {
     let r = vm.alloc(L::RANGE, 0)?;
@@ -81,7 +83,7 @@ pub fn get_iter(vm: &mut Vm, obj: Ref) -> Res<Ref> {
             None => {
                 let t = vm.type_of(obj);
                 if crate::types::lookup(vm, t, "__getitem__").is_some() {
-                    return vm.type_error("minipy does not support iteration through __getitem__; define __iter__");
+                    return new_iter(vm, GETITEM, obj, 0, 0, null);
                 }
                 not_iterable(vm, obj)
             }
@@ -239,13 +241,30 @@ fn next_builtin(vm: &mut Vm, it: Ref) -> Res<Option<Ref>> {
             }
             Ok(Some(crate::list::seq_get(vm, src, pos as usize)))
         }
+        GETITEM => {
+            let ir = vm.root(it);
+            let sr = vm.root(src);
+            let index = vm.new_int(pos)?;
+            match ops::call_dunder(vm, vm.get(sr), "__getitem__", &[index]) {
+                Ok(v) => {
+                    vm.heap.set_word(vm.get(ir), L::ITER_POS, (pos + 1) as u64);
+                    Ok(v)
+                }
+                Err(e) if vm.exception_is(Exc::IndexError) || vm.exception_is(Exc::StopIteration) => {
+                    let _ = e;
+                    vm.set_exception(Ref::NULL);
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
+        }
         ARRAY => {
             let n = vm.heap.word(src, L::ARRAY_LEN) as i64;
             if pos >= n {
                 return Ok(None);
             }
             advance(vm, it);
-            crate::modules::array_item(vm, src, pos as usize).map(Some)
+            crate::array::item(vm, src, pos as usize).map(Some)
         }
         _ => Ok(None),
     }

@@ -5,6 +5,7 @@
 //! ([`exec`]) on tracelab's moving GC (`tracelab_runtime::gc`), with objects laid out as
 //! [`layout`] declares them. [`run_main`] runs a program as `python3 FILE` would.
 
+pub mod array;
 pub mod attr;
 pub mod builtins;
 pub mod bytecode;

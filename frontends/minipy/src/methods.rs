@@ -69,6 +69,7 @@ pub static TABLE: LazyLock<Vec<(LayoutId, Builtin)>> = LazyLock::new(|| {
     t.extend(crate::strmethods::entries());
     t.extend(container_methods());
     t.extend(crate::modules::entries());
+    t.extend(crate::array::entries());
     t
 });
 
@@ -433,7 +434,7 @@ fn reversed(vm: &mut Vm, a: &Args) -> Res<Ref> {
             let n = crate::iter::range_len(vm, s) as i64;
             crate::iter::new_iter(vm, crate::iter::REVERSED, s, n - 1, 0, Ref::NULL)
         }
-        L::STR | L::DICT => {
+        L::STR | L::DICT | L::ARRAY => {
             let l = crate::iter::to_list(vm, s)?;
             let n = crate::list::len(vm, l) as i64;
             crate::iter::new_iter(vm, crate::iter::REVERSED, l, n - 1, 0, Ref::NULL)
@@ -805,7 +806,7 @@ pub fn construct(vm: &mut Vm, t: Ref, layout: LayoutId, a: &Args) -> Res<Ref> {
             Ok(s)
         }
         L::STRINGIO => crate::modules::new_stringio(vm, a),
-        L::ARRAY => crate::modules::new_array(vm, a),
+        L::ARRAY => crate::array::new(vm, a),
         _ => {
             let tn = vm.type_name(t).to_string();
             vm.type_error(format!("cannot create '{tn}' instances"))

@@ -10,8 +10,8 @@ use crate::vm::{Exc, Res, Vm};
 use tracelab_runtime::gc::{LayoutId, Ref};
 
 /// File table indices meaning the process's standard output and error.
-const STDOUT: u64 = u64::MAX;
-const STDERR: u64 = u64::MAX - 1;
+pub const STDOUT: u64 = u64::MAX;
+pub const STDERR: u64 = u64::MAX - 1;
 
 pub fn import(vm: &mut Vm, name: &str) -> Res<Ref> {
     let top = name.split('.').next().unwrap_or(name).to_string();
@@ -97,6 +97,17 @@ fn builtin_module(vm: &mut Vm, name: &str) -> Res<Ref> {
             crate::dict::set_str(vm, vm.get(dr), "stderr", err)?;
             let v = vm.new_str("3.11.7 (minipy)")?;
             crate::dict::set_str(vm, vm.get(dr), "version", v)?;
+            let mut roots = vec![];
+            for n in [3, 11, 7] {
+                let v = vm.new_int(n)?;
+                roots.push(vm.root(v));
+            }
+            let level = vm.new_str("final")?;
+            roots.push(vm.root(level));
+            let serial = vm.new_int(0)?;
+            roots.push(vm.root(serial));
+            let version_info = vm.new_tuple_from(&roots)?;
+            crate::dict::set_str(vm, vm.get(dr), "version_info", version_info)?;
             let modules = vm.modules();
             crate::dict::set_str(vm, vm.get(dr), "modules", modules)?;
         }
@@ -321,6 +332,59 @@ fn choice(vm: &mut Vm, a: &Args) -> Res<Ref> {
     crate::seq::getitem(vm, a.get(vm, 0), idx)
 }
 
+fn randbelow_usize(vm: &mut Vm, n: usize) -> usize {
+    let r = randbelow(vm, &num_bigint::BigUint::from(n));
+    num_traits::ToPrimitive::to_usize(&r).unwrap_or(0)
+}
+
+/// `random.sample(population, k)`: CPython's algorithm (a pool for small populations,
+/// rejection of repeats for large ones), so the same seed picks the same items.
+fn sample(vm: &mut Vm, a: &Args) -> Res<Ref> {
+    call::arity(vm, "sample", a.len(), 2, 2)?;
+    let population = a.get(vm, 0);
+    if matches!(vm.layout(population), L::SET | L::DICT) {
+        return vm.type_error("Population must be a sequence.  For dicts or sets, use sorted(d).");
+    }
+    let n = crate::methods::length(vm, population)?;
+    let k = crate::builtins::int_arg(vm, a.get(vm, 1), "")?;
+    if k < 0 || k as usize > n {
+        return vm.value_error("Sample larger than population or is negative");
+    }
+    let k = k as usize;
+    let mut setsize = 21usize;
+    if k > 5 {
+        // 4 ** ceil(log(3k, 4)), computed as CPython does, in floating point.
+        setsize += 4usize.pow((((k * 3) as f64).ln() / 4f64.ln()).ceil() as u32);
+    }
+    let mut picks = Vec::with_capacity(k);
+    if n <= setsize {
+        let mut pool: Vec<usize> = (0..n).collect();
+        for i in 0..k {
+            let j = randbelow_usize(vm, n - i);
+            picks.push(pool[j]);
+            pool[j] = pool[n - i - 1];
+        }
+    } else {
+        let mut selected = std::collections::HashSet::new();
+        for _ in 0..k {
+            let mut j = randbelow_usize(vm, n);
+            while selected.contains(&j) {
+                j = randbelow_usize(vm, n);
+            }
+            selected.insert(j);
+            picks.push(j);
+        }
+    }
+    let result = vm.new_list(k)?;
+    let rr = vm.root(result);
+    for j in picks {
+        let idx = vm.new_int(j as i64)?;
+        let item = crate::seq::getitem(vm, a.get(vm, 0), idx)?;
+        crate::list::append(vm, vm.get(rr), item)?;
+    }
+    Ok(vm.get(rr))
+}
+
 fn shuffle(vm: &mut Vm, a: &Args) -> Res<Ref> {
     call::arity(vm, "shuffle", a.len(), 1, 1)?;
     let l = a.get(vm, 0);
@@ -371,9 +435,7 @@ pub fn open(vm: &mut Vm, a: &Args) -> Res<Ref> {
     let text = if mode.contains('r') && !writing {
         match std::fs::read_to_string(&full) {
             Ok(t) => t,
-            Err(_) => {
-                return vm.raise(Exc::FileNotFoundError, format!("[Errno 2] No such file or directory: '{path}'"));
-            }
+            Err(e) => return open_failed(vm, &e, &path),
         }
     } else if mode.contains('a') {
         std::fs::read_to_string(&full).unwrap_or_default()
@@ -385,6 +447,51 @@ pub fn open(vm: &mut Vm, a: &Args) -> Res<Ref> {
     vm.heap.set_word(f, L::FILE_ID, id as u64);
     vm.heap.set_word(f, L::FILE_MODE, writing as u64);
     Ok(f)
+}
+
+fn open_failed<T>(vm: &mut Vm, e: &std::io::Error, path: &str) -> Res<T> {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => crate::exceptions::raise_os_error(vm, Exc::FileNotFoundError, 2, "No such file or directory", path),
+        ErrorKind::PermissionDenied => crate::exceptions::raise_os_error(vm, Exc::OSError, 13, "Permission denied", path),
+        _ if std::path::Path::new(path).is_dir() => crate::exceptions::raise_os_error(vm, Exc::OSError, 21, "Is a directory", path),
+        _ => crate::exceptions::raise_os_error(vm, Exc::OSError, e.raw_os_error().unwrap_or(5) as i64, &e.to_string(), path),
+    }
+}
+
+/// The next line of a file or StringIO (with its newline), empty at the end.
+fn read_line(vm: &mut Vm, f: Ref) -> Res<String> {
+    if vm.layout(f) == L::STRINGIO {
+        let pos = vm.heap.word(f, L::SIO_POS) as usize;
+        let t = stringio_text(vm, f);
+        let rest = t.get(pos..).unwrap_or("");
+        let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let line = rest[..end].to_string();
+        vm.heap.set_word(f, L::SIO_POS, (pos + end) as u64);
+        return Ok(line);
+    }
+    let id = vm.heap.word(f, L::FILE_ID) as usize;
+    match vm.files.get(id) {
+        Some(file) => {
+            let rest = &file.text[file.pos.min(file.text.len())..];
+            let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+            let line = rest[..end].to_string();
+            file.pos += end;
+            Ok(line)
+        }
+        None => vm.value_error("I/O operation on closed file."),
+    }
+}
+
+fn writelines(vm: &mut Vm, a: &Args) -> Res<Ref> {
+    call::arity(vm, "writelines", a.len(), 2, 2)?;
+    let it = crate::iter::get_iter(vm, a.get(vm, 1))?;
+    let ir = vm.root(it);
+    while let Some(line) = crate::iter::next(vm, vm.get(ir))? {
+        let t = str_arg(vm, line, "write() argument")?;
+        write_to(vm, a.get(vm, 0), &t)?;
+    }
+    Ok(vm.none)
 }
 
 /// Writes text to a file object, a StringIO or an instance with `write`.
@@ -495,113 +602,6 @@ pub fn sys_exit(vm: &mut Vm, a: &Args) -> Res<Ref> {
     Err(crate::vm::Raised)
 }
 
-// ---- array ----
-
-fn is_float_code(code: u64) -> bool {
-    code == b'd' as u64 || code == b'f' as u64
-}
-
-pub fn new_array(vm: &mut Vm, a: &Args) -> Res<Ref> {
-    call::arity(vm, "array", a.len(), 1, 2)?;
-    let code = str_arg(vm, a.get(vm, 0), "array() argument 1")?;
-    if code.len() != 1 || !"bBhHiIlLqQfd".contains(&code) {
-        return vm.value_error("bad typecode (must be b, B, u, h, H, i, I, l, L, q, Q, f or d)");
-    }
-    let items = if a.len() == 2 { crate::iter::to_list(vm, a.get(vm, 1))? } else { vm.new_list(0)? };
-    let ir = vm.root(items);
-    let n = crate::list::len(vm, items);
-    let storage = vm.alloc(L::WORDARRAY, n.max(4))?;
-    let sr = vm.root(storage);
-    let arr = vm.alloc(L::ARRAY, 0)?;
-    let ar = vm.root(arr);
-    vm.heap.set_word(arr, L::ARRAY_TYPECODE, code.as_bytes()[0] as u64);
-    vm.heap.set_field(arr, L::ARRAY_STORAGE, vm.get(sr));
-    for i in 0..n {
-        let x = crate::list::get(vm, vm.get(ir), i);
-        let w = array_word(vm, vm.get(ar), x)?;
-        vm.heap.set_word(vm.get(sr), L::ITEMS + i, w);
-    }
-    vm.heap.set_word(vm.get(ar), L::ARRAY_LEN, n as u64);
-    Ok(vm.get(ar))
-}
-
-fn array_word(vm: &mut Vm, arr: Ref, x: Ref) -> Res<u64> {
-    let code = vm.heap.word(arr, L::ARRAY_TYPECODE);
-    if is_float_code(code) {
-        match ops::as_f64(vm, x)? {
-            Some(f) => Ok(f.to_bits()),
-            None => vm.type_error("must be real number"),
-        }
-    } else {
-        match ops::int_of(vm, x) {
-            Some(Num::Small(i)) => Ok(i as u64),
-            _ => vm.type_error("an integer is required"),
-        }
-    }
-}
-
-pub fn array_item(vm: &mut Vm, arr: Ref, i: usize) -> Res<Ref> {
-    let w = vm.heap.word(vm.heap.field(arr, L::ARRAY_STORAGE), L::ITEMS + i);
-    if is_float_code(vm.heap.word(arr, L::ARRAY_TYPECODE)) {
-        vm.new_float(f64::from_bits(w))
-    } else {
-        vm.new_int(w as i64)
-    }
-}
-
-pub fn array_getitem(vm: &mut Vm, arr: Ref, key: Ref) -> Res<Ref> {
-    let n = vm.heap.word(arr, L::ARRAY_LEN) as usize;
-    let i = int_arg(vm, key, "")?;
-    let i = crate::list::index(vm, i, n, "array")?;
-    array_item(vm, arr, i)
-}
-
-pub fn array_setitem(vm: &mut Vm, arr: Ref, key: Ref, v: Ref) -> Res<()> {
-    let n = vm.heap.word(arr, L::ARRAY_LEN) as usize;
-    let i = int_arg(vm, key, "")?;
-    let i = crate::list::index(vm, i, n, "array assignment")?;
-    let w = array_word(vm, arr, v)?;
-    let s = vm.heap.field(arr, L::ARRAY_STORAGE);
-    vm.heap.set_word(s, L::ITEMS + i, w);
-    Ok(())
-}
-
-pub fn array_repr(vm: &mut Vm, arr: Ref) -> Res<String> {
-    let code = vm.heap.word(arr, L::ARRAY_TYPECODE) as u8 as char;
-    let n = vm.heap.word(arr, L::ARRAY_LEN) as usize;
-    if n == 0 {
-        return Ok(format!("array('{code}')"));
-    }
-    let ar = vm.root(arr);
-    let mut parts = vec![];
-    for i in 0..n {
-        let x = array_item(vm, vm.get(ar), i)?;
-        parts.push(crate::repr::repr(vm, x)?);
-    }
-    Ok(format!("array('{code}', [{}])", parts.join(", ")))
-}
-
-fn array_append(vm: &mut Vm, a: &Args) -> Res<Ref> {
-    call::arity(vm, "append", a.len(), 2, 2)?;
-    let w = array_word(vm, a.get(vm, 0), a.get(vm, 1))?;
-    let arr = a.get(vm, 0);
-    let n = vm.heap.word(arr, L::ARRAY_LEN) as usize;
-    let cap = vm.heap.len(vm.heap.field(arr, L::ARRAY_STORAGE));
-    if n == cap {
-        let fresh = vm.alloc(L::WORDARRAY, cap * 2)?;
-        let arr = a.get(vm, 0);
-        let old = vm.heap.field(arr, L::ARRAY_STORAGE);
-        let words = vm.heap.words(old, L::ITEMS, n).to_vec();
-        vm.heap.words_mut(fresh, L::ITEMS, n).copy_from_slice(&words);
-        vm.heap.set_field(arr, L::ARRAY_STORAGE, fresh);
-    }
-    let arr = a.get(vm, 0);
-    let s = vm.heap.field(arr, L::ARRAY_STORAGE);
-    vm.heap.set_word(s, L::ITEMS + n, w);
-    vm.heap.set_word(arr, L::ARRAY_LEN, n as u64 + 1);
-    Ok(vm.none)
-}
-
 macro_rules! entries {
     ($($layout:expr, $name:literal => $f:expr;)*) => {
         vec![$(($layout as LayoutId, Builtin { name: $name, f: $f as BuiltinFn }),)*]
@@ -647,12 +647,16 @@ pub fn entries() -> Vec<(LayoutId, Builtin)> {
         m, "random.randrange" => randrange;
         m, "random.choice" => choice;
         m, "random.shuffle" => shuffle;
+        m, "random.sample" => sample;
         m, "random.uniform" => |vm: &mut Vm, a: &Args| { call::arity(vm, "uniform", a.len(), 2, 2)?; let (lo, hi) = (num(vm, a, 0)?, num(vm, a, 1)?); let r = random_f64(vm); vm.new_float(lo + (hi - lo) * r) };
         m, "random.gauss" => gauss;
         m, "random.normalvariate" => gauss;
         m, "random.getrandbits" => |vm: &mut Vm, a: &Args| { let k = int_arg(vm, a.get(vm, 0), "")?; if k < 0 { return vm.value_error("number of bits must be non-negative"); } let r = getrandbits(vm, k as u32); vm.new_bigint(&num_bigint::BigInt::from(r)) };
         m, "time.time" => |vm: &mut Vm, _a: &Args| { let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()); vm.new_float(t) };
         m, "time.perf_counter" => |vm: &mut Vm, _a: &Args| { let t = vm.start_time.elapsed().as_secs_f64(); vm.new_float(t) };
+        m, "time.perf_counter_ns" => |vm: &mut Vm, _a: &Args| { let t = vm.start_time.elapsed().as_nanos() as i64; vm.new_int(t) };
+        m, "time.monotonic_ns" => |vm: &mut Vm, _a: &Args| { let t = vm.start_time.elapsed().as_nanos() as i64; vm.new_int(t) };
+        m, "time.time_ns" => |vm: &mut Vm, _a: &Args| { let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64); vm.new_int(t) };
         m, "time.monotonic" => |vm: &mut Vm, _a: &Args| { let t = vm.start_time.elapsed().as_secs_f64(); vm.new_float(t) };
         m, "time.process_time" => |vm: &mut Vm, _a: &Args| { let t = vm.start_time.elapsed().as_secs_f64(); vm.new_float(t) };
         m, "time.sleep" => |vm: &mut Vm, a: &Args| { let s = num(vm, a, 0)?; if s < 0.0 { return vm.value_error("sleep length must be non-negative"); } std::thread::sleep(std::time::Duration::from_secs_f64(s)); Ok(vm.none) };
@@ -662,7 +666,11 @@ pub fn entries() -> Vec<(LayoutId, Builtin)> {
         L::FILE, "write" => |vm: &mut Vm, a: &Args| { let t = str_arg(vm, a.get(vm, 1), "write() argument")?; let n = t.chars().count(); write_to(vm, a.get(vm, 0), &t)?; vm.new_int(n as i64) };
         L::FILE, "read" => |vm: &mut Vm, a: &Args| { let t = file_text(vm, a.get(vm, 0))?; vm.new_str(&t) };
         L::FILE, "readlines" => |vm: &mut Vm, a: &Args| { let it = lines_iter(vm, a.get(vm, 0))?; crate::iter::to_list(vm, it) };
-        L::FILE, "readline" => |vm: &mut Vm, a: &Args| { let f = a.get(vm, 0); let id = vm.heap.word(f, L::FILE_ID) as usize; let line = match vm.files.get(id) { Some(file) => { let rest = &file.text[file.pos..]; let end = rest.find('\n').map_or(rest.len(), |i| i + 1); let l = rest[..end].to_string(); file.pos += end; l } None => return vm.value_error("I/O operation on closed file.") }; vm.new_str(&line) };
+        L::FILE, "readline" => |vm: &mut Vm, a: &Args| { let line = read_line(vm, a.get(vm, 0))?; vm.new_str(&line) };
+        L::FILE, "writelines" => writelines;
+        L::STRINGIO, "readline" => |vm: &mut Vm, a: &Args| { let line = read_line(vm, a.get(vm, 0))?; vm.new_str(&line) };
+        L::STRINGIO, "readlines" => |vm: &mut Vm, a: &Args| { let it = lines_iter(vm, a.get(vm, 0))?; crate::iter::to_list(vm, it) };
+        L::STRINGIO, "writelines" => writelines;
         L::FILE, "close" => close;
         L::FILE, "flush" => |vm: &mut Vm, _a: &Args| { vm.out.flush(); Ok(vm.none) };
         L::FILE, "__enter__" => |_vm: &mut Vm, a: &Args| Ok(a.get(_vm, 0));
@@ -673,7 +681,5 @@ pub fn entries() -> Vec<(LayoutId, Builtin)> {
         L::STRINGIO, "close" => |vm: &mut Vm, _a: &Args| Ok(vm.none);
         L::STRINGIO, "__enter__" => |_vm: &mut Vm, a: &Args| Ok(a.get(_vm, 0));
         L::STRINGIO, "__exit__" => |vm: &mut Vm, _a: &Args| Ok(vm.false_);
-        L::ARRAY, "append" => array_append;
-        L::ARRAY, "tolist" => |vm: &mut Vm, a: &Args| { let it = crate::iter::get_iter(vm, a.get(vm, 0))?; crate::iter::to_list(vm, it) };
     }
 }

@@ -242,6 +242,7 @@ fn builtin_order(vm: &mut Vm, a: Ref, b: Ref, op: CmpOp) -> Res<Option<bool>> {
         (L::NONE, L::NONE) if matches!(op, CmpOp::Eq | CmpOp::Ne) => Ok(Some(op == CmpOp::Eq)),
         (L::DICT, L::DICT) if matches!(op, CmpOp::Eq | CmpOp::Ne) => dict_eq(vm, a, b).map(|e| Some(e == (op == CmpOp::Eq))),
         (L::SET, L::SET) => set_compare(vm, a, b, op).map(Some),
+        (L::ARRAY, L::ARRAY) if matches!(op, CmpOp::Eq | CmpOp::Ne) => crate::array::equal(vm, a, b).map(|e| Some(e == (op == CmpOp::Eq))),
         (L::RANGE, L::RANGE) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
             let same = (1..4).all(|i| vm.heap.word(a, i) == vm.heap.word(b, i));
             Ok(Some(same == (op == CmpOp::Eq)))

@@ -162,7 +162,7 @@ pub fn repr(vm: &mut Vm, r: Ref) -> Res<String> {
             Ok(format!("<generator object {n} at 0x{:012x}>", addr(r)))
         }
         L::INSTANCE => instance_repr(vm, r),
-        L::ARRAY => crate::modules::array_repr(vm, r),
+        L::ARRAY => crate::array::repr(vm, r),
         _ => {
             let t = vm.type_name_of(r);
             Ok(format!("<{t} object at 0x{:012x}>", addr(r)))

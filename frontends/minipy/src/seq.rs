@@ -146,7 +146,7 @@ pub fn getitem(vm: &mut Vm, obj: Ref, key: Ref) -> Res<Ref> {
             let v = vm.heap.word(obj, 1) as i64 + i as i64 * vm.heap.word(obj, 3) as i64;
             vm.new_int(v)
         }
-        L::ARRAY => crate::modules::array_getitem(vm, obj, key),
+        L::ARRAY => crate::array::getitem(vm, obj, key),
         L::INSTANCE => match ops::call_dunder(vm, obj, "__getitem__", &[key])? {
             Some(v) => Ok(v),
             None => not_subscriptable(vm, obj),
@@ -202,7 +202,7 @@ pub fn setitem(vm: &mut Vm, obj: Ref, key: Ref, v: Ref) -> Res<()> {
             Ok(())
         }
         L::DICT => crate::dict::set(vm, obj, key, v),
-        L::ARRAY => crate::modules::array_setitem(vm, obj, key, v),
+        L::ARRAY => crate::array::setitem(vm, obj, key, v),
         L::INSTANCE => match ops::call_dunder(vm, obj, "__setitem__", &[key, v])? {
             Some(_) => Ok(()),
             None => {
@@ -312,6 +312,9 @@ pub fn extend(vm: &mut Vm, dst: Ref, src: Ref) -> Res<()> {
 /// Sequence operators; `None` when the operands are not sequences this handles.
 pub fn binary(vm: &mut Vm, a: Ref, b: Ref, op: BinOp) -> Res<Option<Ref>> {
     let (la, lb) = (vm.layout(a), vm.layout(b));
+    if la == L::ARRAY || lb == L::ARRAY {
+        return crate::array::binary(vm, a, b, op);
+    }
     match (op, la, lb) {
         (BinOp::Add, L::STR, L::STR) => {
             let s = format!("{}{}", vm.str_of(a), vm.str_of(b));

@@ -1,0 +1,20 @@
+# random with an integer seed gives CPython's numbers (MT19937 seeded as CPython seeds it).
+import random
+
+random.seed(42)
+print([random.random() for _ in range(3)])
+print([random.randint(1, 100) for _ in range(5)])
+print([random.randrange(10) for _ in range(5)], random.randrange(0, 100, 5))
+print(random.choice("abcdef"), random.choice([10, 20, 30]))
+items = list(range(10))
+random.shuffle(items)
+print(items)
+print(random.uniform(1.0, 2.0))
+print(random.sample(range(100), 5))
+random.seed(12345)
+print(random.getrandbits(16), random.getrandbits(70))
+random.seed(2 ** 40 + 7)
+print(random.random())
+print(random.sample("abcdefghij", 10), random.sample(range(10 ** 6), 7))
+random.seed(0)
+print(random.randint(0, 10 ** 20))
