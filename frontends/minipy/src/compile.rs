@@ -20,6 +20,8 @@ pub struct CompileError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     Syntax,
+    /// A `SyntaxError` CPython reports as its subclass `IndentationError`.
+    Indentation,
     Unsupported,
 }
 
@@ -38,8 +40,7 @@ pub fn compile_module(source: &str, filename: &str, name: &str, codes: &mut Vec<
     let parsed = match ruff_python_parser::parse_module(source) {
         Ok(p) => p,
         Err(e) => {
-            let message = cpython_message(&e.error.to_string());
-            return Err(CompileError { kind: ErrorKind::Syntax, message, offset: e.location.start().into() });
+            return Err(crate::syntaxerr::from_ruff(source, &e.error.to_string(), e.location));
         }
     };
     let module = parsed.into_syntax();
@@ -51,23 +52,6 @@ pub fn compile_module(source: &str, filename: &str, name: &str, codes: &mut Vec<
     c.emit_const(Const::None);
     c.emit(Op::Return);
     Ok(c.pop_unit())
-}
-
-/// CPython's wording for the syntax errors whose wording differs in ruff's parser; CPython
-/// says "invalid syntax" for most of the rest.
-fn cpython_message(ruff: &str) -> String {
-    let lower = ruff.to_ascii_lowercase();
-    if lower.starts_with("expected ':'") {
-        "expected ':'".into()
-    } else if lower.contains("unexpected indentation") {
-        "unexpected indent".into()
-    } else if lower.contains("unindent") {
-        "unindent does not match any outer indentation level".into()
-    } else if lower.contains("missing closing quote") {
-        "unterminated string literal (detected at line 1)".replace(" (detected at line 1)", "")
-    } else {
-        "invalid syntax".into()
-    }
 }
 
 /// Byte offset to 1-based line and column.
@@ -396,7 +380,9 @@ impl<'a, 'c> Compiler<'a, 'c> {
                     self.delete_target(t)?;
                 }
             }
-            Stmt::Global(_) | Stmt::Nonlocal(_) => {}
+            Stmt::Global(_) => {}
+            Stmt::Nonlocal(n) if self.units.len() == 1 => return syntax("nonlocal declaration not allowed at module level", n.range),
+            Stmt::Nonlocal(_) => {}
             Stmt::Raise(r) => {
                 let mut n = 0;
                 if let Some(e) = &r.exc {
@@ -929,6 +915,12 @@ impl<'a, 'c> Compiler<'a, 'c> {
         line: u32,
         body: impl FnOnce(&mut Self) -> Result<()>,
     ) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for p in params.iter() {
+            if !seen.insert(p.name().as_str()) {
+                return syntax(&format!("duplicate argument '{}' in function definition", p.name().as_str()), p.range());
+            }
+        }
         let positional: Vec<&ast::ParameterWithDefault> = params.posonlyargs.iter().chain(&params.args).collect();
         let defaults: Vec<&Expr> = positional.iter().filter_map(|p| p.default.as_deref()).collect();
         let has_defaults = !defaults.is_empty();
@@ -1303,6 +1295,14 @@ impl<'a, 'c> Compiler<'a, 'c> {
 
     fn call(&mut self, c: &'a ast::ExprCall) -> Result<()> {
         let args = &c.arguments;
+        let mut seen = std::collections::HashSet::new();
+        for k in &args.keywords {
+            if let Some(name) = &k.arg {
+                if !seen.insert(name.as_str()) {
+                    return syntax(&format!("keyword argument repeated: {}", name.as_str()), k.range);
+                }
+            }
+        }
         let starred = args.args.iter().any(|a| matches!(a, Expr::Starred(_))) || args.keywords.iter().any(|k| k.arg.is_none());
         if starred {
             self.expr(&c.func)?;

@@ -27,6 +27,7 @@ pub mod ops;
 pub mod repr;
 pub mod scope;
 pub mod seq;
+pub mod syntaxerr;
 pub mod strmethods;
 pub mod types;
 pub mod vm;
@@ -176,6 +177,7 @@ fn report_uncaught(vm: &mut Vm) -> i32 {
 pub fn format_source_error(e: &SourceError, filename: &str) -> String {
     let kind = match e.kind {
         compile::ErrorKind::Syntax => "SyntaxError",
+        compile::ErrorKind::Indentation => "IndentationError",
         compile::ErrorKind::Unsupported => "NotImplementedError",
     };
     let trimmed = e.text.trim_start();

@@ -1,0 +1,1 @@
+import os_nonexistent_module_xyz

@@ -1,0 +1,4 @@
+def g():
+    return undefined_name + 1
+
+g()

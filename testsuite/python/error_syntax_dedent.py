@@ -1,0 +1,4 @@
+x = 1
+if x > 0:
+    print("positive")
+  print("bad dedent")
