@@ -139,6 +139,11 @@ pub fn lookup(vm: &mut Vm, obj: Ref, name: Sym) -> Res<Option<Ref>> {
         if matches!(n.as_str(), "__cause__" | "__context__" | "__traceback__") && crate::exceptions::is_exception(vm, obj) {
             return Ok(Some(vm.none));
         }
+        if n == "value" && vm.isinstance(obj, vm.exc_type(crate::vm::Exc::StopIteration)) {
+            let args = crate::exceptions::args_of(vm, obj);
+            let first = if vm.layout(args) == L::TUPLE && vm.heap.len(args) > 0 { vm.heap.field(args, L::ITEMS) } else { vm.none };
+            return Ok(Some(first));
+        }
     }
     if let Some(v) = on_type {
         return bind(vm, v, obj, t).map(Some);

@@ -108,6 +108,9 @@ pub enum Op {
     GetIter,
     /// Pushes the next item, or pops the iterator and jumps when it is exhausted.
     ForIter(u32),
+    /// `yield from`: pushes the next item, or replaces the iterator by its return value (a
+    /// generator's `return` value, else None) and jumps when it is exhausted.
+    YieldFromNext(u32),
     /// `n` positional arguments above the callable.
     Call(u32),
     /// `n` arguments, the last `Const::Names` of them keywords, names in the constant.

@@ -141,7 +141,7 @@ fn stack_effect(op: &Op) -> i32 {
         UnpackSequence(n) => n as i32 - 1,
         UnpackEx { before, after } => before as i32 + after as i32,
         JumpIfFalseOrPop(_) | JumpIfTrueOrPop(_) => -1,
-        ForIter(_) => 1,
+        ForIter(_) | YieldFromNext(_) => 1,
         Call(n) => -(n as i32),
         CallKw { nargs, .. } => -(nargs as i32),
         CallEx { has_kwargs } => -1 - has_kwargs as i32,
@@ -1208,20 +1208,20 @@ impl<'a, 'c> Compiler<'a, 'c> {
                 self.emit(Op::Yield);
             }
             Expr::YieldFrom(y) => {
-                // `yield from it` as a loop over it: values sent in are not forwarded.
+                // `yield from it` as a loop over it (values sent in are not forwarded); its
+                // value is the iterator's return value.
                 self.expr(&y.value)?;
                 self.emit(Op::GetIter);
+                let with_iterator = self.depth();
                 let start = self.new_label();
                 let done = self.new_label();
                 self.place(start);
-                self.jump(Op::ForIter, done);
+                self.jump(Op::YieldFromNext, done);
                 self.emit(Op::Yield);
                 self.emit(Op::Pop);
                 self.jump(Op::Jump, start);
                 self.place(done);
-                let d = self.depth();
-                self.set_depth(d - 1);
-                self.emit_const(Const::None);
+                self.set_depth(with_iterator);
             }
             Expr::FString(f) => self.fstring(f)?,
             Expr::Starred(s) => return syntax("can't use starred expression here", s.range),
@@ -1560,6 +1560,7 @@ fn retarget(op: Op, t: u32) -> Op {
         Op::JumpIfTrueOrPop(_) => Op::JumpIfTrueOrPop(t),
         Op::PopJumpIfNotNone(_) => Op::PopJumpIfNotNone(t),
         Op::ForIter(_) => Op::ForIter(t),
+        Op::YieldFromNext(_) => Op::YieldFromNext(t),
         other => other,
     }
 }

@@ -328,58 +328,71 @@ pub fn str_format(vm: &mut Vm, a: &Args) -> Res<Ref> {
             Some((n, c)) => (n.to_string(), c.bytes().next().unwrap_or(0)),
             None => (name_conv, 0),
         };
-        // The first part names the argument; `.attr` and `[key]` follow.
-        let head_end = name.find(['.', '[']).unwrap_or(name.len());
-        let head = &name[..head_end];
-        let mut v = if head.is_empty() {
-            let k = auto;
-            auto += 1;
-            if k + 1 >= a.len() {
-                return vm.raise(Exc::IndexError, format!("Replacement index {k} out of range for positional args tuple"));
-            }
-            a.get(vm, k + 1)
-        } else if let Ok(k) = head.parse::<usize>() {
-            if k + 1 >= a.len() {
-                return vm.raise(Exc::IndexError, format!("Replacement index {k} out of range for positional args tuple"));
-            }
-            a.get(vm, k + 1)
-        } else {
-            match a.kw(vm, head) {
-                Some(v) => v,
-                None => {
-                    let k = vm.new_str(head)?;
-                    return crate::exceptions::raise_key_error(vm, k);
-                }
-            }
-        };
-        let mut rest = &name[head_end..];
-        while !rest.is_empty() {
-            if let Some(r) = rest.strip_prefix('.') {
-                let end = r.find(['.', '[']).unwrap_or(r.len());
-                let s = vm.sym(&r[..end]);
-                v = crate::attr::get(vm, v, s)?;
-                rest = &r[end..];
-            } else if let Some(r) = rest.strip_prefix('[') {
-                let end = r.find(']').unwrap_or(r.len());
-                let key_text = &r[..end];
-                let vr = vm.root(v);
-                let key = match key_text.parse::<i64>() {
-                    Ok(k) => vm.new_int(k)?,
-                    Err(_) => vm.new_str(key_text)?,
-                };
-                v = crate::seq::getitem(vm, vm.get(vr), key)?;
-                rest = r.get(end + 1..).unwrap_or("");
-            } else {
-                break;
-            }
-        }
-        let spec_ref = if spec.is_empty() { None } else { Some(vm.new_str(&spec)?) };
+        let v = field_value(vm, a, &name, &mut auto)?;
         let vr = vm.root(v);
-        let _ = vr;
-        let s = format_value(vm, v, conv, spec_ref)?;
+        // A spec may hold replacement fields of its own (`{:{width}.{prec}f}`).
+        let mut expanded = String::new();
+        let mut rest = spec.as_str();
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+            expanded.push_str(&rest[..open]);
+            let inner = field_value(vm, a, &rest[open + 1..close.min(rest.len())], &mut auto)?;
+            expanded.push_str(&crate::repr::str(vm, inner)?);
+            rest = rest.get(close + 1..).unwrap_or("");
+        }
+        expanded.push_str(rest);
+        let spec_ref = if expanded.is_empty() { None } else { Some(vm.new_str(&expanded)?) };
+        let s = format_value(vm, vm.get(vr), conv, spec_ref)?;
         out.push_str(vm.str_of(s));
     }
     vm.new_str(&out)
+}
+
+/// The value a replacement field names: an argument (automatic, numbered or by keyword),
+/// then `.attr` and `[key]` steps.
+fn field_value(vm: &mut Vm, a: &Args, name: &str, auto: &mut usize) -> Res<Ref> {
+    let head_end = name.find(['.', '[']).unwrap_or(name.len());
+    let head = &name[..head_end];
+    let mut v = if head.is_empty() || head.parse::<usize>().is_ok() {
+        let k = head.parse::<usize>().unwrap_or_else(|_| {
+            *auto += 1;
+            *auto - 1
+        });
+        if k + 1 >= a.len() {
+            return vm.raise(Exc::IndexError, format!("Replacement index {k} out of range for positional args tuple"));
+        }
+        a.get(vm, k + 1)
+    } else {
+        match a.kw(vm, head) {
+            Some(v) => v,
+            None => {
+                let k = vm.new_str(head)?;
+                return crate::exceptions::raise_key_error(vm, k);
+            }
+        }
+    };
+    let mut rest = &name[head_end..];
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let s = vm.sym(&r[..end]);
+            v = crate::attr::get(vm, v, s)?;
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']').unwrap_or(r.len());
+            let key_text = &r[..end];
+            let vr = vm.root(v);
+            let key = match key_text.parse::<i64>() {
+                Ok(k) => vm.new_int(k)?,
+                Err(_) => vm.new_str(key_text)?,
+            };
+            v = crate::seq::getitem(vm, vm.get(vr), key)?;
+            rest = r.get(end + 1..).unwrap_or("");
+        } else {
+            break;
+        }
+    }
+    Ok(v)
 }
 
 /// `fmt % args`.

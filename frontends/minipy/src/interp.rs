@@ -79,8 +79,9 @@ pub fn resume_generator(vm: &mut Vm, g: Ref) -> Res<Option<Ref>> {
             vm.heap.set_word(g, L::GEN_STATE, 1);
             Ok(Some(v))
         }
-        Ok(Exit::Returned(_)) => {
+        Ok(Exit::Returned(v)) => {
             vm.heap.set_word(g, L::GEN_STATE, DONE);
+            vm.heap.set_field(g, L::GEN_RETURN, v);
             Ok(None)
         }
         Err(e) => {
@@ -88,6 +89,13 @@ pub fn resume_generator(vm: &mut Vm, g: Ref) -> Res<Option<Ref>> {
             Err(e)
         }
     }
+}
+
+/// The value a finished generator returned (None once taken, or if it has not returned).
+pub fn take_return_value(vm: &mut Vm, g: Ref) -> Ref {
+    let v = vm.heap.field(g, L::GEN_RETURN);
+    vm.heap.set_field(g, L::GEN_RETURN, Ref::NULL);
+    if v.is_null() { vm.none } else { v }
 }
 
 /// The loop. Returns when the entry frame (the one without a caller) returns or yields.
@@ -618,6 +626,19 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
             x.set_peek(0, it);
         }
         Op::ForIter(t) => return for_iter(x, t),
+        Op::YieldFromNext(t) => {
+            let it = x.peek(0);
+            match crate::iter::next(x.vm(), it)? {
+                Some(v) => x.push(v),
+                None => {
+                    let it = x.peek(0);
+                    let vm = x.vm();
+                    let value = if vm.layout(it) == L::GENERATOR { crate::interp::take_return_value(vm, it) } else { vm.none };
+                    x.set_peek(0, value);
+                    jump(x, t);
+                }
+            }
+        }
         Op::Call(n) => return call_from_stack(x, n as usize, None),
         Op::CallKw { nargs, names } => {
             let names = konst(x, names);

@@ -194,6 +194,9 @@ fn next_builtin(vm: &mut Vm, it: Ref) -> Res<Option<Ref>> {
             let ir = vm.root(it);
             let iters = vm.heap.field(it, L::ITER_EXTRA);
             let n = vm.heap.len(iters);
+            if n == 0 {
+                return Ok(None);
+            }
             let mut items = Vec::with_capacity(n);
             for k in 0..n {
                 let iters = vm.heap.field(vm.get(ir), L::ITER_EXTRA);

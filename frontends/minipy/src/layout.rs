@@ -55,7 +55,7 @@ layouts! {
     INSTANCE = 18 => Layout::fixed("object", 5, refs(&[1, 3]));
     MODULE = 19 => Layout::fixed("module", 3, refs(&[1, 2]));
     FRAME = 20 => Layout::var("frame", 11, refs(&[5, 6, 7, 8, 10]), Items::Refs);
-    GENERATOR = 21 => Layout::fixed("generator", 4, refs(&[1, 3]));
+    GENERATOR = 21 => Layout::fixed("generator", 5, refs(&[1, 3, 4]));
     SLICE = 22 => Layout::fixed("slice", 4, refs(&[1, 2, 3]));
     RANGE = 23 => Layout::fixed("range", 4, 0);
     ITER = 24 => Layout::fixed("iterator", 6, refs(&[2, 5]));
@@ -142,6 +142,8 @@ pub const FRAME_SLOTS: usize = 11;
 pub const GEN_FRAME: usize = 1;
 pub const GEN_STATE: usize = 2;
 pub const GEN_NAME: usize = 3;
+/// The value the generator returned (null until then, and once taken).
+pub const GEN_RETURN: usize = 4;
 /// `SLICE`: start, stop, step; `RANGE`: start, stop, step (words).
 pub const SLICE_START: usize = 1;
 pub const SLICE_STOP: usize = 2;

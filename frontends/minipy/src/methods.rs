@@ -191,10 +191,14 @@ fn next(vm: &mut Vm, a: &Args) -> Res<Ref> {
         Some(v) => Ok(v),
         None if a.len() == 2 => Ok(a.get(vm, 1)),
         None => {
-            let none = vm.none;
+            // A generator's return value travels in the StopIteration.
+            let it = a.get(vm, 0);
+            let value = if vm.layout(it) == L::GENERATOR { crate::interp::take_return_value(vm, it) } else { vm.none };
+            if value != vm.none {
+                return crate::exceptions::raise_stop_iteration(vm, value);
+            }
             let t = vm.exc_type(Exc::StopIteration);
             let e = crate::exceptions::new_exception(vm, t, vm.empty_tuple)?;
-            let _ = none;
             vm.set_exception(e);
             Err(crate::vm::Raised)
         }

@@ -54,6 +54,28 @@ pub fn float_repr(f: f64) -> String {
     out
 }
 
+/// `str.isprintable` for one character, approximated without the Unicode database: control
+/// and separator characters other than the space, the common format characters (zero-width,
+/// bidirectional marks, soft hyphen, BOM), surrogates, private use and noncharacters are not
+/// printable.
+pub fn is_printable(c: char) -> bool {
+    let u = c as u32;
+    if c == ' ' {
+        return true;
+    }
+    !(c.is_control()
+        || c.is_whitespace()
+        || u == 0xad
+        || (0x200b..=0x200f).contains(&u)
+        || (0x2028..=0x202e).contains(&u)
+        || (0x2060..=0x206f).contains(&u)
+        || u == 0xfeff
+        || (0xe000..=0xf8ff).contains(&u)
+        || (0xfff9..=0xfffb).contains(&u)
+        || (u & 0xfffe) == 0xfffe
+        || (0xf0000..).contains(&u))
+}
+
 pub fn str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
@@ -69,7 +91,9 @@ pub fn str_repr(s: &str) -> String {
                 out.push(c);
             }
             c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (0x80..0xa0).contains(&(c as u32)) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (0x80..0x100).contains(&(c as u32)) && !is_printable(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if !is_printable(c) && (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if !is_printable(c) => out.push_str(&format!("\\U{:08x}", c as u32)),
             c => out.push(c),
         }
     }

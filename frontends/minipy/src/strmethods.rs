@@ -43,6 +43,19 @@ fn bounds(vm: &mut Vm, a: &Args, from: usize, text: &str) -> Res<(usize, usize)>
     Ok((byte(st), byte(en.max(st))))
 }
 
+/// A decimal digit in any script: numeric, but not a letter number (Roman numerals) or a
+/// vulgar fraction. (Superscript digits, which CPython counts as digits but not decimals,
+/// are counted as both.)
+fn is_digit(c: char) -> bool {
+    let u = c as u32;
+    c.is_ascii_digit()
+        || (c.is_numeric()
+            && !(0x2150..=0x218b).contains(&u)
+            && !(0xbc..=0xbe).contains(&u)
+            && !(0x3007 == u || (0x3021..=0x3029).contains(&u))
+            && !(0x2460..=0x24ff).contains(&u))
+}
+
 /// Tabs replaced by spaces up to the next multiple of `size` columns; newlines restart the count.
 fn expand_tabs(text: &str, size: i64) -> String {
     let mut out = String::new();
@@ -263,9 +276,11 @@ pub fn entries() -> Vec<(LayoutId, Builtin)> {
         "title" => |vm: &mut Vm, a: &Args| { let t = title(&s(vm, a)); vm.new_str(&t) };
         "capitalize" => |vm: &mut Vm, a: &Args| { let t = s(vm, a); let mut c = t.chars(); let r = match c.next() { Some(f) => f.to_uppercase().chain(c.flat_map(|x| x.to_lowercase())).collect(), None => String::new() }; vm.new_str(&r) };
         "swapcase" => |vm: &mut Vm, a: &Args| { let t: String = s(vm, a).chars().flat_map(|c| if c.is_uppercase() { c.to_lowercase().collect::<Vec<_>>() } else { c.to_uppercase().collect() }).collect(); vm.new_str(&t) };
-        "isdigit" => |vm: &mut Vm, a: &Args| pred(vm, a, |t| t.chars().all(|c| c.is_ascii_digit()));
+        "isdigit" => |vm: &mut Vm, a: &Args| pred(vm, a, |t| t.chars().all(is_digit));
+        "isprintable" => |vm: &mut Vm, a: &Args| pred(vm, a, |t| t.chars().all(crate::repr::is_printable));
+        "isascii" => |vm: &mut Vm, a: &Args| { let t = s(vm, a); Ok(vm.bool(t.is_ascii())) };
         "isnumeric" => |vm: &mut Vm, a: &Args| pred(vm, a, |t| t.chars().all(char::is_numeric));
-        "isdecimal" => |vm: &mut Vm, a: &Args| pred(vm, a, |t| t.chars().all(|c| c.is_ascii_digit()));
+        "isdecimal" => |vm: &mut Vm, a: &Args| pred(vm, a, |t| t.chars().all(is_digit));
         "isalpha" => |vm: &mut Vm, a: &Args| pred(vm, a, |t| t.chars().all(char::is_alphabetic));
         "isalnum" => |vm: &mut Vm, a: &Args| pred(vm, a, |t| t.chars().all(char::is_alphanumeric));
         "isspace" => |vm: &mut Vm, a: &Args| pred(vm, a, |t| t.chars().all(char::is_whitespace));

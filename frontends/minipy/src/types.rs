@@ -12,8 +12,9 @@ pub const FLAG_EXCEPTION: u64 = 2;
 
 const BUILTIN_TYPES: &[(LayoutId, &str)] = &[
     (L::NONE, "NoneType"),
-    (L::BOOL, "bool"),
+    // `int` before `bool`, its subclass.
     (L::INT, "int"),
+    (L::BOOL, "bool"),
     (L::FLOAT, "float"),
     (L::STR, "str"),
     (L::TUPLE, "tuple"),
