@@ -268,56 +268,14 @@ pub fn build_class(vm: &mut Vm, a: &Args) -> Res<Ref> {
     Ok(vm.get(tr))
 }
 
-pub fn set_update(vm: &mut Vm, s: Ref, iterable: Ref) -> Res<()> {
-    let sr = vm.root(s);
-    let it = crate::iter::get_iter(vm, iterable)?;
-    let itr = vm.root(it);
-    while let Some(x) = crate::iter::next(vm, vm.get(itr))? {
-        let none = vm.none;
-        crate::dict::set(vm, vm.get(sr), x, none)?;
-    }
-    Ok(())
-}
-
 /// `a - b`, `a & b`, `a | b`, `a ^ b` on sets.
 pub fn set_op(vm: &mut Vm, a: Ref, b: Ref, op: BinOp) -> Res<Ref> {
-    let ar = vm.root(a);
-    let br = vm.root(b);
-    let out = crate::dict::new(vm, L::SET)?;
-    let outr = vm.root(out);
-    let keep = |vm: &mut Vm, from: Root, other: Root, want_in: Option<bool>| -> Res<()> {
-        let mut i = 0;
-        while i < crate::dict::slots(vm, vm.get(from)) {
-            let (k, _) = crate::dict::entry(vm, vm.get(from), i);
-            i += 1;
-            if k.is_null() {
-                continue;
-            }
-            let kr = vm.root(k);
-            let ok = match want_in {
-                None => true,
-                Some(w) => crate::dict::contains(vm, vm.get(other), k)? == w,
-            };
-            if ok {
-                let none = vm.none;
-                crate::dict::set(vm, vm.get(outr), vm.get(kr), none)?;
-            }
-        }
-        Ok(())
-    };
     match op {
-        BinOp::Sub => keep(vm, ar, br, Some(false))?,
-        BinOp::And => keep(vm, ar, br, Some(true))?,
-        BinOp::Or => {
-            keep(vm, ar, br, None)?;
-            keep(vm, br, ar, None)?;
-        }
-        _ => {
-            keep(vm, ar, br, Some(false))?;
-            keep(vm, br, ar, Some(false))?;
-        }
+        BinOp::Sub => crate::set::difference(vm, a, b),
+        BinOp::And => crate::set::intersection(vm, a, b),
+        BinOp::Or => crate::set::union(vm, a, b),
+        _ => crate::set::symmetric_difference(vm, a, b),
     }
-    Ok(vm.get(outr))
 }
 
 /// An int argument of a builtin, as i64.

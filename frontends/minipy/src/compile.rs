@@ -1144,6 +1144,16 @@ impl<'a, 'c> Compiler<'a, 'c> {
                             }
                         }
                     }
+                } else if s.elts.len() > 2 && s.elts.iter().all(is_literal) {
+                    // CPython folds a display of three or more constants into a frozenset
+                    // constant that an empty set is updated from; the table that gives (the
+                    // iteration order) differs from adding the items one by one, so do the same.
+                    self.emit(Op::BuildSet(0));
+                    for e in &s.elts {
+                        self.expr(e)?;
+                    }
+                    self.emit(Op::BuildSet(s.elts.len() as u32));
+                    self.emit(Op::SetUpdate(1));
                 } else {
                     for e in &s.elts {
                         self.expr(e)?;
@@ -1562,6 +1572,16 @@ fn retarget(op: Op, t: u32) -> Op {
         Op::ForIter(_) => Op::ForIter(t),
         Op::YieldFromNext(_) => Op::YieldFromNext(t),
         other => other,
+    }
+}
+
+/// A constant CPython's compiler folds: a number, string, bool, None, `...`, or a tuple of them.
+fn is_literal(e: &Expr) -> bool {
+    match e {
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::BooleanLiteral(_) | Expr::NoneLiteral(_) | Expr::EllipsisLiteral(_) => true,
+        Expr::UnaryOp(u) => matches!(u.op, ast::UnaryOp::USub) && matches!(&*u.operand, Expr::NumberLiteral(_)),
+        Expr::Tuple(t) => t.elts.iter().all(is_literal),
+        _ => false,
     }
 }
 

@@ -471,14 +471,13 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::BuildSet(n) => {
             let n = n as usize;
-            let s = crate::dict::new(x.vm(), L::SET)?;
+            let s = crate::set::new(x.vm())?;
             let sr = x.vm().root(s);
             let sp = x.sp();
             for k in 0..n {
                 let v = x.slot(sp - n + k);
                 let s = x.vm().get(sr);
-                let none = x.vm().none;
-                crate::dict::set(x.vm(), s, v, none)?;
+                crate::set::add(x.vm(), s, v)?;
             }
             drop_n(x, n);
             let s = x.vm().get(sr);
@@ -541,8 +540,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         Op::SetAdd(depth) => {
             let v = x.peek(0);
             let s = x.peek(depth as usize);
-            let none = x.vm().none;
-            crate::dict::set(x.vm(), s, v, none)?;
+            crate::set::add(x.vm(), s, v)?;
             x.pop();
         }
         Op::MapAdd(depth) => {
@@ -561,7 +559,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         Op::SetUpdate(depth) => {
             let v = x.peek(0);
             let s = x.peek(depth as usize);
-            crate::builtins::set_update(x.vm(), s, v)?;
+            crate::set::update(x.vm(), s, v)?;
             x.pop();
         }
         Op::DictUpdate(depth) => {

@@ -21,6 +21,8 @@ pub const REVERSED: u64 = 11;
 pub const ARRAY: u64 = 12;
 /// An instance with `__getitem__` and no `__iter__`: items 0, 1, ... until `IndexError`.
 pub const GETITEM: u64 = 13;
+/// A set's keys, in table order.
+pub const SET_KEYS: u64 = 14;
 
 pub fn new_range(vm: &mut Vm, start: i64, stop: i64, step: i64) -> Res<Ref> {
     let r = vm.alloc(L::RANGE, 0)?;
@@ -74,7 +76,8 @@ pub fn get_iter(vm: &mut Vm, obj: Ref) -> Res<Ref> {
             let n = range_len(vm, obj) as i64;
             new_iter(vm, RANGE, obj, 0, n, null)
         }
-        L::DICT | L::SET => new_iter(vm, DICT_KEYS, obj, 0, 0, null),
+        L::DICT => new_iter(vm, DICT_KEYS, obj, 0, 0, null),
+        L::SET => new_iter(vm, SET_KEYS, obj, 0, 0, null),
         L::ITER | L::GENERATOR => Ok(obj),
         L::ARRAY => new_iter(vm, ARRAY, obj, 0, 0, null),
         L::STRINGIO | L::FILE => crate::modules::lines_iter(vm, obj),
@@ -243,6 +246,19 @@ fn next_builtin(vm: &mut Vm, it: Ref) -> Res<Option<Ref>> {
                 return Ok(None);
             }
             Ok(Some(crate::list::seq_get(vm, src, pos as usize)))
+        }
+        SET_KEYS => {
+            let mut i = pos as usize;
+            while i < crate::set::table_size(vm, src) {
+                let k = crate::set::key_at(vm, src, i);
+                i += 1;
+                if !k.is_null() {
+                    vm.heap.set_word(it, L::ITER_POS, i as u64);
+                    return Ok(Some(k));
+                }
+            }
+            vm.heap.set_word(it, L::ITER_POS, i as u64);
+            Ok(None)
         }
         GETITEM => {
             let ir = vm.root(it);

@@ -46,7 +46,7 @@ layouts! {
     REFARRAY = 9 => Layout { cards: true, ..Layout::var("refarray", 2, 0, Items::Refs) };
     WORDARRAY = 10 => Layout::var("wordarray", 2, 0, Items::Words);
     DICT = 11 => Layout::fixed("dict", 6, refs(&[3, 4, 5]));
-    SET = 12 => Layout::fixed("set", 6, refs(&[3, 4, 5]));
+    SET = 12 => Layout::fixed("set", 6, refs(&[3, 5]));
     FUNCTION = 13 => Layout::fixed("function", 9, refs(&[2, 3, 4, 5, 6, 7, 8]));
     BUILTIN = 14 => Layout::fixed("builtin_function_or_method", 3, refs(&[2]));
     METHOD = 15 => Layout::fixed("method", 3, refs(&[1, 2]));
@@ -83,7 +83,7 @@ pub const ITEMS: usize = 2;
 /// `LIST`: length, storage (`REFARRAY`, capacity = its length).
 pub const LIST_LEN: usize = 1;
 pub const LIST_STORAGE: usize = 2;
-/// `DICT`/`SET`: live entries, entries used, entries (`REFARRAY` of key/value pairs in
+/// `DICT`: live entries, entries used, entries (`REFARRAY` of key/value pairs in
 /// insertion order, a deleted key null), index (`WORDARRAY`, a power of two: entry + 1 per
 /// slot, 0 when empty), hashes (`WORDARRAY`, one per entry).
 pub const DICT_LIVE: usize = 1;
@@ -91,6 +91,13 @@ pub const DICT_USED: usize = 2;
 pub const DICT_ENTRIES: usize = 3;
 pub const DICT_INDEX: usize = 4;
 pub const DICT_HASHES: usize = 5;
+/// `SET` (see [`crate::set`]): live keys, filled slots (live + deleted), keys (`REFARRAY`,
+/// one per slot, a power of two), the pop finger, hashes (`WORDARRAY`, one per slot).
+pub const SET_LIVE: usize = 1;
+pub const SET_FILL: usize = 2;
+pub const SET_KEYS: usize = 3;
+pub const SET_FINGER: usize = 4;
+pub const SET_HASHES: usize = 5;
 /// `FUNCTION`.
 pub const FUNC_CODE: usize = 1;
 pub const FUNC_GLOBALS: usize = 2;

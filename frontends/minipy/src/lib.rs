@@ -27,6 +27,7 @@ pub mod ops;
 pub mod repr;
 pub mod scope;
 pub mod seq;
+pub mod set;
 pub mod syntaxerr;
 pub mod strmethods;
 pub mod types;

@@ -114,7 +114,8 @@ pub fn length(vm: &mut Vm, r: Ref) -> Res<usize> {
         L::STR => vm.str_chars(r),
         L::LIST => crate::list::len(vm, r),
         L::TUPLE => vm.heap.len(r),
-        L::DICT | L::SET => crate::dict::len(vm, r),
+        L::DICT => crate::dict::len(vm, r),
+        L::SET => crate::set::len(vm, r),
         L::RANGE => crate::iter::range_len(vm, r),
         L::ARRAY => vm.heap.word(r, L::ARRAY_LEN) as usize,
         L::INSTANCE => match ops::call_dunder(vm, r, "__len__", &[])? {
@@ -753,12 +754,10 @@ pub fn construct(vm: &mut Vm, t: Ref, layout: LayoutId, a: &Args) -> Res<Ref> {
         }
         L::SET => {
             call::arity(vm, "set", n, 0, 1)?;
-            let s = crate::dict::new(vm, L::SET)?;
-            let sr = vm.root(s);
             if n == 1 {
-                crate::builtins::set_update(vm, vm.get(sr), a.get(vm, 0))?;
+                return crate::set::from_iterable(vm, a.get(vm, 0));
             }
-            Ok(vm.get(sr))
+            crate::set::new(vm)
         }
         L::RANGE => {
             call::arity(vm, "range", n, 1, 3)?;
@@ -897,20 +896,23 @@ fn container_methods() -> Vec<(LayoutId, Builtin)> {
         L::DICT, "clear" => |vm: &mut Vm, a: &Args| { crate::dict::clear(vm, a.get(vm, 0))?; Ok(vm.none) };
         L::DICT, "copy" => |vm: &mut Vm, a: &Args| crate::dict::copy(vm, a.get(vm, 0));
         L::DICT, "popitem" => |vm: &mut Vm, a: &Args| { let d = a.get(vm, 0); let mut i = crate::dict::slots(vm, d); while i > 0 { i -= 1; let (k, v) = crate::dict::entry(vm, d, i); if !k.is_null() { let kr = vm.root(k); let vr = vm.root(v); crate::dict::remove(vm, a.get(vm, 0), k, true)?; return vm.new_tuple_from(&[kr, vr]); } } vm.raise(Exc::KeyError, "popitem(): dictionary is empty") };
-        L::SET, "add" => |vm: &mut Vm, a: &Args| { call::arity(vm, "add", a.len(), 2, 2)?; let none = vm.none; crate::dict::set(vm, a.get(vm, 0), a.get(vm, 1), none)?; Ok(vm.none) };
-        L::SET, "remove" => |vm: &mut Vm, a: &Args| { call::arity(vm, "remove", a.len(), 2, 2)?; crate::dict::remove(vm, a.get(vm, 0), a.get(vm, 1), true)?; Ok(vm.none) };
-        L::SET, "discard" => |vm: &mut Vm, a: &Args| { call::arity(vm, "discard", a.len(), 2, 2)?; crate::dict::remove(vm, a.get(vm, 0), a.get(vm, 1), false)?; Ok(vm.none) };
-        L::SET, "pop" => |vm: &mut Vm, a: &Args| { let s = a.get(vm, 0); for i in 0..crate::dict::slots(vm, s) { let (k, _) = crate::dict::entry(vm, s, i); if !k.is_null() { crate::dict::remove(vm, s, k, true)?; return Ok(k); } } vm.raise(Exc::KeyError, "pop from an empty set") };
-        L::SET, "update" => |vm: &mut Vm, a: &Args| { for i in 1..a.len() { crate::builtins::set_update(vm, a.get(vm, 0), a.get(vm, i))?; } Ok(vm.none) };
-        L::SET, "union" => |vm: &mut Vm, a: &Args| { let s = crate::dict::copy(vm, a.get(vm, 0))?; let sr = vm.root(s); for i in 1..a.len() { crate::builtins::set_update(vm, vm.get(sr), a.get(vm, i))?; } Ok(vm.get(sr)) };
+        L::SET, "add" => |vm: &mut Vm, a: &Args| { call::arity(vm, "add", a.len(), 2, 2)?; crate::set::add(vm, a.get(vm, 0), a.get(vm, 1))?; Ok(vm.none) };
+        L::SET, "remove" => |vm: &mut Vm, a: &Args| { call::arity(vm, "remove", a.len(), 2, 2)?; crate::set::remove(vm, a.get(vm, 0), a.get(vm, 1))?; Ok(vm.none) };
+        L::SET, "discard" => |vm: &mut Vm, a: &Args| { call::arity(vm, "discard", a.len(), 2, 2)?; crate::set::discard(vm, a.get(vm, 0), a.get(vm, 1))?; Ok(vm.none) };
+        L::SET, "pop" => |vm: &mut Vm, a: &Args| { call::arity(vm, "pop", a.len(), 1, 1)?; crate::set::pop(vm, a.get(vm, 0)) };
+        L::SET, "update" => |vm: &mut Vm, a: &Args| { for i in 1..a.len() { crate::set::update(vm, a.get(vm, 0), a.get(vm, i))?; } Ok(vm.none) };
+        L::SET, "union" => |vm: &mut Vm, a: &Args| { let s = crate::set::copy(vm, a.get(vm, 0))?; let sr = vm.root(s); for i in 1..a.len() { crate::set::update(vm, vm.get(sr), a.get(vm, i))?; } Ok(vm.get(sr)) };
         L::SET, "intersection" => |vm: &mut Vm, a: &Args| set_method(vm, a, BinOpKind::And);
         L::SET, "difference" => |vm: &mut Vm, a: &Args| set_method(vm, a, BinOpKind::Sub);
         L::SET, "symmetric_difference" => |vm: &mut Vm, a: &Args| set_method(vm, a, BinOpKind::Xor);
-        L::SET, "issubset" => |vm: &mut Vm, a: &Args| { let o = to_set(vm, a.get(vm, 1))?; let r = ops::set_subset(vm, a.get(vm, 0), o)?; Ok(vm.bool(r)) };
-        L::SET, "issuperset" => |vm: &mut Vm, a: &Args| { let o = to_set(vm, a.get(vm, 1))?; let r = ops::set_subset(vm, o, a.get(vm, 0))?; Ok(vm.bool(r)) };
-        L::SET, "isdisjoint" => |vm: &mut Vm, a: &Args| { let o = to_set(vm, a.get(vm, 1))?; let i = crate::builtins::set_op(vm, a.get(vm, 0), o, crate::bytecode::BinOp::And)?; Ok(vm.bool(crate::dict::len(vm, i) == 0)) };
-        L::SET, "copy" => |vm: &mut Vm, a: &Args| crate::dict::copy(vm, a.get(vm, 0));
-        L::SET, "clear" => |vm: &mut Vm, a: &Args| { crate::dict::clear(vm, a.get(vm, 0))?; Ok(vm.none) };
+        L::SET, "intersection_update" => |vm: &mut Vm, a: &Args| { for i in 1..a.len() { crate::set::intersection_update(vm, a.get(vm, 0), a.get(vm, i))?; } Ok(vm.none) };
+        L::SET, "difference_update" => |vm: &mut Vm, a: &Args| { for i in 1..a.len() { crate::set::difference_update(vm, a.get(vm, 0), a.get(vm, i))?; } Ok(vm.none) };
+        L::SET, "symmetric_difference_update" => |vm: &mut Vm, a: &Args| { call::arity(vm, "symmetric_difference_update", a.len(), 2, 2)?; crate::set::symmetric_difference_update(vm, a.get(vm, 0), a.get(vm, 1))?; Ok(vm.none) };
+        L::SET, "issubset" => |vm: &mut Vm, a: &Args| { let o = to_set(vm, a.get(vm, 1))?; let r = crate::set::is_subset(vm, a.get(vm, 0), o)?; Ok(vm.bool(r)) };
+        L::SET, "issuperset" => |vm: &mut Vm, a: &Args| { let o = to_set(vm, a.get(vm, 1))?; let r = crate::set::is_subset(vm, o, a.get(vm, 0))?; Ok(vm.bool(r)) };
+        L::SET, "isdisjoint" => |vm: &mut Vm, a: &Args| { let o = to_set(vm, a.get(vm, 1))?; let i = crate::set::intersection(vm, a.get(vm, 0), o)?; Ok(vm.bool(crate::set::len(vm, i) == 0)) };
+        L::SET, "copy" => |vm: &mut Vm, a: &Args| crate::set::copy(vm, a.get(vm, 0));
+        L::SET, "clear" => |vm: &mut Vm, a: &Args| { crate::set::clear(vm, a.get(vm, 0))?; Ok(vm.none) };
         L::INT, "bit_length" => |vm: &mut Vm, a: &Args| { let n = ops::int_of(vm, a.get(vm, 0)).map(|n| n.big().bits()).unwrap_or(0); vm.new_int(n as i64) };
         L::INT, "to_bytes" => |vm: &mut Vm, _a: &Args| vm.type_error("minipy does not support bytes");
         L::FLOAT, "is_integer" => |vm: &mut Vm, a: &Args| { let f = ops::float_of(vm, a.get(vm, 0)); Ok(vm.bool(f.is_finite() && f.fract() == 0.0)) };
@@ -956,7 +958,7 @@ fn set_method(vm: &mut Vm, a: &Args, k: BinOpKind) -> Res<Ref> {
         vm.set(acc, r);
     }
     if a.len() == 1 {
-        return crate::dict::copy(vm, vm.get(acc));
+        return crate::set::copy(vm, vm.get(acc));
     }
     Ok(vm.get(acc))
 }
@@ -965,11 +967,7 @@ fn to_set(vm: &mut Vm, r: Ref) -> Res<Ref> {
     if vm.layout(r) == L::SET {
         return Ok(r);
     }
-    let rr = vm.root(r);
-    let s = crate::dict::new(vm, L::SET)?;
-    let sr = vm.root(s);
-    crate::builtins::set_update(vm, vm.get(sr), vm.get(rr))?;
-    Ok(vm.get(sr))
+    crate::set::from_iterable(vm, r)
 }
 
 fn view(vm: &mut Vm, a: &Args, kind: u64) -> Res<Ref> {

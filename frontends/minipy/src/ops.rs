@@ -85,7 +85,8 @@ pub fn truthy(vm: &mut Vm, r: Ref) -> Res<bool> {
         L::STR => Ok(vm.heap.len(r) != 0),
         L::TUPLE => Ok(vm.heap.len(r) != 0),
         L::LIST => Ok(crate::list::len(vm, r) != 0),
-        L::DICT | L::SET => Ok(crate::dict::len(vm, r) != 0),
+        L::DICT => Ok(crate::dict::len(vm, r) != 0),
+        L::SET => Ok(crate::set::len(vm, r) != 0),
         L::RANGE => Ok(crate::iter::range_len(vm, r) != 0),
         L::INSTANCE => {
             if let Some(v) = call_dunder(vm, r, "__bool__", &[])? {
@@ -326,31 +327,15 @@ fn dict_eq(vm: &mut Vm, a: Ref, b: Ref) -> Res<bool> {
 }
 
 /// Whether every key of `a` is in `b`.
-pub fn set_subset(vm: &mut Vm, a: Ref, b: Ref) -> Res<bool> {
-    let ar = vm.root(a);
-    let br = vm.root(b);
-    let mut i = 0;
-    while i < crate::dict::slots(vm, vm.get(ar)) {
-        let (k, _) = crate::dict::entry(vm, vm.get(ar), i);
-        i += 1;
-        if !k.is_null() && !crate::dict::contains(vm, vm.get(br), k)? {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 fn set_compare(vm: &mut Vm, a: Ref, b: Ref, op: CmpOp) -> Res<bool> {
-    let (na, nb) = (crate::dict::len(vm, a), crate::dict::len(vm, b));
-    let ar = vm.root(a);
-    let br = vm.root(b);
+    let (na, nb) = (crate::set::len(vm, a), crate::set::len(vm, b));
     Ok(match op {
-        CmpOp::Eq => na == nb && set_subset(vm, a, b)?,
-        CmpOp::Ne => !(na == nb && set_subset(vm, a, b)?),
-        CmpOp::Le => set_subset(vm, a, b)?,
-        CmpOp::Lt => na < nb && set_subset(vm, a, b)?,
-        CmpOp::Ge => set_subset(vm, vm.get(br), vm.get(ar))?,
-        CmpOp::Gt => na > nb && set_subset(vm, vm.get(br), vm.get(ar))?,
+        CmpOp::Eq => na == nb && crate::set::is_subset(vm, a, b)?,
+        CmpOp::Ne => !(na == nb && crate::set::is_subset(vm, a, b)?),
+        CmpOp::Le => crate::set::is_subset(vm, a, b)?,
+        CmpOp::Lt => na < nb && crate::set::is_subset(vm, a, b)?,
+        CmpOp::Ge => crate::set::is_subset(vm, b, a)?,
+        CmpOp::Gt => na > nb && crate::set::is_subset(vm, b, a)?,
     })
 }
 
@@ -430,7 +415,14 @@ pub fn str_hash_of(s: &str) -> u64 {
     (h >> 2) | 1
 }
 
+/// Python's `hash(r)` as the bits of a signed word; never -1 (CPython's error value, which
+/// a set also uses to mark deleted slots).
 pub fn hash(vm: &mut Vm, r: Ref) -> Res<u64> {
+    let h = hash_value(vm, r)?;
+    Ok(if h == u64::MAX { u64::MAX - 1 } else { h })
+}
+
+fn hash_value(vm: &mut Vm, r: Ref) -> Res<u64> {
     Ok(match vm.layout(r) {
         L::INT | L::BOOL => {
             let v = vm.heap.word(r, L::VALUE) as i64;
@@ -448,14 +440,21 @@ pub fn hash(vm: &mut Vm, r: Ref) -> Res<u64> {
             h
         }
         L::TUPLE => {
+            // CPython's tuple hash (xxHash's round over the items' hashes), so that sets of
+            // tuples iterate in CPython's order.
+            const XXPRIME_1: u64 = 11400714785074694791;
+            const XXPRIME_2: u64 = 14029467366897019727;
+            const XXPRIME_5: u64 = 2870177450012600261;
             let rr = vm.root(r);
-            let mut acc: u64 = 0x27d4eb2f165667c5;
-            for i in 0..vm.heap.len(vm.get(rr)) {
+            let n = vm.heap.len(r);
+            let mut acc = XXPRIME_5;
+            for i in 0..n {
                 let item = vm.heap.field(vm.get(rr), L::ITEMS + i);
-                let h = hash(vm, item)?;
-                acc = acc.wrapping_add(h.wrapping_mul(0xc2b2ae3d27d4eb4f)).rotate_left(31).wrapping_mul(0x9e3779b185ebca87);
+                let lane = hash(vm, item)?;
+                acc = acc.wrapping_add(lane.wrapping_mul(XXPRIME_2)).rotate_left(31).wrapping_mul(XXPRIME_1);
             }
-            acc
+            acc = acc.wrapping_add(n as u64 ^ (XXPRIME_5 ^ 3527539));
+            if acc == u64::MAX { 1546275796 } else { acc }
         }
         L::LIST | L::DICT | L::SET => {
             let t = vm.type_name_of(r);
@@ -583,6 +582,17 @@ pub fn binary(vm: &mut Vm, a: Ref, b: Ref, op: BinOp, inplace: bool) -> Res<Ref>
     if inplace && la == L::LIST && op == BinOp::Add {
         crate::seq::extend(vm, a, b)?;
         return Ok(a);
+    }
+    if inplace && la == L::SET && lb == L::SET && matches!(op, BinOp::Or | BinOp::And | BinOp::Sub | BinOp::Xor) {
+        // `s |= t` and friends update `s` itself (other names for it see the change).
+        let ar = vm.root(a);
+        match op {
+            BinOp::Or => crate::set::update(vm, a, b)?,
+            BinOp::And => crate::set::intersection_update(vm, a, b)?,
+            BinOp::Sub => crate::set::difference_update(vm, a, b)?,
+            _ => crate::set::symmetric_difference_update(vm, a, b)?,
+        }
+        return Ok(vm.get(ar));
     }
     if let Some(r) = crate::seq::binary(vm, a, b, op)? {
         return Ok(r);
@@ -828,7 +838,8 @@ pub fn unary(vm: &mut Vm, a: Ref, op: crate::bytecode::UnOp) -> Res<Ref> {
 /// `item in container`.
 pub fn contains(vm: &mut Vm, container: Ref, item: Ref) -> Res<bool> {
     match vm.layout(container) {
-        L::DICT | L::SET => crate::dict::contains(vm, container, item),
+        L::DICT => crate::dict::contains(vm, container, item),
+        L::SET => crate::set::contains(vm, container, item),
         L::STR => {
             if vm.layout(item) != L::STR {
                 let t = vm.type_name_of(item);

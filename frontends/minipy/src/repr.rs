@@ -132,10 +132,10 @@ pub fn repr(vm: &mut Vm, r: Ref) -> Res<String> {
         }
         L::DICT => dict_repr(vm, r),
         L::SET => {
-            if crate::dict::len(vm, r) == 0 {
+            if crate::set::len(vm, r) == 0 {
                 return Ok("set()".into());
             }
-            let keys = crate::dict::to_list(vm, r, crate::dict::View::Keys)?;
+            let keys = crate::set::to_list(vm, r)?;
             let n = crate::list::len(vm, keys);
             Ok(format!("{{{}}}", items_repr(vm, keys, n)?))
         }
