@@ -244,12 +244,11 @@ pub fn build_class(vm: &mut Vm, a: &Args) -> Res<Ref> {
     let frame = call::namespace_frame(vm, id, globals, vm.get(nsr), a.get(vm, 0))?;
     let cell = crate::interp::run_nested(vm, frame)?;
     let cellr = vm.root(cell);
-    // __slots__: recorded as a tuple of names on the class.
-    let slots = crate::dict::get_str(vm, vm.get(nsr), "__slots__");
     let base = if a.len() == 3 { a.get(vm, 2) } else { vm.object_type };
     let t = crate::types::new_class(vm, a.get(vm, 1), base, vm.get(nsr))?;
     let tr = vm.root(t);
-    if let Some(s) = slots {
+    // __slots__: recorded as a tuple of names on the class (read after the allocations above).
+    if let Some(s) = crate::dict::get_str(vm, vm.get(nsr), "__slots__") {
         let s = if vm.layout(s) == L::STR {
             let sr = vm.root(s);
             vm.new_tuple_from(&[sr])?

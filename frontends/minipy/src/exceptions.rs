@@ -80,8 +80,10 @@ pub fn add_traceback(vm: &mut Vm, file: &str, line: u32, func: &str) -> Res<()> 
         Some(tb) if vm.layout(tb) == L::LIST => tb,
         _ => {
             let l = vm.new_list(4)?;
+            let lr = vm.root(l);
+            // Storing may grow the attribute storage (an allocation): read the list back.
             crate::attr::set_instance_attr(vm, vm.get(er), s, l)?;
-            l
+            vm.get(lr)
         }
     };
     let tbr = vm.root(tb);
