@@ -100,8 +100,7 @@ pub fn lookup(vm: &mut Vm, obj: Ref, name: Sym) -> Res<Option<Ref>> {
     let layout = vm.layout(obj);
     if layout == L::MODULE {
         let d = vm.heap.field(obj, L::MODULE_DICT);
-        let n = vm.sym_name(name).to_string();
-        return Ok(crate::dict::get_str(vm, d, &n));
+        return Ok(vm.dict_get_sym(d, name));
     }
     if layout == L::TYPE {
         return class_attr(vm, obj, name);
@@ -111,14 +110,13 @@ pub fn lookup(vm: &mut Vm, obj: Ref, name: Sym) -> Res<Option<Ref>> {
         return crate::methods::super_attr(vm, obj, &n);
     }
     let t = vm.type_of(obj);
-    let n = vm.sym_name(name).to_string();
     if layout == L::FUNCTION && !vm.heap.field(obj, L::FUNC_DICT).is_null() {
         let d = vm.heap.field(obj, L::FUNC_DICT);
-        if let Some(v) = crate::dict::get_str(vm, d, &n) {
+        if let Some(v) = vm.dict_get_sym(d, name) {
             return Ok(Some(v));
         }
     }
-    let on_type = crate::types::lookup(vm, t, &n);
+    let on_type = crate::types::lookup_sym(vm, t, name);
     if let Some(d) = on_type {
         if vm.layout(d) == L::DESCRIPTOR && vm.heap.word(d, L::DESC_KIND) == PROPERTY {
             let getter = vm.heap.field(d, L::DESC_A);
@@ -130,6 +128,10 @@ pub fn lookup(vm: &mut Vm, obj: Ref, name: Sym) -> Res<Option<Ref>> {
         if let Some(v) = instance_attr(vm, obj, name) {
             return Ok(Some(v));
         }
+    }
+    // Past the fast paths: the special names, by their text.
+    let n = vm.sym_name(name).to_string();
+    if layout == L::INSTANCE {
         if n == "__class__" {
             return Ok(Some(t));
         }

@@ -101,8 +101,12 @@ pub fn get(vm: &mut Vm, d: Ref, key: Ref) -> Res<Option<Ref>> {
 }
 
 /// Lookup by a `str` key without running Python code (globals, attributes, keywords).
-pub fn get_str(vm: &mut Vm, d: Ref, key: &str) -> Option<Ref> {
-    let hash = crate::ops::str_hash_of(key);
+pub fn get_str(vm: &Vm, d: Ref, key: &str) -> Option<Ref> {
+    get_str_hashed(vm, d, key, crate::ops::str_hash_of(key))
+}
+
+/// [`get_str`] with the key's hash known (a [`crate::vm::Sym`]'s, computed once).
+pub fn get_str_hashed(vm: &Vm, d: Ref, key: &str, hash: u64) -> Option<Ref> {
     let mask = vm.heap.len(vm.heap.field(d, L::DICT_INDEX)) - 1;
     let mut slot = hash as usize & mask;
     let mut perturb = hash;
@@ -116,7 +120,7 @@ pub fn get_str(vm: &mut Vm, d: Ref, key: &str) -> Option<Ref> {
         let e = word as usize - 1;
         if vm.heap.word(hashes, L::ITEMS + e) == hash {
             let (k, v) = entry(vm, d, e);
-            if !k.is_null() && vm.layout(k) == L::STR && vm.str_of(k) == key {
+            if !k.is_null() && vm.layout(k) == L::STR && vm.heap.bytes(k, L::STR_BYTES) == key.as_bytes() {
                 return Some(v);
             }
         }

@@ -25,12 +25,14 @@ pub trait Exec {
     fn sp(&mut self) -> usize;
     fn set_sp(&mut self, sp: usize);
 
+    #[inline]
     fn push(&mut self, v: Ref) {
         let sp = self.sp();
         self.set_slot(sp, v);
         self.set_sp(sp + 1);
     }
 
+    #[inline]
     fn pop(&mut self) -> Ref {
         let sp = self.sp() - 1;
         let v = self.slot(sp);
@@ -40,11 +42,13 @@ pub trait Exec {
     }
 
     /// The value `n` below the top (0 is the top).
+    #[inline]
     fn peek(&mut self, n: usize) -> Ref {
         let sp = self.sp();
         self.slot(sp - 1 - n)
     }
 
+    #[inline]
     fn set_peek(&mut self, n: usize, v: Ref) {
         let sp = self.sp();
         self.set_slot(sp - 1 - n, v);

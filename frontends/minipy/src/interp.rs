@@ -757,8 +757,7 @@ fn method_on_class<X: Exec>(x: &mut X, obj: Ref, sym: crate::vm::Sym) -> Option<
         return None;
     }
     let t = vm.type_of(obj);
-    let name = vm.sym_name(sym).to_string();
-    let f = crate::types::lookup(vm, t, &name)?;
+    let f = crate::types::lookup_sym(vm, t, sym)?;
     (vm.layout(f) == L::FUNCTION).then_some(f)
 }
 
@@ -766,15 +765,14 @@ fn load_global<X: Exec>(x: &mut X, code: CodeId, i: u32) -> Res<Ref> {
     let f = x.frame();
     let vm = x.vm();
     let globals = vm.heap.field(f, L::FRAME_GLOBALS);
-    let n = &vm.codes[code.0 as usize].names[i as usize];
-    let n = n.clone();
-    if let Some(v) = crate::dict::get_str(vm, globals, &n) {
+    let sym = vm.code_syms[code.0 as usize][i as usize];
+    if let Some(v) = vm.dict_get_sym(globals, sym) {
         return Ok(v);
     }
-    let builtins = vm.builtins;
-    if let Some(v) = crate::dict::get_str(vm, builtins, &n) {
+    if let Some(v) = vm.dict_get_sym(vm.builtins, sym) {
         return Ok(v);
     }
+    let n = vm.sym_name(sym).to_string();
     vm.raise(Exc::NameError, format!("name '{n}' is not defined"))
 }
 
@@ -784,10 +782,7 @@ fn load_attr_fast<X: Exec>(x: &mut X, obj: Ref, sym: crate::vm::Sym) -> Res<Ref>
         let vm = x.vm();
         let t = vm.type_of(obj);
         // Properties on the class take precedence over the instance's attributes.
-        let has_class_attr = {
-            let name = vm.sym_name(sym).to_string();
-            crate::types::lookup(vm, t, &name).is_some_and(|d| vm.layout(d) == L::DESCRIPTOR)
-        };
+        let has_class_attr = crate::types::lookup_sym(vm, t, sym).is_some_and(|d| vm.layout(d) == L::DESCRIPTOR);
         if !has_class_attr {
             if let Some(v) = crate::attr::instance_attr(vm, obj, sym) {
                 return Ok(v);

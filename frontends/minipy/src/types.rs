@@ -138,7 +138,7 @@ pub fn new_class(vm: &mut Vm, name: Ref, base: Ref, namespace: Ref) -> Res<Ref> 
 }
 
 /// Looks `name` up along the MRO of type `t`.
-pub fn lookup(vm: &mut Vm, t: Ref, name: &str) -> Option<Ref> {
+pub fn lookup(vm: &Vm, t: Ref, name: &str) -> Option<Ref> {
     let mro = vm.heap.field(t, L::TYPE_MRO);
     for i in 0..vm.heap.len(mro) {
         let k = vm.heap.field(mro, L::ITEMS + i);
@@ -148,6 +148,12 @@ pub fn lookup(vm: &mut Vm, t: Ref, name: &str) -> Option<Ref> {
         }
     }
     None
+}
+
+/// [`lookup`] by symbol (no rehashing of the name).
+pub fn lookup_sym(vm: &Vm, t: Ref, name: crate::vm::Sym) -> Option<Ref> {
+    let mro = vm.heap.field(t, L::TYPE_MRO);
+    (0..vm.heap.len(mro)).find_map(|i| vm.dict_get_sym(vm.heap.field(vm.heap.field(mro, L::ITEMS + i), L::TYPE_DICT), name))
 }
 
 /// The first type of the MRO of `t` after `after` (for `super()`), and the MRO position.

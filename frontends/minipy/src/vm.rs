@@ -98,6 +98,8 @@ pub struct Vm {
     pub maps: Maps,
     syms: FxHashMap<String, Sym>,
     sym_names: Vec<String>,
+    /// The str hash of each symbol's name, for dict lookups without rehashing.
+    sym_hashes: Vec<u64>,
     /// Per code, the `Sym` of each of its names.
     pub code_syms: Vec<Vec<Sym>>,
     /// Builtin methods by (layout, name).
@@ -160,6 +162,7 @@ impl Vm {
             maps: Maps::default(),
             syms: FxHashMap::default(),
             sym_names: Vec::new(),
+            sym_hashes: Vec::new(),
             code_syms: Vec::new(),
             method_table: FxHashMap::default(),
             none,
@@ -410,12 +413,18 @@ impl Vm {
         }
         let s = Sym(self.sym_names.len() as u32);
         self.sym_names.push(name.to_string());
+        self.sym_hashes.push(crate::ops::str_hash_of(name));
         self.syms.insert(name.to_string(), s);
         s
     }
 
     pub fn sym_name(&self, s: Sym) -> &str {
         &self.sym_names[s.0 as usize]
+    }
+
+    /// `d[name]` for a dict with str keys, by symbol.
+    pub fn dict_get_sym(&self, d: Ref, s: Sym) -> Option<Ref> {
+        crate::dict::get_str_hashed(self, d, &self.sym_names[s.0 as usize], self.sym_hashes[s.0 as usize])
     }
 
     /// Registers compiled codes: interns their names and builds each one's constants tuple.
