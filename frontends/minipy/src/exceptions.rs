@@ -54,9 +54,10 @@ pub fn raise_key_error<T>(vm: &mut Vm, key: Ref) -> Res<T> {
     Err(crate::vm::Raised)
 }
 
+/// Raises `StopIteration(value)` (with no arguments when `value` is None, as CPython does).
 pub fn raise_stop_iteration<T>(vm: &mut Vm, value: Ref) -> Res<T> {
     let vr = vm.root(value);
-    let args = vm.new_tuple_from(&[vr])?;
+    let args = if value == vm.none { vm.empty_tuple } else { vm.new_tuple_from(&[vr])? };
     let t = vm.exc_type(Exc::StopIteration);
     let e = new_exception(vm, t, args)?;
     vm.set_exception(e);

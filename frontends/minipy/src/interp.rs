@@ -58,6 +58,13 @@ pub fn run_frame(vm: &mut Vm, frame: Ref) -> Res<Exit> {
 
 /// Resumes a generator: its next value, `None` when it is exhausted.
 pub fn resume_generator(vm: &mut Vm, g: Ref) -> Res<Option<Ref>> {
+    let none = vm.none;
+    send_generator(vm, g, none)
+}
+
+/// `g.send(value)`: resumes the generator with `value` as the result of the `yield` it is
+/// suspended at (None for `next`).
+pub fn send_generator(vm: &mut Vm, g: Ref, value: Ref) -> Res<Option<Ref>> {
     const FRESH: u64 = 0;
     const RUNNING: u64 = 2;
     const DONE: u64 = 3;
@@ -68,7 +75,15 @@ pub fn resume_generator(vm: &mut Vm, g: Ref) -> Res<Option<Ref>> {
     if state == RUNNING {
         return vm.value_error("generator already executing");
     }
-    let _ = FRESH;
+    if state == FRESH && value != vm.none {
+        return vm.type_error("can't send non-None value to a just-started generator");
+    }
+    if state != FRESH {
+        // The suspended `yield` left its result slot on top of the frame's stack.
+        let frame = vm.heap.field(g, L::GEN_FRAME);
+        let sp = vm.heap.word(frame, L::FRAME_SP) as usize;
+        vm.heap.set_field(frame, L::FRAME_SLOTS + sp - 1, value);
+    }
     let gr = vm.root(g);
     vm.heap.set_word(g, L::GEN_STATE, RUNNING);
     let frame = vm.heap.field(g, L::GEN_FRAME);
@@ -653,7 +668,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::Yield => {
             let v = x.peek(0);
-            // The value sent back in is always None (minipy has no `send`).
+            // The value sent back in (None unless `send` replaces it before resuming).
             let none = x.vm().none;
             x.set_peek(0, none);
             return Ok(Flow::Yield(v));

@@ -917,6 +917,18 @@ fn container_methods() -> Vec<(LayoutId, Builtin)> {
         L::INT, "to_bytes" => |vm: &mut Vm, _a: &Args| vm.type_error("minipy does not support bytes");
         L::FLOAT, "is_integer" => |vm: &mut Vm, a: &Args| { let f = ops::float_of(vm, a.get(vm, 0)); Ok(vm.bool(f.is_finite() && f.fract() == 0.0)) };
         L::FLOAT, "hex" => |vm: &mut Vm, _a: &Args| vm.type_error("minipy does not support float.hex");
+        L::GENERATOR, "send" => |vm: &mut Vm, a: &Args| {
+            call::arity(vm, "send", a.len(), 2, 2)?;
+            match crate::interp::send_generator(vm, a.get(vm, 0), a.get(vm, 1))? {
+                Some(v) => Ok(v),
+                None => {
+                    let g = a.get(vm, 0);
+                    let value = crate::interp::take_return_value(vm, g);
+                    crate::exceptions::raise_stop_iteration(vm, value)
+                }
+            }
+        };
+        L::GENERATOR, "throw" => |vm: &mut Vm, _a: &Args| vm.raise(Exc::NotImplementedError, "minipy does not support generator.throw");
         L::GENERATOR, "close" => |vm: &mut Vm, a: &Args| { vm.heap.set_word(a.get(vm, 0), L::GEN_STATE, 3); Ok(vm.none) };
         L::INSTANCE, "__init__" => |vm: &mut Vm, a: &Args| { let o = a.get(vm, 0); let t = vm.new_tuple_from(&a.pos[1..])?; let s = vm.sym("args"); crate::attr::set_instance_attr(vm, o, s, t)?; let _ = o; Ok(vm.none) };
         L::TYPE, "__init__" => |vm: &mut Vm, _a: &Args| Ok(vm.none);
