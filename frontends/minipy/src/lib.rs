@@ -12,6 +12,7 @@ pub mod bytecode;
 pub mod call;
 pub mod compile;
 pub mod dict;
+pub mod effects;
 pub mod exceptions;
 pub mod exec;
 pub mod format;

@@ -1,0 +1,1 @@
+fn main() { print!("{}", tracelab_minipy::effects::declarations()); }
