@@ -1,11 +1,12 @@
 # for/while with else, break and continue, nested loops.
-for n in range(2, 20):
-    for d in range(2, n):
-        if n % d == 0:
+words = ["apple", "kiwi", "banana", "fig"]
+for target in ["fig", "plum"]:
+    for pos, w in enumerate(words):
+        if w == target:
+            print(target, "found at", pos)
             break
     else:
-        print(n, end=" ")
-print()
+        print(target, "not found")
 i = 0
 while i < 5:
     i += 1

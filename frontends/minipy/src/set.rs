@@ -286,6 +286,26 @@ fn entries(vm: &Vm, s: Ref) -> Vec<(Ref, u64)> {
     (0..table_size(vm, s)).filter_map(|i| Some((key_at(vm, s, i), hash_at(vm, s, i))).filter(|(k, _)| !k.is_null())).collect()
 }
 
+/// Calls `f` with each live key of the set in `sr` (rooted) and its hash, in table order,
+/// until `f` says stop (returns false); whether it went through. The table is re-read after
+/// every call, since `f` may run Python code.
+fn each_key(vm: &mut Vm, sr: Root, mut f: impl FnMut(&mut Vm, Root, u64) -> Res<bool>) -> Res<bool> {
+    let mut i = 0;
+    while i < table_size(vm, vm.get(sr)) {
+        let s = vm.get(sr);
+        let (k, h) = (key_at(vm, s, i), hash_at(vm, s, i));
+        i += 1;
+        if k.is_null() {
+            continue;
+        }
+        let kr = vm.root(k);
+        if !f(vm, kr, h)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Adds the keys of `other` (a set) to `s`, as `set_merge`.
 fn merge(vm: &mut Vm, sr: Root, other: Ref) -> Res<()> {
     let or = vm.root(other);
@@ -320,15 +340,7 @@ fn merge(vm: &mut Vm, sr: Root, other: Ref) -> Res<()> {
         vm.heap.set_word(s, L::SET_FILL, n as u64);
         return Ok(());
     }
-    for i in 0..table_size(vm, other) {
-        let other = vm.get(or);
-        let k = key_at(vm, other, i);
-        if !k.is_null() {
-            let h = hash_at(vm, other, i);
-            let kr = vm.root(k);
-            add_entry(vm, sr, kr, h)?;
-        }
-    }
+    each_key(vm, or, |vm, kr, h| add_entry(vm, sr, kr, h).map(|_| true))?;
     Ok(())
 }
 
@@ -399,17 +411,12 @@ pub fn intersection(vm: &mut Vm, a: Ref, b: Ref) -> Res<Ref> {
     let smallr = vm.root(small);
     let r = new(vm)?;
     let rr = vm.root(r);
-    for i in 0..table_size(vm, vm.get(smallr)) {
-        let k = key_at(vm, vm.get(smallr), i);
-        if k.is_null() {
-            continue;
-        }
-        let h = hash_at(vm, vm.get(smallr), i);
-        let kr = vm.root(k);
+    each_key(vm, smallr, |vm, kr, h| {
         if lookup(vm, bigr, kr, h)?.is_some() {
             add_entry(vm, rr, kr, h)?;
         }
-    }
+        Ok(true)
+    })?;
     Ok(vm.get(rr))
 }
 
@@ -426,17 +433,12 @@ pub fn difference(vm: &mut Vm, a: Ref, b: Ref) -> Res<Ref> {
     }
     let r = new(vm)?;
     let rr = vm.root(r);
-    for i in 0..table_size(vm, vm.get(ar)) {
-        let k = key_at(vm, vm.get(ar), i);
-        if k.is_null() {
-            continue;
-        }
-        let h = hash_at(vm, vm.get(ar), i);
-        let kr = vm.root(k);
+    each_key(vm, ar, |vm, kr, h| {
         if lookup(vm, br, kr, h)?.is_none() {
             add_entry(vm, rr, kr, h)?;
         }
-    }
+        Ok(true)
+    })?;
     Ok(vm.get(rr))
 }
 
@@ -448,15 +450,7 @@ pub fn difference_update(vm: &mut Vm, s: Ref, other: Ref) -> Res<()> {
     if vm.get(sr) == other {
         return clear(vm, vm.get(sr));
     }
-    for i in 0..table_size(vm, vm.get(or)) {
-        let k = key_at(vm, vm.get(or), i);
-        if k.is_null() {
-            continue;
-        }
-        let h = hash_at(vm, vm.get(or), i);
-        let kr = vm.root(k);
-        discard_entry(vm, sr, kr, h)?;
-    }
+    each_key(vm, or, |vm, kr, h| discard_entry(vm, sr, kr, h).map(|_| true))?;
     let s = vm.get(sr);
     if fill(vm, s) - len(vm, s) <= (table_size(vm, s) - 1) / 4 {
         return Ok(());
@@ -482,17 +476,12 @@ pub fn symmetric_difference_update(vm: &mut Vm, s: Ref, other: Ref) -> Res<()> {
     }
     let other = if vm.layout(other) == L::SET { other } else { from_iterable(vm, other)? };
     let or = vm.root(other);
-    for i in 0..table_size(vm, vm.get(or)) {
-        let k = key_at(vm, vm.get(or), i);
-        if k.is_null() {
-            continue;
-        }
-        let h = hash_at(vm, vm.get(or), i);
-        let kr = vm.root(k);
+    each_key(vm, or, |vm, kr, h| {
         if !discard_entry(vm, sr, kr, h)? {
             add_entry(vm, sr, kr, h)?;
         }
-    }
+        Ok(true)
+    })?;
     Ok(())
 }
 
@@ -520,18 +509,7 @@ pub fn is_subset(vm: &mut Vm, a: Ref, b: Ref) -> Res<bool> {
     if len(vm, a) > len(vm, b) {
         return Ok(false);
     }
-    for i in 0..table_size(vm, vm.get(ar)) {
-        let k = key_at(vm, vm.get(ar), i);
-        if k.is_null() {
-            continue;
-        }
-        let h = hash_at(vm, vm.get(ar), i);
-        let kr = vm.root(k);
-        if lookup(vm, br, kr, h)?.is_none() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    each_key(vm, ar, |vm, kr, h| Ok(lookup(vm, br, kr, h)?.is_some()))
 }
 
 /// The keys in iteration order, as a new list.
@@ -539,11 +517,6 @@ pub fn to_list(vm: &mut Vm, s: Ref) -> Res<Ref> {
     let sr = vm.root(s);
     let l = vm.new_list(len(vm, s))?;
     let lr = vm.root(l);
-    for i in 0..table_size(vm, vm.get(sr)) {
-        let k = key_at(vm, vm.get(sr), i);
-        if !k.is_null() {
-            crate::list::append(vm, vm.get(lr), k)?;
-        }
-    }
+    each_key(vm, sr, |vm, kr, _| crate::list::append(vm, vm.get(lr), vm.get(kr)).map(|_| true))?;
     Ok(vm.get(lr))
 }
