@@ -46,6 +46,7 @@ impl Layout {
     }
 
     /// Size in words of an object of this layout with `len` items.
+    #[inline]
     pub fn words(&self, len: usize) -> usize {
         let var = match self.items {
             Items::None => 0,
@@ -84,6 +85,7 @@ impl Layouts {
         id
     }
 
+    #[inline]
     pub fn get(&self, id: LayoutId) -> Option<&Layout> {
         self.table.get(id.0 as usize)
     }

@@ -37,10 +37,12 @@ pub struct Ref(pub u32);
 impl Ref {
     pub const NULL: Ref = Ref(0);
 
+    #[inline]
     pub fn is_null(self) -> bool {
         self.0 == 0
     }
 
+    #[inline]
     pub fn index(self) -> usize {
         self.0 as usize
     }
@@ -190,6 +192,7 @@ impl Heap {
         self.alloc_slow(layout, len, words)
     }
 
+    #[inline]
     fn size_for(&self, layout: LayoutId, len: usize) -> usize {
         match self.layouts.get(layout) {
             Some(l) => l.words(len),
@@ -197,6 +200,7 @@ impl Heap {
         }
     }
 
+    #[inline]
     fn init_object(&mut self, at: usize, layout: LayoutId, len: usize, words: usize) {
         self.stats.bytes_allocated += 8 * words as u64;
         self.mem[at] = layout.0 as u64;
@@ -259,6 +263,7 @@ impl Heap {
 
     // ---- reading and writing objects ----
 
+    #[inline]
     pub fn layout_of(&self, r: Ref) -> LayoutId {
         LayoutId(self.mem[r.index()] as u16)
     }
@@ -386,10 +391,12 @@ impl Heap {
     }
 
     /// The number of roots: a scope saves it and [`Heap::pop_roots`] back to it.
+    #[inline]
     pub fn root_count(&self) -> usize {
         self.roots.len()
     }
 
+    #[inline]
     pub fn pop_roots(&mut self, count: usize) {
         self.roots.truncate(count);
     }
