@@ -48,6 +48,11 @@ pub fn run(io: &mut Io, a: PyArgs) -> u8 {
                 crate::io_errln!(io, "tracelab py: give a program file or -c CODE");
                 return 2;
             };
+            // Arguments after the file are the program's; an option before it is ours and unknown.
+            if file.starts_with('-') && file != "-" {
+                crate::io_errln!(io, "tracelab py: unknown option '{file}' (see tracelab py --help)");
+                return 2;
+            }
             let source = match std::fs::read_to_string(file) {
                 Ok(s) => s,
                 Err(e) => {

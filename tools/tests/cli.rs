@@ -293,3 +293,23 @@ fn compiling_a_trace_beyond_the_backends_limit_is_a_clear_error() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("carries 10001 values") && !stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
+
+#[test]
+fn py_runs_code_and_rejects_unknown_options() {
+    let ok = tracelab(&["py", "-c", "print(6 * 7)"]);
+    assert_eq!(code(&ok), 0);
+    assert_eq!(stdout(&ok), "42\n");
+    // An option before the program is the interpreter's: an unknown one is a usage error, not
+    // a file name.
+    let bad = tracelab(&["py", "--no-such-option", "prog.py"]);
+    assert_eq!(code(&bad), 2);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown option '--no-such-option'"));
+    // After the file, options belong to the program (`sys.argv`).
+    let dir = std::env::temp_dir().join(format!("tracelab-py-argv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join("argv.py");
+    std::fs::write(&prog, "import sys\nprint(sys.argv[1:])\n").unwrap();
+    let args = tracelab(&["py", prog.to_str().unwrap(), "--flag", "-x"]);
+    assert_eq!(code(&args), 0);
+    assert_eq!(stdout(&args), "['--flag', '-x']\n");
+}
