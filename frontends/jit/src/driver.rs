@@ -1,0 +1,192 @@
+//! Hot counters, the trace lifecycle and blacklisting, keyed by an interpreter's green key.
+
+use crate::params::JitParams;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::Hash;
+
+/// A green key: what identifies a loop header in the user's program. The interpreter chooses
+/// it (minipy: code object and bytecode index); the driver only compares and hashes it.
+pub trait Position: Copy + Eq + Hash + fmt::Debug {}
+
+impl<T: Copy + Eq + Hash + fmt::Debug> Position for T {}
+
+/// A compiled loop, as the backend names it to the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LoopToken(pub u32);
+
+/// What the interpreter does at a merge point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Go on interpreting.
+    Interpret,
+    /// Start recording a trace here (the position just became hot).
+    StartTracing,
+    /// Go on recording: a trace is under way and this is not where it started.
+    KeepTracing,
+    /// The trace under way reached the position it started from: close the loop.
+    CloseLoop,
+    /// Enter the compiled loop with the frame's values.
+    Enter(LoopToken),
+}
+
+/// Why a trace was given up; counted per reason in [`Stats`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AbortReason {
+    /// The trace reached [`JitParams::trace_limit`] ops.
+    TooLong,
+    /// The frame the trace started in returned or was unwound before the loop closed.
+    LeftEntryFrame,
+    /// The interpreter did something its recording context cannot record (named).
+    Unsupported(String),
+}
+
+impl fmt::Display for AbortReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AbortReason::TooLong => f.write_str("trace too long"),
+            AbortReason::LeftEntryFrame => f.write_str("left the frame the trace started in"),
+            AbortReason::Unsupported(what) => write!(f, "unsupported: {what}"),
+        }
+    }
+}
+
+/// What the driver counted, for `--jit-stats` and the log's summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub traces_started: u32,
+    pub loops_compiled: u32,
+    pub ops_recorded: u64,
+    /// Aborted traces by reason (its `Display` text).
+    pub aborts: BTreeMap<String, u32>,
+    /// Positions that aborted [`JitParams::max_aborts`] times and are no longer traced.
+    pub blacklisted: u32,
+    pub loops_invalidated: u32,
+}
+
+impl Stats {
+    pub fn total_aborts(&self) -> u32 {
+        self.aborts.values().sum()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Counting(u32),
+    Compiled(LoopToken),
+    Blacklisted,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    status: Status,
+    aborts: u32,
+}
+
+/// The trace being recorded.
+#[derive(Clone, Copy, Debug)]
+struct Tracing<P> {
+    start: P,
+    ops: usize,
+}
+
+/// The JIT driver: one per interpreter instance.
+#[derive(Debug)]
+pub struct Driver<P: Position> {
+    params: JitParams,
+    positions: FxHashMap<P, Entry>,
+    tracing: Option<Tracing<P>>,
+    stats: Stats,
+}
+
+impl<P: Position> Driver<P> {
+    pub fn new(params: JitParams) -> Self {
+        Driver { params, positions: FxHashMap::default(), tracing: None, stats: Stats::default() }
+    }
+
+    pub fn params(&self) -> &JitParams {
+        &self.params
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Whether a trace is being recorded.
+    pub fn is_tracing(&self) -> bool {
+        self.tracing.is_some()
+    }
+
+    /// Called at every loop header the interpreter reaches, with its green key.
+    pub fn merge_point(&mut self, at: P) -> Action {
+        if let Some(t) = self.tracing {
+            return if t.start == at { Action::CloseLoop } else { Action::KeepTracing };
+        }
+        let threshold = self.params.threshold;
+        let entry = self.positions.entry(at).or_insert(Entry { status: Status::Counting(0), aborts: 0 });
+        match entry.status {
+            Status::Compiled(token) => Action::Enter(token),
+            Status::Blacklisted => Action::Interpret,
+            Status::Counting(n) if n + 1 >= threshold => {
+                entry.status = Status::Counting(0);
+                self.tracing = Some(Tracing { start: at, ops: 0 });
+                self.stats.traces_started += 1;
+                Action::StartTracing
+            }
+            Status::Counting(n) => {
+                entry.status = Status::Counting(n + 1);
+                Action::Interpret
+            }
+        }
+    }
+
+    /// Counts one recorded op; `Err` when the trace is over [`JitParams::trace_limit`] (the
+    /// caller then calls [`Driver::abort`]).
+    pub fn record_op(&mut self) -> Result<(), AbortReason> {
+        let Some(t) = self.tracing.as_mut() else { return Ok(()) };
+        t.ops += 1;
+        self.stats.ops_recorded += 1;
+        if t.ops > self.params.trace_limit {
+            return Err(AbortReason::TooLong);
+        }
+        Ok(())
+    }
+
+    /// Gives up the trace under way. Its position counts again from zero, or is blacklisted
+    /// after [`JitParams::max_aborts`] aborts.
+    pub fn abort(&mut self, reason: AbortReason) {
+        let Some(t) = self.tracing.take() else { return };
+        *self.stats.aborts.entry(reason.to_string()).or_insert(0) += 1;
+        if let Some(e) = self.positions.get_mut(&t.start) {
+            e.aborts += 1;
+            if e.aborts >= self.params.max_aborts {
+                e.status = Status::Blacklisted;
+                self.stats.blacklisted += 1;
+            }
+        }
+    }
+
+    /// The trace under way closed and was compiled as `token`: later arrivals enter it.
+    pub fn compiled(&mut self, token: LoopToken) {
+        let Some(t) = self.tracing.take() else { return };
+        self.stats.loops_compiled += 1;
+        if let Some(e) = self.positions.get_mut(&t.start) {
+            e.status = Status::Compiled(token);
+        }
+    }
+
+    /// Forgets a compiled loop (a quasi-immutable field it relied on changed): its position
+    /// counts again and may be traced anew.
+    pub fn invalidate(&mut self, token: LoopToken) {
+        for e in self.positions.values_mut() {
+            if e.status == Status::Compiled(token) {
+                e.status = Status::Counting(0);
+                self.stats.loops_invalidated += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

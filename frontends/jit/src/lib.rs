@@ -1,0 +1,20 @@
+//! The frontend API: what an interpreter declares to get a tracing JIT, and the parts of the
+//! JIT that do not depend on the interpreter.
+//!
+//! An interpreter calls [`Driver::merge_point`] at each loop header (a backward jump) with its
+//! green key: the values that identify a position in the user's program (for minipy, the code
+//! object and the bytecode index). The driver counts, decides when tracing starts, keeps
+//! positions whose traces keep aborting from being traced again (blacklisting), and remembers
+//! which positions have compiled loops to enter. It is RPython's `JitDriver` with
+//! `can_enter_jit`, and LuaJIT's hot counters with its `maxrecord` and blacklisting; the
+//! defaults are PyPy's ([`JitParams::default`]).
+//!
+//! What it does not do: record, optimize or compile. Those take the interpreter's recording
+//! context and tracelab's IR; the driver only hands out the decisions and keeps the
+//! counts the `--jit-stats` summary prints.
+
+pub mod driver;
+pub mod params;
+
+pub use driver::{AbortReason, Action, Driver, LoopToken, Position, Stats};
+pub use params::JitParams;

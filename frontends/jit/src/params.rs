@@ -1,0 +1,27 @@
+//! The JIT's tunable parameters, with PyPy's defaults (`pypy --jit help`).
+
+/// Thresholds and limits of the trace lifecycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JitParams {
+    /// Times a loop header is reached before it is traced (PyPy: 1039).
+    pub threshold: u32,
+    /// Ops a trace may record before it is aborted as too long (PyPy: 6000).
+    pub trace_limit: usize,
+    /// Failures of one guard before a bridge is traced from it (PyPy: 200).
+    pub trace_eagerness: u32,
+    /// Aborted traces from one position before it is never traced again.
+    pub max_aborts: u32,
+}
+
+impl Default for JitParams {
+    fn default() -> Self {
+        JitParams { threshold: 1039, trace_limit: 6000, trace_eagerness: 200, max_aborts: 3 }
+    }
+}
+
+impl JitParams {
+    /// Parameters with a hot threshold of `threshold` (at least 1) and the other defaults.
+    pub fn with_threshold(threshold: u32) -> Self {
+        JitParams { threshold: threshold.max(1), ..JitParams::default() }
+    }
+}
