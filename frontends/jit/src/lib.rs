@@ -9,12 +9,14 @@
 //! `can_enter_jit`, and LuaJIT's hot counters with its `maxrecord` and blacklisting; the
 //! defaults are PyPy's ([`JitParams::default`]).
 //!
-//! What it does not do: record, optimize or compile. Those take the interpreter's recording
-//! context and tracelab's IR; the driver only hands out the decisions and keeps the
-//! counts the `--jit-stats` summary prints.
+//! [`Recorder`] is the IR half of a recording context: it builds the loop trace (label, ops,
+//! guards with resume data, the closing jump) that the interpreter's context feeds while it
+//! executes. Optimizing and compiling the result are the passes' and the backend's.
 
 pub mod driver;
 pub mod params;
+pub mod recorder;
 
 pub use driver::{AbortReason, Action, Driver, LoopToken, Position, Stats};
 pub use params::JitParams;
+pub use recorder::Recorder;

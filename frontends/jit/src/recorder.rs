@@ -1,0 +1,118 @@
+//! Building a loop trace while the interpreter runs: the IR half of a recording context.
+//!
+//! An interpreter's recording context executes each operation concretely and calls
+//! [`Recorder::op`] with the IR values standing for its operands; each branch it takes on a
+//! traced value becomes [`Recorder::guard`] with the resume data of every interpreter frame
+//! live there. The loop starts at a `label` over the values live at the merge point and closes
+//! with a `jump` back to it. The fail args of a guard are derived from its resume data, so the
+//! verifier's invariant (every non-constant value the resume data names is a fail arg) holds
+//! by construction.
+
+use crate::driver::AbortReason;
+use tracelab_ir::resume::{GuardInfo, Resume, ResumeValue};
+use tracelab_ir::trace::{LabelInfo, OpExtra, TraceKind};
+use tracelab_ir::{Const, Diagnostic, DescrId, Module, Op, Opcode, Target, Trace, Type, Value};
+
+/// A loop trace under construction.
+#[derive(Debug)]
+pub struct Recorder {
+    module: Module,
+    trace: Trace,
+    token: Target,
+    next_guard: u64,
+    ops: usize,
+    limit: usize,
+}
+
+impl Recorder {
+    /// Starts a loop named `name` over values of `types` live at the merge point; returns the
+    /// recorder and the label's parameters (the values the body reads). `token` names the
+    /// label, so that bridges can later jump to it; `limit` is the trace limit in ops.
+    pub fn start_loop(name: &str, token: u64, types: &[Type], limit: usize) -> (Recorder, Vec<Value>) {
+        let mut trace = Trace::new(name, TraceKind::Loop);
+        let inputs: Vec<Value> = types.iter().map(|&t| trace.add_input(t, None)).collect();
+        let token = Target::Token(token);
+        let label = Op::new(Opcode::Label, &inputs).with_extra(OpExtra::Label(Box::new(LabelInfo { token, params: vec![] })));
+        let label = trace.push_op(label, None);
+        let params = types.iter().map(|&t| trace.add_label_param(label, t, None)).collect();
+        let recorder = Recorder { module: Module::new(), trace, token, next_guard: 1, ops: 0, limit };
+        (recorder, params)
+    }
+
+    /// The module the trace goes into, for interning the descrs ops name.
+    pub fn module_mut(&mut self) -> &mut Module {
+        &mut self.module
+    }
+
+    pub fn constant(&mut self, c: Const) -> Value {
+        self.trace.constant(c)
+    }
+
+    pub fn ty(&self, v: Value) -> Type {
+        self.trace.ty(v)
+    }
+
+    /// Ops recorded so far (not counting the label).
+    pub fn len(&self) -> usize {
+        self.ops
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops == 0
+    }
+
+    /// Appends an op that is not a guard; returns its result, if its opcode has one.
+    pub fn op(&mut self, opcode: Opcode, args: &[Value], descr: Option<DescrId>) -> Result<Option<Value>, AbortReason> {
+        self.count()?;
+        let mut op = Op::new(opcode, args);
+        op.descr = descr;
+        let id = self.trace.push_op(op, None);
+        Ok(self.trace.ops[id].result)
+    }
+
+    /// Appends a guard whose failure hands the interpreter back the state `resume` describes.
+    pub fn guard(&mut self, opcode: Opcode, args: &[Value], resume: Resume) -> Result<(), AbortReason> {
+        self.count()?;
+        let mut fail_args: Vec<Option<Value>> = Vec::new();
+        for rv in resume.values() {
+            if let ResumeValue::Value(v) = rv {
+                if !self.trace.is_const(v) && !fail_args.contains(&Some(v)) {
+                    fail_args.push(Some(v));
+                }
+            }
+        }
+        let info = GuardInfo { id: Some(self.next_guard), fail_args, resume: Some(resume) };
+        self.next_guard += 1;
+        let op = Op::new(opcode, args).with_extra(OpExtra::Guard(std::sync::Arc::new(info)));
+        self.trace.push_op(op, None);
+        Ok(())
+    }
+
+    /// A `debug_merge_point` naming where the interpreter is (source line and bytecode); it is
+    /// not counted against the trace limit.
+    pub fn debug_merge_point(&mut self, text: &str) {
+        let op = Op::new(Opcode::DebugMergePoint, &[]).with_extra(OpExtra::Text(text.into()));
+        self.trace.push_op(op, None);
+    }
+
+    /// Closes the loop with a jump to its label carrying `args` (one per label parameter) and
+    /// returns the module holding it, verified.
+    pub fn close_loop(mut self, args: &[Value]) -> Result<Module, Vec<Diagnostic>> {
+        let jump = Op::new(Opcode::Jump, args).with_extra(OpExtra::Jump(self.token));
+        self.trace.push_op(jump, None);
+        self.module.traces.push(self.trace);
+        tracelab_ir::verify(&self.module)?;
+        Ok(self.module)
+    }
+
+    fn count(&mut self) -> Result<(), AbortReason> {
+        self.ops += 1;
+        if self.ops > self.limit {
+            return Err(AbortReason::TooLong);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
