@@ -4,7 +4,7 @@
 //! [`Recorder::op`] with the IR values standing for its operands; each branch it takes on a
 //! traced value becomes [`Recorder::guard`] with the resume data of every interpreter frame
 //! live there. The loop starts at a `label` over the values live at the merge point and closes
-//! with a `jump` back to it. The fail args of a guard are derived from its resume data, so the
+//! with a `jump` back to it; a bridge starts from a guard's fail args and jumps to a loop's label. The fail args of a guard are derived from its resume data, so the
 //! verifier's invariant (every non-constant value the resume data names is a fail arg) holds
 //! by construction.
 
@@ -18,7 +18,8 @@ use tracelab_ir::{Const, Diagnostic, DescrId, Module, Op, Opcode, Target, Trace,
 pub struct Recorder {
     module: Module,
     trace: Trace,
-    token: Target,
+    /// The label the trace's own loop starts at (`None` for a bridge).
+    token: Option<Target>,
     next_guard: u64,
     ops: usize,
     limit: usize,
@@ -35,8 +36,18 @@ impl Recorder {
         let label = Op::new(Opcode::Label, &inputs).with_extra(OpExtra::Label(Box::new(LabelInfo { token, params: vec![] })));
         let label = trace.push_op(label, None);
         let params = types.iter().map(|&t| trace.add_label_param(label, t, None)).collect();
-        let recorder = Recorder { module: Module::new(), trace, token, next_guard: 1, ops: 0, limit };
+        let recorder = Recorder { module: Module::new(), trace, token: Some(token), next_guard: 1, ops: 0, limit };
         (recorder, params)
+    }
+
+    /// Starts a bridge from guard `guard` of a trace in `module` (which the bridge joins):
+    /// its inputs have the types of the guard's fail args. Returns the recorder and the inputs.
+    /// Guard ids continue after the largest id in `module`.
+    pub fn start_bridge(module: Module, guard: u64, types: &[Type], limit: usize) -> (Recorder, Vec<Value>) {
+        let mut trace = Trace::new(format!("bridge{guard}"), TraceKind::Bridge { guard });
+        let inputs = types.iter().map(|&t| trace.add_input(t, None)).collect();
+        let next_guard = max_guard_id(&module) + 1;
+        (Recorder { module, trace, token: None, next_guard, ops: 0, limit }, inputs)
     }
 
     /// The module the trace goes into, for interning the descrs ops name.
@@ -97,8 +108,19 @@ impl Recorder {
 
     /// Closes the loop with a jump to its label carrying `args` (one per label parameter) and
     /// returns the module holding it, verified.
-    pub fn close_loop(mut self, args: &[Value]) -> Result<Module, Vec<Diagnostic>> {
-        let jump = Op::new(Opcode::Jump, args).with_extra(OpExtra::Jump(self.token));
+    pub fn close_loop(self, args: &[Value]) -> Result<Module, Vec<Diagnostic>> {
+        let token = self.token.unwrap_or(Target::SELF_START);
+        self.close(args, token)
+    }
+
+    /// Ends a bridge with a jump to the label `token` of a loop in the module, carrying `args`
+    /// (one per label parameter), and returns the module with the bridge added, verified.
+    pub fn close_bridge(self, args: &[Value], token: u64) -> Result<Module, Vec<Diagnostic>> {
+        self.close(args, Target::Token(token))
+    }
+
+    fn close(mut self, args: &[Value], target: Target) -> Result<Module, Vec<Diagnostic>> {
+        let jump = Op::new(Opcode::Jump, args).with_extra(OpExtra::Jump(target));
         self.trace.push_op(jump, None);
         self.module.traces.push(self.trace);
         tracelab_ir::verify(&self.module)?;
@@ -112,6 +134,12 @@ impl Recorder {
         }
         Ok(())
     }
+}
+
+/// The largest guard id in `m` (0 if none), so that new guards get fresh ids.
+fn max_guard_id(m: &Module) -> u64 {
+    let guards = m.traces.values().flat_map(|t| t.ops.iter().filter_map(|(_, op)| op.guard()));
+    guards.filter_map(|g| g.id).max().unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -74,3 +74,26 @@ fn the_recorded_loop_runs_until_its_guard_fails_with_the_interpreter_s_state() {
     let frames = frames.expect("resume data");
     assert_eq!(frames.len(), 1);
 }
+
+/// `while i < n: i += 1`, then, from its exit guard, a bridge that raises `n` by 5 and
+/// re-enters the loop, until `n` reaches 20.
+#[test]
+fn a_bridge_from_a_guard_jumps_back_into_the_loop() {
+    use tracelab_runtime::interp::{Config, Exit, Interp};
+    let loop_module = counting_loop();
+    let (mut r, ins) = Recorder::start_bridge(loop_module, 1, &[Type::Int, Type::Int], 100);
+    let (i, n) = (ins[0], ins[1]);
+    let twenty = r.constant(Const::Int(20));
+    let below = r.op(Opcode::IntLt, &[n, twenty], None).unwrap().unwrap();
+    r.guard(Opcode::GuardTrue, &[below], frame(3, &[i, n])).unwrap();
+    let five = r.constant(Const::Int(5));
+    let bigger = r.op(Opcode::IntAdd, &[n, five], None).unwrap().unwrap();
+    let m = r.close_bridge(&[i, bigger], 1).expect("verifies");
+    assert_eq!(m.traces.len(), 2);
+    let tid = m.traces.keys().next().expect("the loop");
+    let run = Interp::new(&m, Config { args: vec![0, 10], ..Config::default() }).run(tid);
+    let Exit::GuardFailed { fail_args, guard_id, .. } = run.exit else { panic!("{:?}", run.exit) };
+    assert_eq!(guard_id, Some(2), "the bridge's own guard, numbered after the loop's");
+    let bits: Vec<u64> = fail_args.iter().map(|v| v.expect("live").bits).collect();
+    assert_eq!(bits, vec![20, 20], "10 in the loop, then the bridge raised n twice by 5");
+}
