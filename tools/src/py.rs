@@ -49,7 +49,7 @@ pub fn run(io: &mut Io, a: PyArgs) -> u8 {
                 return 2;
             };
             // Arguments after the file are the program's; an option before it is ours and unknown.
-            if file.starts_with('-') && file != "-" {
+            if file.starts_with('-') {
                 crate::io_errln!(io, "tracelab py: unknown option '{file}' (see tracelab py --help)");
                 return 2;
             }

@@ -57,6 +57,7 @@ impl fmt::Display for AbortReason {
 pub struct Stats {
     pub traces_started: u32,
     pub loops_compiled: u32,
+    /// Ops recorded by the traces that ended (the recorder counts them against the limit).
     pub ops_recorded: u64,
     /// Aborted traces by reason (its `Display` text).
     pub aborts: BTreeMap<String, u32>,
@@ -84,19 +85,14 @@ struct Entry {
     aborts: u32,
 }
 
-/// The trace being recorded.
-#[derive(Clone, Copy, Debug)]
-struct Tracing<P> {
-    start: P,
-    ops: usize,
-}
 
 /// The JIT driver: one per interpreter instance.
 #[derive(Debug)]
 pub struct Driver<P: Position> {
     params: JitParams,
     positions: FxHashMap<P, Entry>,
-    tracing: Option<Tracing<P>>,
+    /// Where the trace being recorded started.
+    tracing: Option<P>,
     stats: Stats,
 }
 
@@ -120,8 +116,8 @@ impl<P: Position> Driver<P> {
 
     /// Called at every loop header the interpreter reaches, with its green key.
     pub fn merge_point(&mut self, at: P) -> Action {
-        if let Some(t) = self.tracing {
-            return if t.start == at { Action::CloseLoop } else { Action::KeepTracing };
+        if let Some(start) = self.tracing {
+            return if start == at { Action::CloseLoop } else { Action::KeepTracing };
         }
         let threshold = self.params.threshold;
         let entry = self.positions.entry(at).or_insert(Entry { status: Status::Counting(0), aborts: 0 });
@@ -130,7 +126,7 @@ impl<P: Position> Driver<P> {
             Status::Blacklisted => Action::Interpret,
             Status::Counting(n) if n + 1 >= threshold => {
                 entry.status = Status::Counting(0);
-                self.tracing = Some(Tracing { start: at, ops: 0 });
+                self.tracing = Some(at);
                 self.stats.traces_started += 1;
                 Action::StartTracing
             }
@@ -141,24 +137,13 @@ impl<P: Position> Driver<P> {
         }
     }
 
-    /// Counts one recorded op; `Err` when the trace is over [`JitParams::trace_limit`] (the
-    /// caller then calls [`Driver::abort`]).
-    pub fn record_op(&mut self) -> Result<(), AbortReason> {
-        let Some(t) = self.tracing.as_mut() else { return Ok(()) };
-        t.ops += 1;
-        self.stats.ops_recorded += 1;
-        if t.ops > self.params.trace_limit {
-            return Err(AbortReason::TooLong);
-        }
-        Ok(())
-    }
-
-    /// Gives up the trace under way. Its position counts again from zero, or is blacklisted
-    /// after [`JitParams::max_aborts`] aborts.
-    pub fn abort(&mut self, reason: AbortReason) {
-        let Some(t) = self.tracing.take() else { return };
+    /// Gives up the trace under way after `ops` recorded ops. Its position counts again from
+    /// zero, or is blacklisted after [`JitParams::max_aborts`] aborts.
+    pub fn abort(&mut self, reason: AbortReason, ops: usize) {
+        let Some(start) = self.tracing.take() else { return };
+        self.stats.ops_recorded += ops as u64;
         *self.stats.aborts.entry(reason.to_string()).or_insert(0) += 1;
-        if let Some(e) = self.positions.get_mut(&t.start) {
+        if let Some(e) = self.positions.get_mut(&start) {
             e.aborts += 1;
             if e.aborts >= self.params.max_aborts {
                 e.status = Status::Blacklisted;
@@ -167,11 +152,13 @@ impl<P: Position> Driver<P> {
         }
     }
 
-    /// The trace under way closed and was compiled as `token`: later arrivals enter it.
-    pub fn compiled(&mut self, token: LoopToken) {
-        let Some(t) = self.tracing.take() else { return };
+    /// The trace under way closed after `ops` recorded ops and was compiled as `token`: later
+    /// arrivals enter it.
+    pub fn compiled(&mut self, token: LoopToken, ops: usize) {
+        let Some(start) = self.tracing.take() else { return };
         self.stats.loops_compiled += 1;
-        if let Some(e) = self.positions.get_mut(&t.start) {
+        self.stats.ops_recorded += ops as u64;
+        if let Some(e) = self.positions.get_mut(&start) {
             e.status = Status::Compiled(token);
         }
     }

@@ -6,8 +6,8 @@
 //! object and the bytecode index). The driver counts, decides when tracing starts, keeps
 //! positions whose traces keep aborting from being traced again (blacklisting), and remembers
 //! which positions have compiled loops to enter. It is RPython's `JitDriver` with
-//! `can_enter_jit`, and LuaJIT's hot counters with its `maxrecord` and blacklisting; the
-//! defaults are PyPy's ([`JitParams::default`]).
+//! `can_enter_jit`, and LuaJIT's hot counters and blacklisting; the [`Recorder`] enforces the
+//! trace limit. The defaults are PyPy's ([`JitParams::default`]).
 //!
 //! [`Recorder`] is the IR half of a recording context: it builds the loop trace (label, ops,
 //! guards with resume data, the closing jump) that the interpreter's context feeds while it

@@ -3,17 +3,18 @@
 //! An interpreter's recording context executes each operation concretely and calls
 //! [`Recorder::op`] with the IR values standing for its operands; each branch it takes on a
 //! traced value becomes [`Recorder::guard`] with the resume data of every interpreter frame
-//! live there. The loop starts at a `label` over the values live at the merge point and closes
-//! with a `jump` back to it; a bridge starts from a guard's fail args and jumps to a loop's label. The fail args of a guard are derived from its resume data, so the
-//! verifier's invariant (every non-constant value the resume data names is a fail arg) holds
-//! by construction.
+//! live there. A loop starts at a `label` over the values live at the merge point and closes
+//! with a `jump` back to it; a bridge starts from a guard's fail args and jumps to a loop's
+//! label. The fail args of a guard are derived from its resume data, so the verifier's
+//! invariant (every non-constant value the resume data names is a fail arg) holds by
+//! construction. The recorder counts ops against the trace limit.
 
 use crate::driver::AbortReason;
 use tracelab_ir::resume::{GuardInfo, Resume, ResumeValue};
 use tracelab_ir::trace::{LabelInfo, OpExtra, TraceKind};
 use tracelab_ir::{Const, Diagnostic, DescrId, Module, Op, Opcode, Target, Trace, Type, Value};
 
-/// A loop trace under construction.
+/// A loop or bridge under construction.
 #[derive(Debug)]
 pub struct Recorder {
     module: Module,
@@ -108,8 +109,12 @@ impl Recorder {
 
     /// Closes the loop with a jump to its label carrying `args` (one per label parameter) and
     /// returns the module holding it, verified.
+    /// A bridge has no label of its own: closing one as a loop is an error, not a jump to its
+    /// own start.
     pub fn close_loop(self, args: &[Value]) -> Result<Module, Vec<Diagnostic>> {
-        let token = self.token.unwrap_or(Target::SELF_START);
+        let Some(token) = self.token else {
+            return Err(vec![Diagnostic::new(tracelab_ir::trace::Span::NONE, "a bridge closes with close_bridge, to a loop's label")]);
+        };
         self.close(args, token)
     }
 

@@ -25,34 +25,13 @@ pub trait Exec {
     fn sp(&mut self) -> usize;
     fn set_sp(&mut self, sp: usize);
 
-    #[inline(always)]
-    fn push(&mut self, v: Ref) {
-        let sp = self.sp();
-        self.set_slot(sp, v);
-        self.set_sp(sp + 1);
-    }
-
-    #[inline(always)]
-    fn pop(&mut self) -> Ref {
-        let sp = self.sp() - 1;
-        let v = self.slot(sp);
-        self.set_slot(sp, Ref::NULL);
-        self.set_sp(sp);
-        v
-    }
-
+    /// Pushes onto / pops from / reads and writes `n` below the top of the value stack. Each
+    /// context implements them itself (the plain interpreter reads the frame once per op).
+    fn push(&mut self, v: Ref);
+    fn pop(&mut self) -> Ref;
     /// The value `n` below the top (0 is the top).
-    #[inline(always)]
-    fn peek(&mut self, n: usize) -> Ref {
-        let sp = self.sp();
-        self.slot(sp - 1 - n)
-    }
-
-    #[inline(always)]
-    fn set_peek(&mut self, n: usize, v: Ref) {
-        let sp = self.sp();
-        self.set_slot(sp - 1 - n, v);
-    }
+    fn peek(&mut self, n: usize) -> Ref;
+    fn set_peek(&mut self, n: usize, v: Ref);
 
     /// Whether `v` has layout `l` (a class guard in a trace).
     fn has_layout(&mut self, v: Ref, l: LayoutId) -> bool;
@@ -84,8 +63,8 @@ pub struct Concrete<'v> {
 }
 
 impl Exec for Concrete<'_> {
-    // The stack operations read the frame once: the plain interpreter spends a fifth of its
-    // time here, and the generic `step` is too large for the optimizer to merge the lookups.
+    // The stack operations read the frame once, not through `slot`/`sp`: the plain interpreter
+    // spent a fifth of its time here, and `step` is too large for the optimizer to merge them.
     #[inline(always)]
     fn push(&mut self, v: Ref) {
         let f = self.frame();
@@ -110,6 +89,13 @@ impl Exec for Concrete<'_> {
         let f = self.frame();
         let sp = self.vm.heap.word(f, L::FRAME_SP) as usize;
         self.vm.heap.field(f, L::FRAME_SLOTS + sp - 1 - n)
+    }
+
+    #[inline(always)]
+    fn set_peek(&mut self, n: usize, v: Ref) {
+        let f = self.frame();
+        let sp = self.vm.heap.word(f, L::FRAME_SP) as usize;
+        self.vm.heap.set_field(f, L::FRAME_SLOTS + sp - 1 - n, v);
     }
 
     #[inline(always)]

@@ -298,8 +298,13 @@ fn each_key(vm: &mut Vm, sr: Root, mut f: impl FnMut(&mut Vm, Root, u64) -> Res<
         if k.is_null() {
             continue;
         }
+        // The key's root, and whatever `f` roots, live only for the call: a pass over a large
+        // set keeps one root, not one per key.
+        let mark = vm.roots_mark();
         let kr = vm.root(k);
-        if !f(vm, kr, h)? {
+        let go_on = f(vm, kr, h);
+        vm.roots_reset(mark);
+        if !go_on? {
             return Ok(false);
         }
     }

@@ -1,7 +1,7 @@
 use super::*;
 
 fn driver(threshold: u32) -> Driver<(u32, u32)> {
-    Driver::new(JitParams { threshold, trace_limit: 5, trace_eagerness: 200, max_aborts: 2 })
+    Driver::new(JitParams { max_aborts: 2, ..JitParams::with_threshold(threshold) })
 }
 
 #[test]
@@ -14,7 +14,8 @@ fn a_position_becomes_hot_at_the_threshold_and_closes_where_it_started() {
     assert!(d.is_tracing());
     assert_eq!(d.merge_point((0, 12)), Action::KeepTracing, "an inner loop header");
     assert_eq!(d.merge_point(head), Action::CloseLoop);
-    d.compiled(LoopToken(4));
+    d.compiled(LoopToken(4), 12);
+    assert_eq!(d.stats().ops_recorded, 12);
     assert!(!d.is_tracing());
     assert_eq!(d.merge_point(head), Action::Enter(LoopToken(4)));
     assert_eq!(d.stats().loops_compiled, 1);
@@ -37,16 +38,13 @@ fn threshold_one_traces_at_the_first_arrival() {
 }
 
 #[test]
-fn a_trace_over_the_limit_aborts_and_its_position_counts_again() {
+fn an_aborted_trace_s_position_counts_again() {
     let mut d = driver(1);
     assert_eq!(d.merge_point((0, 0)), Action::StartTracing);
-    for _ in 0..5 {
-        assert_eq!(d.record_op(), Ok(()));
-    }
-    assert_eq!(d.record_op(), Err(AbortReason::TooLong));
-    d.abort(AbortReason::TooLong);
+    d.abort(AbortReason::TooLong, 6);
     assert!(!d.is_tracing());
     assert_eq!(d.stats().aborts.get("trace too long"), Some(&1));
+    assert_eq!(d.stats().ops_recorded, 6);
     assert_eq!(d.merge_point((0, 0)), Action::StartTracing, "retried after one abort");
 }
 
@@ -55,7 +53,7 @@ fn a_position_that_keeps_aborting_is_blacklisted() {
     let mut d = driver(1);
     for _ in 0..2 {
         assert_eq!(d.merge_point((0, 0)), Action::StartTracing);
-        d.abort(AbortReason::Unsupported("generator frame".into()));
+        d.abort(AbortReason::Unsupported("generator frame".into()), 3);
     }
     assert_eq!(d.stats().blacklisted, 1);
     assert_eq!(d.stats().total_aborts(), 2);
@@ -69,7 +67,7 @@ fn a_position_that_keeps_aborting_is_blacklisted() {
 fn invalidating_a_loop_makes_its_position_count_again() {
     let mut d = driver(1);
     d.merge_point((9, 0));
-    d.compiled(LoopToken(0));
+    d.compiled(LoopToken(0), 3);
     assert_eq!(d.merge_point((9, 0)), Action::Enter(LoopToken(0)));
     d.invalidate(LoopToken(0));
     assert_eq!(d.stats().loops_invalidated, 1);
@@ -79,8 +77,7 @@ fn invalidating_a_loop_makes_its_position_count_again() {
 #[test]
 fn abort_and_compiled_without_a_trace_change_nothing() {
     let mut d = driver(5);
-    d.abort(AbortReason::TooLong);
-    d.compiled(LoopToken(1));
-    assert_eq!(d.record_op(), Ok(()));
+    d.abort(AbortReason::TooLong, 1);
+    d.compiled(LoopToken(1), 1);
     assert_eq!(*d.stats(), Stats::default());
 }

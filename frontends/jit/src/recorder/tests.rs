@@ -97,3 +97,10 @@ fn a_bridge_from_a_guard_jumps_back_into_the_loop() {
     let bits: Vec<u64> = fail_args.iter().map(|v| v.expect("live").bits).collect();
     assert_eq!(bits, vec![20, 20], "10 in the loop, then the bridge raised n twice by 5");
 }
+
+#[test]
+fn a_bridge_cannot_be_closed_as_a_loop() {
+    let (r, ins) = Recorder::start_bridge(counting_loop(), 1, &[Type::Int, Type::Int], 10);
+    let err = r.close_loop(&ins).expect_err("a bridge has no label");
+    assert!(err[0].message.contains("close_bridge"), "{}", err[0].message);
+}
