@@ -34,10 +34,15 @@
 //! of the module does jump there, the label is open (see [`tracelab_ir::facts::ModuleFacts`]) and the passes
 //! assume nothing across it. The pass says so with a remark for each loop it peels.
 //!
-//! Not peeled (a remark says why): bridges and functions, loops that already have a label
-//! (PyPy's optimized traces are peeled already), loops whose jump goes elsewhere. Cost: the
-//! output is twice the input; the preamble is the trace as it was (edited in place), the body one
-//! linear copy appended to it.
+//! A loop with one label that its own jump closes (a recorded loop after `virtualize`, which
+//! loads the frame's fields before the label and carries them as its parameters) is peeled the
+//! same way around that label: the ops before it stay, the body runs once on the label's entry
+//! values, and the new label and a second copy of the body follow.
+//!
+//! Not peeled (a remark says why): bridges and functions, loops with more than one label
+//! (PyPy's optimized traces are peeled already), a label another trace jumps to, loops whose
+//! jump goes elsewhere. Cost: the output is twice the input; the preamble is the trace as it was
+//! (edited in place), the body one linear copy appended to it.
 
 use crate::{edit_traces, Pass, PassContext};
 use tracelab_ir::entity::EntityRef;
@@ -49,8 +54,8 @@ pub struct Unroll;
 impl Pass for Unroll {
     fn run(&self, m: &mut Module, cx: &mut PassContext) {
         let mut next = m.fresh_token();
-        edit_traces(m, |_, t| {
-            if let Err(why) = peelable(t) {
+        edit_traces(m, |m, t| {
+            if let Err(why) = peelable(m, t) {
                 if t.kind == TraceKind::Loop {
                     cx.remarks.push(format!("{} not peeled: {why}", t.name));
                 }
@@ -61,7 +66,8 @@ impl Pass for Unroll {
                 Target::Token(n) => Target::Token(n + 1),
                 other => other,
             };
-            let carried = peel(t, token);
+            let labelled = t.labels().next().is_some();
+            let carried = if labelled { peel_labelled(t, token) } else { peel(t, token) };
             cx.stats.add("loops peeled", 1);
             cx.remarks.push(format!(
                 "{} peeled at label {}: {carried} of {} inputs carried; the body assumes what the preamble checked, so other traces enter at the trace start",
@@ -73,17 +79,85 @@ impl Pass for Unroll {
     }
 }
 
-fn peelable(t: &Trace) -> Result<(), &'static str> {
+fn peelable(m: &Module, t: &Trace) -> Result<(), &'static str> {
     if t.kind != TraceKind::Loop {
         return Err("not a loop");
     }
-    if t.labels().next().is_some() {
-        return Err("it has a label already");
+    let labels: Vec<Option<Target>> = t.labels().map(|(_, l)| Some(l.token)).collect();
+    let last = t.last_op().filter(|op| op.opcode == Opcode::Jump).map(|op| op.jump_target().unwrap_or(Target::SELF_START));
+    match labels.as_slice() {
+        [] if last == Some(Target::SELF_START) => Ok(()),
+        [] => Err("it does not end by jumping to its own start"),
+        [Some(token)] if last == Some(*token) => {
+            if jumped_to_by_others(m, *token) {
+                Err("another trace jumps to its label")
+            } else {
+                Ok(())
+            }
+        }
+        [_] => Err("its jump does not go to its label"),
+        _ => Err("it has more than one label (peeled already)"),
     }
-    match t.last_op() {
-        Some(op) if op.opcode == Opcode::Jump && matches!(op.jump_target(), None | Some(Target::SELF_START)) => Ok(()),
-        _ => Err("it does not end by jumping to its own start"),
+}
+
+/// Whether a trace of `m` other than the one being edited (a stand-in there) jumps to `token`.
+fn jumped_to_by_others(m: &Module, token: Target) -> bool {
+    m.traces.values().any(|t| t.ops.values().any(|op| op.jump_target() == Some(token)))
+}
+
+/// Peels a loop closed by its one label: the ops after the label run once on its entry values
+/// (replacing the label and the body), then a fresh label and the body again; returns how many
+/// label positions are carried.
+fn peel_labelled(t: &mut Trace, token: Target) -> usize {
+    let jump_id = t.ops.last().expect("peelable traces end with a jump");
+    let jump = t.ops[jump_id].clone();
+    let label_id = t.labels().next().map(|(id, _)| id).expect("peelable labelled loops have a label");
+    let params = t.ops[label_id].label().map(|l| l.params.clone()).unwrap_or_default();
+    let entry = t.ops[label_id].args.clone();
+    let all = t.ops.ids();
+    let body: Vec<OpId> = all.iter().copied().skip_while(|&id| id != label_id).skip(1).filter(|&id| id != jump_id).collect();
+    for &id in body.iter().chain([&label_id, &jump_id]) {
+        t.ops.unlink(id);
     }
+    t.ops.reserve(2 * body.len() + 2);
+    t.values.reserve(t.values.len());
+    // The first iteration: the body on the label's entry values.
+    let mut first: Vec<Option<Value>> = vec![None; t.values.len()];
+    for (&p, &e) in params.iter().zip(&entry) {
+        first[p.index()] = Some(e);
+    }
+    for &id in &body {
+        copy_into_body(t, id, &mut first);
+    }
+    let after_first = |v: Value| first.get(v.index()).copied().flatten().unwrap_or(v);
+    let passed: Vec<Value> = jump.args.iter().map(|&a| after_first(a)).collect();
+    // The second: on the new label's parameters where a value changes around the loop.
+    let mut second: Vec<Option<Value>> = vec![None; t.values.len()];
+    let mut label_args = Vec::new();
+    let mut carried = Vec::new();
+    for (j, (&p, &e)) in params.iter().zip(&entry).enumerate() {
+        let r = t.through_same_as(passed[j]);
+        if r == e || t.is_const(r) {
+            second[p.index()] = Some(r);
+        } else {
+            label_args.push(passed[j]);
+            carried.push(j);
+        }
+    }
+    let label = Op::new(Opcode::Label, &label_args).with_extra(OpExtra::Label(Box::new(LabelInfo { token, params: Vec::new() })));
+    let lid = t.push_op(label, None);
+    for &j in &carried {
+        let p = params[j];
+        let name = t.values[p].name.clone();
+        second[p.index()] = Some(t.add_label_param_named(lid, t.ty(p), name));
+    }
+    for &id in &body {
+        copy_into_body(t, id, &mut second);
+    }
+    let after_second = |v: Value| second.get(v.index()).copied().flatten().unwrap_or(v);
+    let jump_args: Vec<Value> = carried.iter().map(|&j| after_second(jump.args[j])).collect();
+    t.push_op(Op::new(Opcode::Jump, &jump_args).with_extra(OpExtra::Jump(token)), None);
+    carried.len()
 }
 
 

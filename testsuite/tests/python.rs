@@ -1,7 +1,9 @@
-//! The minipy conformance corpus: every `testsuite/python/NAME.py` runs with minipy, once
-//! normally and once in GC stress mode (a minor collection at every allocation, the heap
-//! verified after each), and must print exactly what CPython 3.11 printed (`NAME.out`, made
-//! by `testsuite/python/regen.sh`). A program CPython ended with an error also has
+//! The minipy conformance corpus: every `testsuite/python/NAME.py` runs with minipy in each
+//! [`Mode`] (interpreter only; the JIT at its default threshold; the JIT at threshold 1, so
+//! every loop is traced on its first iteration; that again in GC stress mode, a minor
+//! collection at every allocation and the heap verified after each), and must print exactly
+//! what CPython 3.11 printed (`NAME.out`, made by `testsuite/python/regen.sh`). With the JIT,
+//! every recorded trace must verify and the optimizer must accept it. A program CPython ended with an error also has
 //! `NAME.exit` (the exit code) and `NAME.err` (the last line of its stderr: the exception or
 //! `SyntaxError` message); those two are compared, not the rest of the traceback.
 //!
@@ -22,7 +24,38 @@ fn read_optional(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-fn run_case(py: &Path, stress: bool) -> Result<(), Failed> {
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    NoJit,
+    Jit,
+    JitEveryLoop,
+    JitEveryLoopGcStress,
+}
+
+impl Mode {
+    const ALL: [Mode; 4] = [Mode::NoJit, Mode::Jit, Mode::JitEveryLoop, Mode::JitEveryLoopGcStress];
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::NoJit => "no_jit",
+            Mode::Jit => "jit",
+            Mode::JitEveryLoop => "jit_threshold_1",
+            Mode::JitEveryLoopGcStress => "jit_threshold_1_gc_stress",
+        }
+    }
+
+    fn jit(self) -> Option<tracelab_minipy::jit::JitOptions> {
+        let params = match self {
+            Mode::NoJit => return None,
+            Mode::Jit => tracelab_jit::JitParams::default(),
+            Mode::JitEveryLoop | Mode::JitEveryLoopGcStress => tracelab_jit::JitParams::with_threshold(1),
+        };
+        Some(tracelab_minipy::jit::JitOptions { params, ..Default::default() })
+    }
+}
+
+fn run_case(py: &Path, mode: Mode) -> Result<(), Failed> {
+    let stress = matches!(mode, Mode::JitEveryLoopGcStress);
     let source = std::fs::read_to_string(py).map_err(|e| format!("{}: {e}", py.display()))?;
     let (expected_out, expected_exit, expected_err) = match source.lines().next().and_then(|l| l.strip_prefix("# minipy: ")) {
         // A construct minipy refuses: a located error naming it, before anything runs.
@@ -34,10 +67,10 @@ fn run_case(py: &Path, stress: bool) -> Result<(), Failed> {
         ),
     };
     let stem = py.file_stem().and_then(|s| s.to_str()).unwrap_or("case");
-    let scratch = std::env::temp_dir().join(format!("minipy-{}-{stem}-{}", std::process::id(), if stress { "stress" } else { "normal" }));
+    let scratch = std::env::temp_dir().join(format!("minipy-{}-{stem}-{}", std::process::id(), mode.name()));
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     let gc = GcConfig { stress, verify: true, ..GcConfig::default() };
-    let options = tracelab_minipy::RunOptions { gc, gc_stats: false, capture: true };
+    let options = tracelab_minipy::RunOptions { gc, gc_stats: false, capture: true, jit: mode.jit(), jit_stats: false, jit_log: None };
     let file = py.display().to_string();
     let argv = vec![file.clone(), scratch.display().to_string()];
     let dir = corpus_dir();
@@ -61,6 +94,11 @@ fn run_case(py: &Path, stress: bool) -> Result<(), Failed> {
         }
     } else if expected_exit == 0 && !outcome.stderr.is_empty() {
         problems.push(format!("unexpected stderr:\n{}", outcome.stderr));
+    }
+    if let Some(r) = &outcome.jit {
+        if r.invalid_traces > 0 || r.optimizer_failures > 0 {
+            problems.push(format!("JIT: {} recorded traces did not verify, the optimizer failed on {}", r.invalid_traces, r.optimizer_failures));
+        }
     }
     if problems.is_empty() {
         Ok(())
@@ -86,9 +124,10 @@ fn main() {
         if name.starts_with("mod_") {
             continue;
         }
-        let p = py.clone();
-        trials.push(Trial::test(format!("python::{name}"), move || run_case(&p, false)));
-        trials.push(Trial::test(format!("python::{name}::gc_stress"), move || run_case(&py, true)));
+        for mode in Mode::ALL {
+            let p = py.clone();
+            trials.push(Trial::test(format!("python::{name}::{}", mode.name()), move || run_case(&p, mode)));
+        }
     }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -21,9 +21,52 @@ pub struct PyArgs {
     /// Nursery size in KiB.
     #[arg(long, value_name = "KIB")]
     pub gc_nursery: Option<usize>,
+    /// Interpret only: no tracing JIT.
+    #[arg(long)]
+    pub no_jit: bool,
+    /// Loop iterations before a loop is traced (PyPy's default: 1039).
+    #[arg(long, value_name = "N")]
+    pub jit_threshold: Option<u32>,
+    /// Write every trace (as recorded and as optimized), the aborts and a summary to FILE, in
+    /// tracelab's text format (also `TRACELAB_LOG=FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub jit_log: Option<std::path::PathBuf>,
+    /// Print what the JIT did (to stderr) when the program ends.
+    #[arg(long)]
+    pub jit_stats: bool,
+    /// The pass pipeline that optimizes each trace instead of -O (as `tracelab opt -p`).
+    #[arg(long, value_name = "PASSES")]
+    pub jit_opt: Option<String>,
     /// The program file (unless -c) and its arguments (`sys.argv[1:]`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "FILE [ARGS]")]
     pub args: Vec<String>,
+}
+
+/// The JIT's options from the flags (`Some(None)` with `--no-jit`); `None` after reporting a
+/// usage error.
+fn jit_options(io: &mut Io, a: &PyArgs) -> Option<Option<tracelab_minipy::jit::JitOptions>> {
+    if a.no_jit {
+        if a.jit_threshold.is_some() || a.jit_log.is_some() || a.jit_opt.is_some() {
+            crate::io_errln!(io, "tracelab py: --no-jit does not go with --jit-threshold, --jit-log or --jit-opt");
+            return None;
+        }
+        return Some(None);
+    }
+    let mut params = tracelab_jit::JitParams::default();
+    if let Some(n) = a.jit_threshold {
+        if n == 0 {
+            crate::io_errln!(io, "tracelab py: --jit-threshold must be at least 1");
+            return None;
+        }
+        params = tracelab_jit::JitParams::with_threshold(n);
+    }
+    let options = tracelab_minipy::jit::JitOptions { params, pipeline: a.jit_opt.clone(), log: false };
+    // A bad pipeline is a usage error, found before the program runs.
+    if let Err(e) = tracelab_minipy::jit::Jit::new(&options) {
+        crate::io_errln!(io, "tracelab py: {e}");
+        return None;
+    }
+    Some(Some(options))
 }
 
 /// Runs the program; returns its exit code.
@@ -36,7 +79,9 @@ pub fn run(io: &mut Io, a: PyArgs) -> u8 {
     if let Some(kib) = a.gc_nursery {
         gc.nursery_words = (kib * 1024 / 8).max(64);
     }
-    let options = tracelab_minipy::RunOptions { gc, gc_stats: a.gc_stats, capture: false };
+    let Some(jit) = jit_options(io, &a) else { return 2 };
+    let jit_log = a.jit_log.clone().or_else(|| std::env::var_os("TRACELAB_LOG").map(Into::into));
+    let options = tracelab_minipy::RunOptions { gc, gc_stats: a.gc_stats, capture: false, jit, jit_stats: a.jit_stats, jit_log };
     let (source, filename, argv, dir) = match &a.code {
         Some(code) => {
             let mut argv = vec!["-c".to_string()];

@@ -15,7 +15,7 @@ loop l [p0, p1, p2, p3] {
     p8 = call_r(ConstClass(dict_lookup_str), p2, p3, descr=minipy.call.dict_lookup_str)
     p9 = getfield_gc_r(p0, descr=minipy.instance.storage)
     i10 = getfield_gc_i(p1, descr=minipy.list.len)
-    p11 = call_r(ConstClass(dict_lookup), p2, p0, descr=minipy.call.dict_lookup)
+    p11 = call_r(ConstClass(getitem), p2, p0, descr=minipy.call.getitem)
     p12 = getfield_gc_r(p0, descr=minipy.instance.storage)
     i13 = int_add(i5, i7)
     i14 = int_add(i13, i10)
@@ -47,7 +47,7 @@ fn loads_survive_the_helpers_that_cannot_write_them() {
     let out = optimize(&format!("{}{LOOP}", tracelab_minipy::effects::declarations()));
     let loads = |descr: &str| out.lines().filter(|l| l.contains("getfield_gc") && l.contains(descr)).count();
     // The instance's storage is loaded once before dict_lookup (list_append and
-    // dict_lookup_str cannot write it) and once more after it (it may run Python code).
+    // dict_lookup_str cannot write it) and once more after getitem (it may run Python code).
     assert_eq!(loads("minipy.instance.storage"), 2, "{out}");
     // list.len: loaded, and again after list_append (which writes it); dict_lookup_str does
     // not write it, so the third load is the second.

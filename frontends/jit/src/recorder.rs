@@ -11,7 +11,7 @@
 
 use crate::driver::AbortReason;
 use tracelab_ir::resume::{GuardInfo, Resume, ResumeValue};
-use tracelab_ir::trace::{LabelInfo, OpExtra, TraceKind};
+use tracelab_ir::trace::{LabelInfo, OpExtra, TraceKind, Virtualizable};
 use tracelab_ir::{Const, Diagnostic, DescrId, Module, Op, Opcode, Target, Trace, Type, Value};
 
 /// A loop or bridge under construction.
@@ -30,14 +30,16 @@ impl Recorder {
     /// Starts a loop named `name` over values of `types` live at the merge point; returns the
     /// recorder and the label's parameters (the values the body reads). `token` names the
     /// label, so that bridges can later jump to it; `limit` is the trace limit in ops.
-    pub fn start_loop(name: &str, token: u64, types: &[Type], limit: usize) -> (Recorder, Vec<Value>) {
+    /// `module` holds the descrs the interpreter declares (it may be empty); the loop joins it.
+    pub fn start_loop(module: Module, name: &str, token: u64, types: &[Type], limit: usize) -> (Recorder, Vec<Value>) {
         let mut trace = Trace::new(name, TraceKind::Loop);
         let inputs: Vec<Value> = types.iter().map(|&t| trace.add_input(t, None)).collect();
         let token = Target::Token(token);
         let label = Op::new(Opcode::Label, &inputs).with_extra(OpExtra::Label(Box::new(LabelInfo { token, params: vec![] })));
         let label = trace.push_op(label, None);
         let params = types.iter().map(|&t| trace.add_label_param(label, t, None)).collect();
-        let recorder = Recorder { module: Module::new(), trace, token: Some(token), next_guard: 1, ops: 0, limit };
+        let next_guard = max_guard_id(&module) + 1;
+        let recorder = Recorder { module, trace, token: Some(token), next_guard, ops: 0, limit };
         (recorder, params)
     }
 
@@ -56,8 +58,23 @@ impl Recorder {
         &mut self.module
     }
 
+    /// Declares which input is the interpreter's frame and what of it the JIT owns (the
+    /// `virtualizable` header the `virtualize` pass reads).
+    pub fn set_virtualizable(&mut self, vable: Virtualizable) {
+        self.trace.vable = Some(vable);
+    }
+
+    /// The trace's inputs (a loop's label receives them as its arguments).
+    pub fn inputs(&self) -> &[Value] {
+        &self.trace.inputs
+    }
+
     pub fn constant(&mut self, c: Const) -> Value {
         self.trace.constant(c)
+    }
+
+    pub fn is_const(&self, v: Value) -> bool {
+        self.trace.is_const(v)
     }
 
     pub fn ty(&self, v: Value) -> Type {

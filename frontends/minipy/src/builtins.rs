@@ -180,13 +180,15 @@ pub fn call_type(vm: &mut Vm, t: Ref, args: &[Root], kw: Option<Kw>) -> Res<Ref>
 /// `MakeFunction`: the code constant on top; below it closure, kw-defaults, defaults.
 pub fn make_function<X: Exec>(x: &mut X, _code: CodeId, defaults: bool, kwdefaults: bool, closure: bool) -> Res<Ref> {
     let code_ref = x.pop();
+    let code_ref = x.concrete(code_ref);
     let id = CodeId(ops::int_of(x.vm(), code_ref).map_or(0, |n| match n {
         Num::Small(i) => i as u32,
         Num::Big(_) => 0,
     }));
-    let clo = if closure { x.pop() } else { Ref::NULL };
-    let kwd = if kwdefaults { x.pop() } else { Ref::NULL };
-    let defs = if defaults { x.pop() } else { Ref::NULL };
+    let pop = |x: &mut X, wanted: bool| if wanted { let v = x.pop(); x.concrete(v) } else { Ref::NULL };
+    let clo = pop(x, closure);
+    let kwd = pop(x, kwdefaults);
+    let defs = pop(x, defaults);
     let f0 = x.frame();
     let vm = x.vm();
     let globals = vm.heap.field(f0, L::FRAME_GLOBALS);

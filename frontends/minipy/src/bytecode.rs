@@ -12,14 +12,32 @@ pub enum BinOp {
     Add, Sub, Mul, TrueDiv, FloorDiv, Mod, Pow, LShift, RShift, And, Or, Xor, MatMul,
 }
 
+impl BinOp {
+    /// In declaration order: `op as usize` indexes it (how a trace passes an operator).
+    pub const ALL: [BinOp; 13] = [
+        BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::TrueDiv, BinOp::FloorDiv, BinOp::Mod, BinOp::Pow, BinOp::LShift,
+        BinOp::RShift, BinOp::And, BinOp::Or, BinOp::Xor, BinOp::MatMul,
+    ];
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CmpOp {
     Lt, Le, Eq, Ne, Gt, Ge,
 }
 
+impl CmpOp {
+    /// In declaration order: `op as usize` indexes it.
+    pub const ALL: [CmpOp; 6] = [CmpOp::Lt, CmpOp::Le, CmpOp::Eq, CmpOp::Ne, CmpOp::Gt, CmpOp::Ge];
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnOp {
     Neg, Pos, Invert, Not,
+}
+
+impl UnOp {
+    /// In declaration order: `op as usize` indexes it.
+    pub const ALL: [UnOp; 4] = [UnOp::Neg, UnOp::Pos, UnOp::Invert, UnOp::Not];
 }
 
 /// A compile-time constant.

@@ -1,60 +1,122 @@
 //! The execution context every bytecode's semantics is written against.
 //!
-//! The interpreter loop ([`crate::interp`]) is generic over [`Exec`]: what a handler does to
-//! the frame (the virtualizable: its value stack and locals), the fast paths on boxed ints and
-//! floats (a class guard, a field read, arithmetic with an overflow branch, a box), and every
-//! branch on a runtime value go through it. Everything else is a call of a runtime helper on
-//! the [`Vm`] (dict lookup, attribute access, calls), which a trace records as a residual call
-//! with the helper's effect info. [`Concrete`] is the plain interpreter: each method is the
-//! direct heap operation and inlines away. The JIT's recording context (next issue) implements
-//! the same trait, executing and appending IR at once, turning each branch into a guard.
+//! The interpreter loop ([`crate::interp`]) is generic over [`Exec`]. A context has its own
+//! value types: [`Exec::V`] for object references and [`Exec::W`] for raw words (an int's
+//! value, a float's bits). The plain interpreter ([`Concrete`]) uses `Ref` and `u64`, and each
+//! method is the direct heap operation that inlines away; the JIT's recording context
+//! (`crate::jit::record`) pairs each concrete value with the IR value standing for it, so it
+//! can execute and append the op at once, turning each branch into a guard.
+//!
+//! What the trace must see goes through the context: the frame's slots (the virtualizable),
+//! field reads, int and float arithmetic with its overflow branch, boxing, class and identity
+//! checks, and calls of runtime helpers ([`Exec::call`], with the helper's effect info from
+//! [`crate::effects`]). Work done directly on the [`Vm`] is invisible to a trace: a value
+//! crosses from it only through [`Exec::concrete`] and [`Exec::opaque`], which a recording
+//! context refuses (the trace aborts, naming the bytecode), so no hidden branch can make a
+//! trace wrong.
 
+use crate::bytecode::{CodeId, Op};
+use crate::effects::{Field, Helper};
+use crate::interp::Exit;
 use crate::layout as L;
 use crate::vm::{Res, Vm};
 use tracelab_runtime::gc::{LayoutId, Ref};
 
+/// A float operation the trace records as one op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloatOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
 pub trait Exec {
+    /// An object reference.
+    type V: Copy;
+    /// A raw word: an int's value, a float's bits.
+    type W: Copy;
+
     fn vm(&mut self) -> &mut Vm;
 
-    /// The current frame (re-read after anything that may allocate: it moves).
+    /// Before each bytecode, with its position: `false` when this context is done (a
+    /// recording that closed its loop or gave up), so the loop returns [`crate::interp::Exit::Left`].
+    fn before_op(&mut self, code: CodeId, pc: usize, op: Op) -> bool;
+    /// After a backward jump to `target` (a loop header): the JIT's merge point. `Some` ends the
+    /// loop with that exit.
+    fn loop_header(&mut self, code: CodeId, target: usize) -> Res<Option<Exit>>;
+    /// An exception is being raised in the current frame (a recording gives up).
+    fn raised(&mut self);
+    /// Whether Python-to-Python calls push a frame in this loop (the plain interpreter) or are
+    /// made as one call that runs the callee to completion (a recording, until it inlines).
+    fn inlines_calls(&self) -> bool;
+
+    /// The current frame, for reading what is green (its code and bytecode index); re-read
+    /// after anything that may allocate (it moves).
     fn frame(&mut self) -> Ref;
 
     /// Frame slot `i` (locals, cells, then the value stack).
-    fn slot(&mut self, i: usize) -> Ref;
-    fn set_slot(&mut self, i: usize, v: Ref);
+    fn slot(&mut self, i: usize) -> Self::V;
+    fn set_slot(&mut self, i: usize, v: Self::V);
+    /// The stack depth (green: fixed by the bytecode index).
     fn sp(&mut self) -> usize;
     fn set_sp(&mut self, sp: usize);
+    /// A reference field of the current frame (its globals).
+    fn frame_field(&mut self, f: &'static Field) -> Self::V;
 
     /// Pushes onto / pops from / reads and writes `n` below the top of the value stack. Each
     /// context implements them itself (the plain interpreter reads the frame once per op).
-    fn push(&mut self, v: Ref);
-    fn pop(&mut self) -> Ref;
+    fn push(&mut self, v: Self::V);
+    fn pop(&mut self) -> Self::V;
     /// The value `n` below the top (0 is the top).
-    fn peek(&mut self, n: usize) -> Ref;
-    fn set_peek(&mut self, n: usize, v: Ref);
+    fn peek(&mut self, n: usize) -> Self::V;
+    fn set_peek(&mut self, n: usize, v: Self::V);
+
+    /// An object that is the same each time this bytecode runs (a constant of the code, None,
+    /// a bool): a constant in a trace.
+    fn constant(&mut self, r: Ref) -> Self::V;
+    fn const_word(&mut self, w: u64) -> Self::W;
+    /// The object behind `v`, for work the trace cannot see (a recording aborts).
+    fn concrete(&mut self, v: Self::V) -> Ref;
+    /// A value made by work the trace cannot see (a recording aborts).
+    fn opaque(&mut self, r: Ref) -> Self::V;
+
+    /// A reference as a word (a call argument) and back (a helper's result).
+    fn ref_word(&mut self, v: Self::V) -> Self::W;
+    fn word_ref(&mut self, w: Self::W) -> Self::V;
 
     /// Whether `v` has layout `l` (a class guard in a trace).
-    fn has_layout(&mut self, v: Ref, l: LayoutId) -> bool;
+    fn has_layout(&mut self, v: Self::V, l: LayoutId) -> bool;
+    /// Whether `v` is null (a guard in a trace).
+    fn is_null(&mut self, v: Self::V) -> bool;
+    /// Whether `a` and `b` are the same object (a pointer comparison branch).
+    fn same(&mut self, a: Self::V, b: Self::V) -> bool;
 
-    /// The raw word `i` of `v` (a field read through a descr in a trace).
-    fn word(&mut self, v: Ref, i: usize) -> u64;
+    /// A word field of `v`, a reference field, and a word field store.
+    fn word(&mut self, v: Self::V, f: &'static Field) -> Self::W;
+    fn field(&mut self, v: Self::V, f: &'static Field) -> Self::V;
+    fn set_word(&mut self, v: Self::V, f: &'static Field, w: Self::W);
+    /// Item `i` of a reference array (`REFARRAY`), in bounds.
+    fn item(&mut self, array: Self::V, i: Self::W) -> Self::V;
 
     /// `a + b`, `a - b`, `a * b` on 64-bit ints, `None` on overflow (a guard in a trace).
-    fn int_add(&mut self, a: i64, b: i64) -> Option<i64>;
-    fn int_sub(&mut self, a: i64, b: i64) -> Option<i64>;
-    fn int_mul(&mut self, a: i64, b: i64) -> Option<i64>;
-    /// A comparison of 64-bit ints.
-    fn int_lt(&mut self, a: i64, b: i64) -> bool;
+    fn int_add(&mut self, a: Self::W, b: Self::W) -> Option<Self::W>;
+    fn int_sub(&mut self, a: Self::W, b: Self::W) -> Option<Self::W>;
+    fn int_mul(&mut self, a: Self::W, b: Self::W) -> Option<Self::W>;
+    /// Comparisons of 64-bit ints as branches.
+    fn int_lt(&mut self, a: Self::W, b: Self::W) -> bool;
+    fn int_eq(&mut self, a: Self::W, b: Self::W) -> bool;
+    /// A float operation on the bits of two floats, giving the bits of the result.
+    fn float_op(&mut self, op: FloatOp, a: Self::W, b: Self::W) -> Self::W;
+    /// Whether a float is zero (a branch).
+    fn float_is_zero(&mut self, a: Self::W) -> bool;
 
     /// Boxes an int (an allocation the optimizer can remove in a trace).
-    fn box_int(&mut self, v: i64) -> Res<Ref>;
-    fn box_float(&mut self, v: f64) -> Res<Ref>;
+    fn box_int(&mut self, v: Self::W) -> Res<Self::V>;
+    fn box_float(&mut self, v: Self::W) -> Res<Self::V>;
 
-    /// The truth of `v` as a branch (a guard in a trace).
-    fn truth(&mut self, v: Ref) -> Res<bool>;
-
-    /// Whether `a` and `b` are the same object (a pointer comparison branch).
-    fn same(&mut self, a: Ref, b: Ref) -> bool;
+    /// Calls a runtime helper (a residual call with the helper's effect info in a trace).
+    fn call(&mut self, h: &'static Helper, args: &[Self::W]) -> Res<Self::W>;
 }
 
 /// The plain interpreter's context.
@@ -63,6 +125,70 @@ pub struct Concrete<'v> {
 }
 
 impl Exec for Concrete<'_> {
+    type V = Ref;
+    type W = u64;
+
+    #[inline(always)]
+    fn vm(&mut self) -> &mut Vm {
+        self.vm
+    }
+
+    #[inline(always)]
+    fn before_op(&mut self, _code: CodeId, _pc: usize, _op: Op) -> bool {
+        true
+    }
+
+    #[inline]
+    fn loop_header(&mut self, code: CodeId, target: usize) -> Res<Option<Exit>> {
+        if self.vm.jit.is_none() {
+            return Ok(None);
+        }
+        crate::jit::merge_point(self.vm, code, target)
+    }
+
+    #[inline(always)]
+    fn raised(&mut self) {}
+
+    #[inline(always)]
+    fn inlines_calls(&self) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    fn frame(&mut self) -> Ref {
+        self.vm.get(self.vm.frame)
+    }
+
+    #[inline(always)]
+    fn slot(&mut self, i: usize) -> Ref {
+        let f = self.frame();
+        self.vm.heap.field(f, L::FRAME_SLOTS + i)
+    }
+
+    #[inline(always)]
+    fn set_slot(&mut self, i: usize, v: Ref) {
+        let f = self.frame();
+        self.vm.heap.set_field(f, L::FRAME_SLOTS + i, v);
+    }
+
+    #[inline(always)]
+    fn sp(&mut self) -> usize {
+        let f = self.frame();
+        self.vm.heap.word(f, L::FRAME_SP) as usize
+    }
+
+    #[inline(always)]
+    fn set_sp(&mut self, sp: usize) {
+        let f = self.frame();
+        self.vm.heap.set_word(f, L::FRAME_SP, sp as u64);
+    }
+
+    #[inline(always)]
+    fn frame_field(&mut self, f: &'static Field) -> Ref {
+        let frame = self.frame();
+        self.vm.heap.field(frame, f.word)
+    }
+
     // The stack operations read the frame once, not through `slot`/`sp`: the plain interpreter
     // spent a fifth of its time here, and `step` is too large for the optimizer to merge them.
     #[inline(always)]
@@ -99,37 +225,33 @@ impl Exec for Concrete<'_> {
     }
 
     #[inline(always)]
-    fn vm(&mut self) -> &mut Vm {
-        self.vm
+    fn constant(&mut self, r: Ref) -> Ref {
+        r
     }
 
     #[inline(always)]
-    fn frame(&mut self) -> Ref {
-        self.vm.get(self.vm.frame)
+    fn const_word(&mut self, w: u64) -> u64 {
+        w
     }
 
     #[inline(always)]
-    fn slot(&mut self, i: usize) -> Ref {
-        let f = self.frame();
-        self.vm.heap.field(f, L::FRAME_SLOTS + i)
+    fn concrete(&mut self, v: Ref) -> Ref {
+        v
     }
 
     #[inline(always)]
-    fn set_slot(&mut self, i: usize, v: Ref) {
-        let f = self.frame();
-        self.vm.heap.set_field(f, L::FRAME_SLOTS + i, v);
+    fn opaque(&mut self, r: Ref) -> Ref {
+        r
     }
 
     #[inline(always)]
-    fn sp(&mut self) -> usize {
-        let f = self.frame();
-        self.vm.heap.word(f, L::FRAME_SP) as usize
+    fn ref_word(&mut self, v: Ref) -> u64 {
+        v.0 as u64
     }
 
     #[inline(always)]
-    fn set_sp(&mut self, sp: usize) {
-        let f = self.frame();
-        self.vm.heap.set_word(f, L::FRAME_SP, sp as u64);
+    fn word_ref(&mut self, w: u64) -> Ref {
+        Ref(w as u32)
     }
 
     #[inline(always)]
@@ -138,53 +260,95 @@ impl Exec for Concrete<'_> {
     }
 
     #[inline(always)]
-    fn word(&mut self, v: Ref, i: usize) -> u64 {
-        self.vm.heap.word(v, i)
-    }
-
-    #[inline(always)]
-    fn int_add(&mut self, a: i64, b: i64) -> Option<i64> {
-        a.checked_add(b)
-    }
-
-    #[inline(always)]
-    fn int_sub(&mut self, a: i64, b: i64) -> Option<i64> {
-        a.checked_sub(b)
-    }
-
-    #[inline(always)]
-    fn int_mul(&mut self, a: i64, b: i64) -> Option<i64> {
-        a.checked_mul(b)
-    }
-
-    #[inline(always)]
-    fn int_lt(&mut self, a: i64, b: i64) -> bool {
-        a < b
-    }
-
-    #[inline(always)]
-    fn box_int(&mut self, v: i64) -> Res<Ref> {
-        self.vm.new_int(v)
-    }
-
-    #[inline(always)]
-    fn box_float(&mut self, v: f64) -> Res<Ref> {
-        self.vm.new_float(v)
-    }
-
-    #[inline(always)]
-    fn truth(&mut self, v: Ref) -> Res<bool> {
-        if v == self.vm.true_ {
-            return Ok(true);
-        }
-        if v == self.vm.false_ {
-            return Ok(false);
-        }
-        crate::ops::truthy(self.vm, v)
+    fn is_null(&mut self, v: Ref) -> bool {
+        v.is_null()
     }
 
     #[inline(always)]
     fn same(&mut self, a: Ref, b: Ref) -> bool {
         a == b
     }
+
+    #[inline(always)]
+    fn word(&mut self, v: Ref, f: &'static Field) -> u64 {
+        self.vm.heap.word(v, f.word)
+    }
+
+    #[inline(always)]
+    fn field(&mut self, v: Ref, f: &'static Field) -> Ref {
+        self.vm.heap.field(v, f.word)
+    }
+
+    #[inline(always)]
+    fn set_word(&mut self, v: Ref, f: &'static Field, w: u64) {
+        self.vm.heap.set_word(v, f.word, w);
+    }
+
+    #[inline(always)]
+    fn item(&mut self, array: Ref, i: u64) -> Ref {
+        self.vm.heap.field(array, L::ITEMS + i as usize)
+    }
+
+    #[inline(always)]
+    fn int_add(&mut self, a: u64, b: u64) -> Option<u64> {
+        (a as i64).checked_add(b as i64).map(|r| r as u64)
+    }
+
+    #[inline(always)]
+    fn int_sub(&mut self, a: u64, b: u64) -> Option<u64> {
+        (a as i64).checked_sub(b as i64).map(|r| r as u64)
+    }
+
+    #[inline(always)]
+    fn int_mul(&mut self, a: u64, b: u64) -> Option<u64> {
+        (a as i64).checked_mul(b as i64).map(|r| r as u64)
+    }
+
+    #[inline(always)]
+    fn int_lt(&mut self, a: u64, b: u64) -> bool {
+        (a as i64) < (b as i64)
+    }
+
+    #[inline(always)]
+    fn int_eq(&mut self, a: u64, b: u64) -> bool {
+        a == b
+    }
+
+    #[inline(always)]
+    fn float_op(&mut self, op: FloatOp, a: u64, b: u64) -> u64 {
+        float_op(op, a, b)
+    }
+
+    #[inline(always)]
+    fn float_is_zero(&mut self, a: u64) -> bool {
+        f64::from_bits(a) == 0.0
+    }
+
+    #[inline(always)]
+    fn box_int(&mut self, v: u64) -> Res<Ref> {
+        self.vm.new_int(v as i64)
+    }
+
+    #[inline(always)]
+    fn box_float(&mut self, v: u64) -> Res<Ref> {
+        self.vm.new_float(f64::from_bits(v))
+    }
+
+    #[inline(always)]
+    fn call(&mut self, h: &'static Helper, args: &[u64]) -> Res<u64> {
+        (h.run)(self.vm, args)
+    }
+}
+
+/// A float operation on bits, as both contexts compute it.
+#[inline(always)]
+pub fn float_op(op: FloatOp, a: u64, b: u64) -> u64 {
+    let (p, q) = (f64::from_bits(a), f64::from_bits(b));
+    let r = match op {
+        FloatOp::Add => p + q,
+        FloatOp::Sub => p - q,
+        FloatOp::Mul => p * q,
+        FloatOp::Div => p / q,
+    };
+    r.to_bits()
 }

@@ -9,7 +9,8 @@
 
 use crate::bytecode::{BinOp, CmpOp, CodeId, Op};
 use crate::call::{self, Callee, Kw};
-use crate::exec::{Concrete, Exec};
+use crate::effects as E;
+use crate::exec::{Concrete, Exec, FloatOp};
 use crate::layout as L;
 use crate::ops;
 use crate::vm::{Exc, Raised, Res, Vm};
@@ -19,14 +20,17 @@ use tracelab_runtime::gc::Ref;
 pub enum Exit {
     Returned(Ref),
     Yielded(Ref),
+    /// The context is done (a recording closed its loop or gave up): the caller's loop goes on
+    /// from the current frame.
+    Left,
 }
 
-enum Flow {
+enum Flow<V> {
     Next,
     /// Enter a new frame (already allocated, arguments bound).
     Enter(Ref),
-    Return(Ref),
-    Yield(Ref),
+    Return(V),
+    Yield(V),
 }
 
 /// Runs `frame` to completion from Rust (a nested run).
@@ -34,6 +38,7 @@ pub fn run_nested(vm: &mut Vm, frame: Ref) -> Res<Ref> {
     match run_frame(vm, frame)? {
         Exit::Returned(v) => Ok(v),
         Exit::Yielded(_) => vm.raise(Exc::RuntimeError, "yield outside a generator frame"),
+        Exit::Left => vm.raise(Exc::RuntimeError, "internal error: a nested run left its loop"),
     }
 }
 
@@ -99,6 +104,7 @@ pub fn send_generator(vm: &mut Vm, g: Ref, value: Ref) -> Res<Option<Ref>> {
             vm.heap.set_field(g, L::GEN_RETURN, v);
             Ok(None)
         }
+        Ok(Exit::Left) => vm.raise(Exc::RuntimeError, "internal error: a generator's run left its loop"),
         Err(e) => {
             vm.heap.set_word(g, L::GEN_STATE, DONE);
             Err(e)
@@ -113,28 +119,46 @@ pub fn take_return_value(vm: &mut Vm, g: Ref) -> Ref {
     if v.is_null() { vm.none } else { v }
 }
 
-/// The loop. Returns when the entry frame (the one without a caller) returns or yields.
+/// The loop. Returns when the entry frame (the one without a caller) returns or yields, or
+/// the context is done ([`Exit::Left`]).
 pub fn run<X: Exec>(x: &mut X) -> Res<Exit> {
     loop {
         let mark = x.vm().roots_mark();
         let f = x.frame();
-        let code = CodeId(x.word(f, L::FRAME_CODE) as u32);
-        let pc = x.word(f, L::FRAME_PC) as usize;
+        // The code and the bytecode index are green: read directly, never traced.
+        let code = CodeId(x.vm().heap.word(f, L::FRAME_CODE) as u32);
+        let pc = x.vm().heap.word(f, L::FRAME_PC) as usize;
         let op = x.vm().codes[code.0 as usize].ops[pc];
+        if !x.before_op(code, pc, op) {
+            x.vm().roots_reset(mark);
+            return Ok(Exit::Left);
+        }
         x.vm().heap.set_word(f, L::FRAME_PC, pc as u64 + 1);
         let flow = step(x, op, code);
         x.vm().roots_reset(mark);
         match flow {
-            Ok(Flow::Next) => {}
+            Ok(Flow::Next) => {
+                if let Op::Jump(target) = op {
+                    if target as usize <= pc {
+                        if let Some(exit) = x.loop_header(code, target as usize)? {
+                            return Ok(exit);
+                        }
+                    }
+                }
+            }
             Ok(Flow::Enter(frame)) => enter(x, frame)?,
             Ok(Flow::Return(v)) => {
                 if let Some(exit) = leave(x, v) {
                     return Ok(exit);
                 }
             }
-            Ok(Flow::Yield(v)) => return Ok(Exit::Yielded(v)),
+            Ok(Flow::Yield(v)) => {
+                let v = x.concrete(v);
+                return Ok(Exit::Yielded(v));
+            }
             Err(Raised) => {
                 let reraise = matches!(op, Op::Reraise);
+                x.raised();
                 unwind(x, reraise)?;
             }
         }
@@ -156,12 +180,12 @@ fn enter<X: Exec>(x: &mut X, frame: Ref) -> Res<()> {
 }
 
 /// Returns from the current frame; `Some` when it was the entry frame of this run.
-fn leave<X: Exec>(x: &mut X, v: Ref) -> Option<Exit> {
+fn leave<X: Exec>(x: &mut X, v: X::V) -> Option<Exit> {
     let vm = x.vm();
     let f = vm.get(vm.frame);
     let back = vm.heap.field(f, L::FRAME_BACK);
     if back.is_null() {
-        return Some(Exit::Returned(v));
+        return Some(Exit::Returned(x.concrete(v)));
     }
     vm.depth -= 1;
     vm.set(vm.frame, back);
@@ -201,6 +225,7 @@ fn unwind<X: Exec>(x: &mut X, reraise: bool) -> Res<()> {
                 vm.heap.set_field(f, L::FRAME_SLOTS + s, Ref::NULL);
             }
             x.set_sp(base + h.depth as usize);
+            let e = x.opaque(e);
             x.push(e);
             return Ok(());
         }
@@ -216,15 +241,17 @@ fn unwind<X: Exec>(x: &mut X, reraise: bool) -> Res<()> {
     }
 }
 
-fn konst<X: Exec>(x: &mut X, i: u32) -> Ref {
+/// Constant `i` of the current code (a constant in a trace: the code is green).
+fn konst<X: Exec>(x: &mut X, i: u32) -> X::V {
     let f = x.frame();
     let vm = x.vm();
     let t = vm.heap.field(f, L::FRAME_CONSTS);
-    vm.heap.field(t, L::ITEMS + i as usize)
+    let r = vm.heap.field(t, L::ITEMS + i as usize);
+    x.constant(r)
 }
 
 /// The name `i` of the current code, as a `str` object.
-fn name_obj<X: Exec>(x: &mut X, code: CodeId, i: u32) -> Ref {
+fn name_obj<X: Exec>(x: &mut X, code: CodeId, i: u32) -> X::V {
     let n = x.vm().codes[code.0 as usize].consts.len() as u32;
     konst(x, n + i)
 }
@@ -238,7 +265,7 @@ fn jump<X: Exec>(x: &mut X, target: u32) {
     x.vm().heap.set_word(f, L::FRAME_PC, target as u64);
 }
 
-fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
+fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow<X::V>> {
     match op {
         Op::Nop => {}
         Op::Pop => {
@@ -277,7 +304,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::LoadFast(i) => {
             let v = x.slot(i as usize);
-            if v.is_null() {
+            if x.is_null(v) {
                 let name = x.vm().codes[code.0 as usize].varnames[i as usize].clone();
                 return x.vm().raise(
                     Exc::UnboundLocalError,
@@ -291,17 +318,20 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
             x.set_slot(i as usize, v);
         }
         Op::DeleteFast(i) => {
-            if x.slot(i as usize).is_null() {
+            let v = x.slot(i as usize);
+            if x.is_null(v) {
                 let name = x.vm().codes[code.0 as usize].varnames[i as usize].clone();
                 return x.vm().raise(
                     Exc::UnboundLocalError,
                     format!("cannot access local variable '{name}' where it is not associated with a value"),
                 );
             }
-            x.set_slot(i as usize, Ref::NULL);
+            let null = x.constant(Ref::NULL);
+            x.set_slot(i as usize, null);
         }
         Op::LoadDeref(i) => {
             let cell = x.slot(i as usize);
+            let cell = x.concrete(cell);
             let v = x.vm().heap.field(cell, L::CELL_VALUE);
             if v.is_null() {
                 let c = &x.vm().codes[code.0 as usize];
@@ -312,15 +342,19 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
                     format!("cannot access free variable '{name}' where it is not associated with a value in enclosing scope"),
                 );
             }
+            let v = x.opaque(v);
             x.push(v);
         }
         Op::StoreDeref(i) => {
             let v = x.pop();
+            let v = x.concrete(v);
             let cell = x.slot(i as usize);
+            let cell = x.concrete(cell);
             x.vm().heap.set_field(cell, L::CELL_VALUE, v);
         }
         Op::DeleteDeref(i) => {
             let cell = x.slot(i as usize);
+            let cell = x.concrete(cell);
             x.vm().heap.set_field(cell, L::CELL_VALUE, Ref::NULL);
         }
         Op::LoadClosure(i) => {
@@ -334,13 +368,14 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         Op::StoreGlobal(i) => {
             let key = name_obj(x, code, i);
             let v = x.peek(0);
-            let f = x.frame();
-            let globals = x.vm().heap.field(f, L::FRAME_GLOBALS);
-            crate::dict::set(x.vm(), globals, key, v)?;
+            let globals = globals(x);
+            let args = [x.ref_word(globals), x.ref_word(key), x.ref_word(v)];
+            x.call(&E::STORE_GLOBAL, &args)?;
             x.pop();
         }
         Op::DeleteGlobal(i) => {
             let key = name_obj(x, code, i);
+            let key = x.concrete(key);
             let f = x.frame();
             let globals = x.vm().heap.field(f, L::FRAME_GLOBALS);
             if crate::dict::remove(x.vm(), globals, key, false)?.is_none() {
@@ -353,7 +388,10 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
             let ns = x.vm().heap.field(f, L::FRAME_NAMESPACE);
             let n = name_text(x.vm(), code, i).to_string();
             match crate::dict::get_str(x.vm(), ns, &n) {
-                Some(v) => x.push(v),
+                Some(v) => {
+                    let v = x.opaque(v);
+                    x.push(v)
+                }
                 None => {
                     let v = load_global(x, code, i)?;
                     x.push(v);
@@ -362,7 +400,9 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::StoreName(i) => {
             let key = name_obj(x, code, i);
+            let key = x.concrete(key);
             let v = x.peek(0);
+            let v = x.concrete(v);
             let f = x.frame();
             let ns = x.vm().heap.field(f, L::FRAME_NAMESPACE);
             crate::dict::set(x.vm(), ns, key, v)?;
@@ -370,6 +410,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::DeleteName(i) => {
             let key = name_obj(x, code, i);
+            let key = x.concrete(key);
             let f = x.frame();
             let ns = x.vm().heap.field(f, L::FRAME_NAMESPACE);
             if crate::dict::remove(x.vm(), ns, key, false)?.is_none() {
@@ -387,12 +428,14 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
             let obj = x.peek(0);
             let v = x.peek(1);
             let sym = x.vm().code_syms[code.0 as usize][i as usize];
-            crate::attr::set(x.vm(), obj, sym, v)?;
+            let args = [x.ref_word(obj), x.const_word(sym.0 as u64), x.ref_word(v)];
+            x.call(&E::SETATTR, &args)?;
             x.pop();
             x.pop();
         }
         Op::DeleteAttr(i) => {
             let obj = x.peek(0);
+            let obj = x.concrete(obj);
             let sym = x.vm().code_syms[code.0 as usize][i as usize];
             crate::attr::delete(x.vm(), obj, sym)?;
             x.pop();
@@ -401,27 +444,32 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
             let obj = x.peek(0);
             let sym = x.vm().code_syms[code.0 as usize][i as usize];
             // A plain function found on an instance's class is pushed unbound, with self.
-            if let Some(f) = method_on_class(x, obj, sym) {
+            let args = [x.ref_word(obj), x.const_word(sym.0 as u64)];
+            let f = x.call(&E::METHOD_ON_CLASS, &args)?;
+            let f = x.word_ref(f);
+            if !x.is_null(f) {
                 // The lookup allocates nothing, so `obj` is still valid.
                 x.set_peek(0, f);
                 x.push(obj);
             } else {
                 let v = load_attr_fast(x, obj, sym)?;
                 x.set_peek(0, v);
-                x.push(Ref::NULL);
+                let null = x.constant(Ref::NULL);
+                x.push(null);
             }
         }
         Op::CallMethod(n) => {
             let n = n as usize;
             let self_ = x.peek(n);
-            if self_.is_null() {
+            if x.is_null(self_) {
                 // [callable, NULL, args...] → shift args down over the NULL.
                 let sp = x.sp();
                 for k in 0..n {
                     let v = x.slot(sp - n + k);
                     x.set_slot(sp - n - 1 + k, v);
                 }
-                x.set_slot(sp - 1, Ref::NULL);
+                let null = x.constant(Ref::NULL);
+                x.set_slot(sp - 1, null);
                 x.set_sp(sp - 1);
                 return call_from_stack(x, n, None);
             }
@@ -431,7 +479,9 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         Op::InPlace(b) => return binary(x, b, true),
         Op::Unary(u) => {
             let a = x.peek(0);
-            let r = ops::unary(x.vm(), a, u)?;
+            let args = [x.ref_word(a), x.const_word(u as u64)];
+            let r = x.call(&E::UNARY, &args)?;
+            let r = x.word_ref(r);
             x.set_peek(0, r);
         }
         Op::Compare(c) => return compare(x, c),
@@ -439,14 +489,17 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
             let (a, b) = (x.peek(1), x.peek(0));
             let same = x.same(a, b);
             x.pop();
-            let r = x.vm().bool(same == want);
+            let r = bool_obj(x, same == want);
             x.set_peek(0, r);
         }
         Op::Contains(want) => {
             let (item, container) = (x.peek(1), x.peek(0));
-            let found = ops::contains(x.vm(), container, item)?;
+            let args = [x.ref_word(item), x.ref_word(container)];
+            let found = x.call(&E::CONTAINS, &args)?;
+            let zero = x.const_word(0);
+            let found = !x.int_eq(found, zero);
             x.pop();
-            let r = x.vm().bool(found == want);
+            let r = bool_obj(x, found == want);
             x.set_peek(0, r);
         }
         Op::Subscr => {
@@ -457,31 +510,24 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::StoreSubscr => {
             let (v, obj, key) = (x.peek(2), x.peek(1), x.peek(0));
-            crate::seq::setitem(x.vm(), obj, key, v)?;
+            store_subscr(x, obj, key, v)?;
             for _ in 0..3 {
                 x.pop();
             }
         }
         Op::DeleteSubscr => {
             let (obj, key) = (x.peek(1), x.peek(0));
+            let (obj, key) = (x.concrete(obj), x.concrete(key));
             crate::seq::delitem(x.vm(), obj, key)?;
             x.pop();
             x.pop();
         }
         Op::BuildTuple(n) => {
-            let t = build_from_stack(x, n as usize, L::TUPLE)?;
+            let t = build_from_stack(x, n as usize, &E::BUILD_TUPLE)?;
             x.push(t);
         }
         Op::BuildList(n) => {
-            let n = n as usize;
-            let l = x.vm().new_list(n)?;
-            let sp = x.sp();
-            for k in 0..n {
-                let v = x.slot(sp - n + k);
-                crate::list::set(x.vm(), l, k, v);
-            }
-            x.vm().heap.set_word(l, L::LIST_LEN, n as u64);
-            drop_n(x, n);
+            let l = build_from_stack(x, n as usize, &E::BUILD_LIST)?;
             x.push(l);
         }
         Op::BuildSet(n) => {
@@ -491,11 +537,13 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
             let sp = x.sp();
             for k in 0..n {
                 let v = x.slot(sp - n + k);
+                let v = x.concrete(v);
                 let s = x.vm().get(sr);
                 crate::set::add(x.vm(), s, v)?;
             }
             drop_n(x, n);
             let s = x.vm().get(sr);
+            let s = x.opaque(s);
             x.push(s);
         }
         Op::BuildMap(n) => {
@@ -505,24 +553,29 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
             let sp = x.sp();
             for k in 0..n {
                 let key = x.slot(sp - 2 * n + 2 * k);
+                let key = x.concrete(key);
                 let v = x.slot(sp - 2 * n + 2 * k + 1);
+                let v = x.concrete(v);
                 let d = x.vm().get(dr);
                 crate::dict::set(x.vm(), d, key, v)?;
             }
             drop_n(x, 2 * n);
             let d = x.vm().get(dr);
+            let d = x.opaque(d);
             x.push(d);
         }
         Op::BuildSlice(n) => {
             let s = x.vm().alloc(L::SLICE, 0)?;
-            let step = if n == 3 { x.peek(0) } else { x.vm().none };
+            let step = if n == 3 { x.peek(0) } else { let none = x.vm().none; x.constant(none) };
             let k = n as usize;
             let (a, b) = (x.peek(k - 1), x.peek(k - 2));
+            let (a, b, step) = (x.concrete(a), x.concrete(b), x.concrete(step));
             let vm = x.vm();
             vm.heap.set_field(s, L::SLICE_START, a);
             vm.heap.set_field(s, L::SLICE_STOP, b);
             vm.heap.set_field(s, L::SLICE_STEP, step);
             drop_n(x, k);
+            let s = x.opaque(s);
             x.push(s);
         }
         Op::BuildString(n) => {
@@ -531,36 +584,43 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
             let mut text = String::new();
             for k in 0..n {
                 let v = x.slot(sp - n + k);
+                let v = x.concrete(v);
                 text.push_str(x.vm().str_of(v));
             }
             let s = x.vm().new_str(&text)?;
             drop_n(x, n);
+            let s = x.opaque(s);
             x.push(s);
         }
         Op::FormatValue { conversion, has_spec } => {
-            let spec = if has_spec { Some(x.peek(0)) } else { None };
+            let spec = if has_spec { let s = x.peek(0); Some(x.concrete(s)) } else { None };
             let v = x.peek(has_spec as usize);
+            let v = x.concrete(v);
             let s = crate::format::format_value(x.vm(), v, conversion, spec)?;
             if has_spec {
                 x.pop();
             }
+            let s = x.opaque(s);
             x.set_peek(0, s);
         }
         Op::ListAppend(depth) => {
             let v = x.peek(0);
             let l = x.peek(depth as usize);
-            crate::list::append(x.vm(), l, v)?;
+            let args = [x.ref_word(l), x.ref_word(v)];
+            x.call(&E::LIST_APPEND, &args)?;
             x.pop();
         }
         Op::SetAdd(depth) => {
             let v = x.peek(0);
             let s = x.peek(depth as usize);
+            let (v, s) = (x.concrete(v), x.concrete(s));
             crate::set::add(x.vm(), s, v)?;
             x.pop();
         }
         Op::MapAdd(depth) => {
             let (k, v) = (x.peek(1), x.peek(0));
             let d = x.peek(depth as usize + 1);
+            let (k, v, d) = (x.concrete(k), x.concrete(v), x.concrete(d));
             crate::dict::set(x.vm(), d, k, v)?;
             x.pop();
             x.pop();
@@ -568,18 +628,21 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         Op::ListExtend(depth) => {
             let v = x.peek(0);
             let l = x.peek(depth as usize);
+            let (v, l) = (x.concrete(v), x.concrete(l));
             crate::seq::extend(x.vm(), l, v)?;
             x.pop();
         }
         Op::SetUpdate(depth) => {
             let v = x.peek(0);
             let s = x.peek(depth as usize);
+            let (v, s) = (x.concrete(v), x.concrete(s));
             crate::set::update(x.vm(), s, v)?;
             x.pop();
         }
         Op::DictUpdate(depth) => {
             let v = x.peek(0);
             let d = x.peek(depth as usize);
+            let (v, d) = (x.concrete(v), x.concrete(d));
             if x.vm().layout(v) != L::DICT {
                 let t = x.vm().type_name_of(v);
                 return x.vm().type_error(format!("'{t}' object is not a mapping"));
@@ -589,7 +652,9 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::ListToTuple => {
             let l = x.peek(0);
+            let l = x.concrete(l);
             let t = crate::iter::list_to_tuple(x.vm(), l)?;
+            let t = x.opaque(t);
             x.set_peek(0, t);
         }
         Op::UnpackSequence(n) => unpack(x, n as usize, None)?,
@@ -597,7 +662,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         Op::Jump(t) => jump(x, t),
         Op::PopJumpIfFalse(t) => {
             let v = x.peek(0);
-            let b = x.truth(v)?;
+            let b = truth(x, v)?;
             x.pop();
             if !b {
                 jump(x, t);
@@ -605,7 +670,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::PopJumpIfTrue(t) => {
             let v = x.peek(0);
-            let b = x.truth(v)?;
+            let b = truth(x, v)?;
             x.pop();
             if b {
                 jump(x, t);
@@ -613,7 +678,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::JumpIfFalseOrPop(t) => {
             let v = x.peek(0);
-            if x.truth(v)? {
+            if truth(x, v)? {
                 x.pop();
             } else {
                 jump(x, t);
@@ -621,7 +686,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::JumpIfTrueOrPop(t) => {
             let v = x.peek(0);
-            if x.truth(v)? {
+            if truth(x, v)? {
                 jump(x, t);
             } else {
                 x.pop();
@@ -629,24 +694,34 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::PopJumpIfNotNone(t) => {
             let v = x.pop();
-            if v != x.vm().none {
+            let none = x.vm().none;
+            let none = x.constant(none);
+            if !x.same(v, none) {
                 jump(x, t);
             }
         }
         Op::GetIter => {
             let v = x.peek(0);
-            let it = crate::iter::get_iter(x.vm(), v)?;
+            let args = [x.ref_word(v)];
+            let it = x.call(&E::GET_ITER, &args)?;
+            let it = x.word_ref(it);
             x.set_peek(0, it);
         }
         Op::ForIter(t) => return for_iter(x, t),
         Op::YieldFromNext(t) => {
             let it = x.peek(0);
+            let it = x.concrete(it);
             match crate::iter::next(x.vm(), it)? {
-                Some(v) => x.push(v),
+                Some(v) => {
+                    let v = x.opaque(v);
+                    x.push(v)
+                }
                 None => {
                     let it = x.peek(0);
+                    let it = x.concrete(it);
                     let vm = x.vm();
                     let value = if vm.layout(it) == L::GENERATOR { crate::interp::take_return_value(vm, it) } else { vm.none };
+                    let value = x.opaque(value);
                     x.set_peek(0, value);
                     jump(x, t);
                 }
@@ -655,11 +730,13 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         Op::Call(n) => return call_from_stack(x, n as usize, None),
         Op::CallKw { nargs, names } => {
             let names = konst(x, names);
+            let names = x.concrete(names);
             return call_from_stack(x, nargs as usize, Some(names));
         }
         Op::CallEx { has_kwargs } => return call_ex(x, has_kwargs),
         Op::MakeFunction { defaults, kwdefaults, closure } => {
             let f = crate::builtins::make_function(x, code, defaults, kwdefaults, closure)?;
+            let f = x.opaque(f);
             x.push(f);
         }
         Op::Return => {
@@ -670,20 +747,24 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
             let v = x.peek(0);
             // The value sent back in (None unless `send` replaces it before resuming).
             let none = x.vm().none;
+            let none = x.constant(none);
             x.set_peek(0, none);
             return Ok(Flow::Yield(v));
         }
         Op::Raise(n) => return raise(x, n),
         Op::Reraise => {
             let e = x.pop();
+            let e = x.concrete(e);
             x.vm().set_exception(e);
             return Err(Raised);
         }
         Op::PushExcInfo => {
             let e = x.peek(0);
+            let e = x.concrete(e);
             let vm = x.vm();
             let handled = vm.get(vm.handled);
             crate::list::append(vm, handled, e)?;
+            let e = x.opaque(e);
             x.push(e);
         }
         Op::PopExcept => {
@@ -697,44 +778,55 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::CheckExcMatch => {
             let (e, t) = (x.peek(1), x.peek(0));
+            let (e, t) = (x.concrete(e), x.concrete(t));
             let m = exception_matches(x.vm(), e, t)?;
             let r = x.vm().bool(m);
+            let r = x.opaque(r);
             x.set_peek(0, r);
         }
         Op::BeforeWith => {
             let ctx = x.peek(0);
+            let ctx = x.concrete(ctx);
             let vm = x.vm();
             let exit_sym = vm.sym("__exit__");
             let exit = crate::attr::get(vm, ctx, exit_sym)?;
             let ctx = x.peek(0);
+            let ctx = x.concrete(ctx);
+            let exit = x.opaque(exit);
             x.set_peek(0, exit);
             let vm = x.vm();
             let enter_sym = vm.sym("__enter__");
             let enter = crate::attr::get(vm, ctx, enter_sym)?;
             let r = call::call_function(x.vm(), enter, &[])?;
+            let r = x.opaque(r);
             x.push(r);
         }
         Op::WithExceptStart => {
             let (exit, e) = (x.peek(1), x.peek(0));
+            let (exit, e) = (x.concrete(exit), x.concrete(e));
             let vm = x.vm();
             let t = vm.type_of(e);
             let none = vm.none;
             let r = call::call_refs(vm, exit, &[t, e, none])?;
             let b = ops::truthy(x.vm(), r)?;
             let r = x.vm().bool(b);
+            let r = x.opaque(r);
             x.push(r);
         }
         Op::LoadBuildClass => {
             let b = crate::builtins::build_class_builtin(x.vm())?;
+            let b = x.opaque(b);
             x.push(b);
         }
         Op::ImportName(i) => {
             let n = name_text(x.vm(), code, i).to_string();
             let m = crate::modules::import(x.vm(), &n)?;
+            let m = x.opaque(m);
             x.set_peek(0, m);
         }
         Op::ImportFrom(i) => {
             let m = x.peek(0);
+            let m = x.concrete(m);
             let sym = x.vm().code_syms[code.0 as usize][i as usize];
             let v = match crate::attr::lookup(x.vm(), m, sym)? {
                 Some(v) => v,
@@ -745,10 +837,12 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
                     return x.vm().raise(Exc::ImportError, format!("cannot import name '{n}' from '{mn}'"));
                 }
             };
+            let v = x.opaque(v);
             x.push(v);
         }
         Op::ImportStar => {
             let m = x.peek(0);
+            let m = x.concrete(m);
             let f = x.frame();
             let ns = x.vm().heap.field(f, L::FRAME_NAMESPACE);
             let d = x.vm().heap.field(m, L::MODULE_DICT);
@@ -757,6 +851,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
         }
         Op::LoadAssertionError => {
             let t = x.vm().exc_type(Exc::AssertionError);
+            let t = x.constant(t);
             x.push(t);
         }
         Op::SetClassCell(_) => {}
@@ -766,8 +861,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow> {
 
 /// For `obj.name(...)`: the plain function `name` of an instance's class when the instance
 /// does not shadow it (no bound method is made). Allocates nothing.
-fn method_on_class<X: Exec>(x: &mut X, obj: Ref, sym: crate::vm::Sym) -> Option<Ref> {
-    let vm = x.vm();
+pub fn method_on_class(vm: &mut Vm, obj: Ref, sym: crate::vm::Sym) -> Option<Ref> {
     if vm.layout(obj) != L::INSTANCE || crate::attr::instance_attr(vm, obj, sym).is_some() {
         return None;
     }
@@ -776,25 +870,49 @@ fn method_on_class<X: Exec>(x: &mut X, obj: Ref, sym: crate::vm::Sym) -> Option<
     (vm.layout(f) == L::FUNCTION).then_some(f)
 }
 
-fn load_global<X: Exec>(x: &mut X, code: CodeId, i: u32) -> Res<Ref> {
-    let f = x.frame();
-    let vm = x.vm();
-    let globals = vm.heap.field(f, L::FRAME_GLOBALS);
-    let sym = vm.code_syms[code.0 as usize][i as usize];
-    if let Some(v) = vm.dict_get_sym(globals, sym) {
-        return Ok(v);
-    }
-    if let Some(v) = vm.dict_get_sym(vm.builtins, sym) {
-        return Ok(v);
-    }
-    let n = vm.sym_name(sym).to_string();
-    vm.raise(Exc::NameError, format!("name '{n}' is not defined"))
+/// The current frame's globals (a frame field, read through the context).
+fn globals<X: Exec>(x: &mut X) -> X::V {
+    x.frame_field(&E::FRAME_GLOBALS)
 }
 
-/// Attribute read with the instance fast path: the map says where the attribute is.
-fn load_attr_fast<X: Exec>(x: &mut X, obj: Ref, sym: crate::vm::Sym) -> Res<Ref> {
-    if x.has_layout(obj, L::INSTANCE) {
-        let vm = x.vm();
+fn load_global<X: Exec>(x: &mut X, code: CodeId, i: u32) -> Res<X::V> {
+    let sym = x.vm().code_syms[code.0 as usize][i as usize];
+    let globals = globals(x);
+    let args = [x.ref_word(globals), x.const_word(sym.0 as u64)];
+    let v = x.call(&E::LOAD_GLOBAL, &args)?;
+    Ok(x.word_ref(v))
+}
+
+/// The bool object for a branch's outcome (a constant: the branch is a guard in a trace).
+fn bool_obj<X: Exec>(x: &mut X, b: bool) -> X::V {
+    let r = x.vm().bool(b);
+    x.constant(r)
+}
+
+/// The truth of `v` as a branch: the bools and ints directly, anything else by its dunders.
+fn truth<X: Exec>(x: &mut X, v: X::V) -> Res<bool> {
+    let (t, f) = (x.vm().true_, x.vm().false_);
+    let (t, f) = (x.constant(t), x.constant(f));
+    if x.same(v, t) {
+        return Ok(true);
+    }
+    if x.same(v, f) {
+        return Ok(false);
+    }
+    if x.has_layout(v, L::INT) {
+        let i = x.word(v, &E::INT_VALUE);
+        let zero = x.const_word(0);
+        return Ok(!x.int_eq(i, zero));
+    }
+    let args = [x.ref_word(v)];
+    let r = x.call(&E::TRUTHY, &args)?;
+    let zero = x.const_word(0);
+    Ok(!x.int_eq(r, zero))
+}
+
+/// `obj.name` with the instance fast path: the map says where the attribute is.
+pub fn load_attr(vm: &mut Vm, obj: Ref, sym: crate::vm::Sym) -> Res<Ref> {
+    if vm.layout(obj) == L::INSTANCE {
         let t = vm.type_of(obj);
         // Properties on the class take precedence over the instance's attributes.
         let has_class_attr = crate::types::lookup_sym(vm, t, sym).is_some_and(|d| vm.layout(d) == L::DESCRIPTOR);
@@ -804,7 +922,13 @@ fn load_attr_fast<X: Exec>(x: &mut X, obj: Ref, sym: crate::vm::Sym) -> Res<Ref>
             }
         }
     }
-    crate::attr::get(x.vm(), obj, sym)
+    crate::attr::get(vm, obj, sym)
+}
+
+fn load_attr_fast<X: Exec>(x: &mut X, obj: X::V, sym: crate::vm::Sym) -> Res<X::V> {
+    let args = [x.ref_word(obj), x.const_word(sym.0 as u64)];
+    let v = x.call(&E::GETATTR, &args)?;
+    Ok(x.word_ref(v))
 }
 
 fn drop_n<X: Exec>(x: &mut X, n: usize) {
@@ -813,25 +937,24 @@ fn drop_n<X: Exec>(x: &mut X, n: usize) {
     }
 }
 
-fn build_from_stack<X: Exec>(x: &mut X, n: usize, layout: tracelab_runtime::gc::LayoutId) -> Res<Ref> {
-    if n == 0 {
-        return Ok(x.vm().empty_tuple);
-    }
-    let t = x.vm().alloc(layout, n)?;
+/// A tuple or list of the top `n` stack values, made by `helper`.
+fn build_from_stack<X: Exec>(x: &mut X, n: usize, helper: &'static crate::effects::Helper) -> Res<X::V> {
     let sp = x.sp();
+    let mut args = Vec::with_capacity(n);
     for k in 0..n {
         let v = x.slot(sp - n + k);
-        x.vm().heap.set_field(t, L::ITEMS + k, v);
+        args.push(x.ref_word(v));
     }
+    let t = x.call(helper, &args)?;
     drop_n(x, n);
-    Ok(t)
+    Ok(x.word_ref(t))
 }
 
 /// Binary operators: the int and float fast paths through the context, else the helper.
-fn binary<X: Exec>(x: &mut X, op: BinOp, inplace: bool) -> Res<Flow> {
+fn binary<X: Exec>(x: &mut X, op: BinOp, inplace: bool) -> Res<Flow<X::V>> {
     let (a, b) = (x.peek(1), x.peek(0));
     if x.has_layout(a, L::INT) && x.has_layout(b, L::INT) {
-        let (i, j) = (x.word(a, L::VALUE) as i64, x.word(b, L::VALUE) as i64);
+        let (i, j) = (x.word(a, &E::INT_VALUE), x.word(b, &E::INT_VALUE));
         let r = match op {
             BinOp::Add => x.int_add(i, j),
             BinOp::Sub => x.int_sub(i, j),
@@ -845,99 +968,147 @@ fn binary<X: Exec>(x: &mut X, op: BinOp, inplace: bool) -> Res<Flow> {
             return Ok(Flow::Next);
         }
     } else if x.has_layout(a, L::FLOAT) && x.has_layout(b, L::FLOAT) {
-        let (p, q) = (f64::from_bits(x.word(a, L::VALUE)), f64::from_bits(x.word(b, L::VALUE)));
-        let r = match op {
-            BinOp::Add => Some(p + q),
-            BinOp::Sub => Some(p - q),
-            BinOp::Mul => Some(p * q),
-            BinOp::TrueDiv if q != 0.0 => Some(p / q),
+        let (p, q) = (x.word(a, &E::FLOAT_VALUE), x.word(b, &E::FLOAT_VALUE));
+        let fop = match op {
+            BinOp::Add => Some(FloatOp::Add),
+            BinOp::Sub => Some(FloatOp::Sub),
+            BinOp::Mul => Some(FloatOp::Mul),
+            BinOp::TrueDiv if !x.float_is_zero(q) => Some(FloatOp::Div),
             _ => None,
         };
-        if let Some(r) = r {
+        if let Some(fop) = fop {
+            let r = x.float_op(fop, p, q);
             let boxed = x.box_float(r)?;
             x.pop();
             x.set_peek(0, boxed);
             return Ok(Flow::Next);
         }
     }
-    let r = ops::binary(x.vm(), a, b, op, inplace)?;
+    let args = [x.ref_word(a), x.ref_word(b), x.const_word(op as u64 * 2 + inplace as u64)];
+    let r = x.call(&E::BINARY, &args)?;
+    let r = x.word_ref(r);
     x.pop();
     x.set_peek(0, r);
     Ok(Flow::Next)
 }
 
-fn compare<X: Exec>(x: &mut X, op: CmpOp) -> Res<Flow> {
+fn compare<X: Exec>(x: &mut X, op: CmpOp) -> Res<Flow<X::V>> {
     let (a, b) = (x.peek(1), x.peek(0));
     if x.has_layout(a, L::INT) && x.has_layout(b, L::INT) {
-        let (i, j) = (x.word(a, L::VALUE) as i64, x.word(b, L::VALUE) as i64);
+        let (i, j) = (x.word(a, &E::INT_VALUE), x.word(b, &E::INT_VALUE));
         let r = match op {
             CmpOp::Lt => x.int_lt(i, j),
             CmpOp::Gt => x.int_lt(j, i),
             CmpOp::Le => !x.int_lt(j, i),
             CmpOp::Ge => !x.int_lt(i, j),
-            CmpOp::Eq => i == j,
-            CmpOp::Ne => i != j,
+            CmpOp::Eq => x.int_eq(i, j),
+            CmpOp::Ne => !x.int_eq(i, j),
         };
-        let v = x.vm().bool(r);
+        let v = bool_obj(x, r);
         x.pop();
         x.set_peek(0, v);
         return Ok(Flow::Next);
     }
-    let r = ops::compare(x.vm(), a, b, op)?;
+    let args = [x.ref_word(a), x.ref_word(b), x.const_word(op as u64)];
+    let r = x.call(&E::COMPARE, &args)?;
+    let r = x.word_ref(r);
     x.pop();
     x.set_peek(0, r);
     Ok(Flow::Next)
 }
 
-fn subscr_fast<X: Exec>(x: &mut X, obj: Ref, key: Ref) -> Res<Ref> {
-    if x.has_layout(obj, L::LIST) && x.has_layout(key, L::INT) {
-        let i = x.word(key, L::VALUE) as i64;
-        let n = x.word(obj, L::LIST_LEN) as i64;
-        let j = if i < 0 { i + n } else { i };
-        if (0..n).contains(&j) {
-            return Ok(crate::list::get(x.vm(), obj, j as usize));
-        }
+/// `list[int]` in range, as the context's reads: the length, the storage, the item.
+fn list_index<X: Exec>(x: &mut X, obj: X::V, key: X::V) -> Option<X::V> {
+    if !(x.has_layout(obj, L::LIST) && x.has_layout(key, L::INT)) {
+        return None;
     }
-    crate::seq::getitem(x.vm(), obj, key)
+    let i = x.word(key, &E::INT_VALUE);
+    let n = x.word(obj, &E::LIST_LEN);
+    let zero = x.const_word(0);
+    let j = if x.int_lt(i, zero) { x.int_add(i, n)? } else { i };
+    if x.int_lt(j, zero) || !x.int_lt(j, n) {
+        return None;
+    }
+    let storage = x.field(obj, &E::LIST_STORAGE);
+    Some(x.item(storage, j))
 }
 
-fn for_iter<X: Exec>(x: &mut X, target: u32) -> Res<Flow> {
+fn subscr_fast<X: Exec>(x: &mut X, obj: X::V, key: X::V) -> Res<X::V> {
+    if let Some(v) = list_index(x, obj, key) {
+        return Ok(v);
+    }
+    let args = [x.ref_word(obj), x.ref_word(key)];
+    let v = x.call(&E::GETITEM, &args)?;
+    Ok(x.word_ref(v))
+}
+
+fn store_subscr<X: Exec>(x: &mut X, obj: X::V, key: X::V, v: X::V) -> Res<()> {
+    let args = [x.ref_word(obj), x.ref_word(key), x.ref_word(v)];
+    x.call(&E::SETITEM, &args)?;
+    Ok(())
+}
+
+fn for_iter<X: Exec>(x: &mut X, target: u32) -> Res<Flow<X::V>> {
     let it = x.peek(0);
-    // Fast paths: ranges and lists.
+    // Fast path: ranges.
     if x.has_layout(it, L::ITER) {
-        let kind = x.word(it, L::ITER_KIND);
-        if kind == crate::iter::RANGE {
-            let pos = x.word(it, L::ITER_POS) as i64;
-            let end = x.word(it, L::ITER_END) as i64;
+        let kind = x.word(it, &E::ITER_KIND);
+        let range = x.const_word(crate::iter::RANGE);
+        if x.int_eq(kind, range) {
+            let pos = x.word(it, &E::ITER_POS);
+            let end = x.word(it, &E::ITER_END);
             if !x.int_lt(pos, end) {
                 x.pop();
                 jump(x, target);
                 return Ok(Flow::Next);
             }
-            x.vm().heap.set_word(it, L::ITER_POS, (pos + 1) as u64);
-            let src = x.vm().heap.field(it, L::ITER_SOURCE);
-            let v = x.word(src, 1) as i64 + pos * x.word(src, 3) as i64;
-            let boxed = x.box_int(v)?;
-            x.push(boxed);
-            return Ok(Flow::Next);
+            // pos < end, so neither the next position nor the item (inside the range) overflows.
+            let one = x.const_word(1);
+            if let Some(next) = x.int_add(pos, one) {
+                let src = x.field(it, &E::ITER_SOURCE);
+                let (start, step) = (x.word(src, &E::RANGE_START), x.word(src, &E::RANGE_STEP));
+                if let Some(v) = x.int_mul(pos, step).and_then(|m| x.int_add(start, m)) {
+                    x.set_word(it, &E::ITER_POS, next);
+                    let boxed = x.box_int(v)?;
+                    x.push(boxed);
+                    return Ok(Flow::Next);
+                }
+            }
         }
     }
-    match crate::iter::next(x.vm(), it)? {
-        Some(v) => x.push(v),
-        None => {
-            x.pop();
-            jump(x, target);
-        }
+    let args = [x.ref_word(it)];
+    let v = x.call(&E::ITER_NEXT, &args)?;
+    let v = x.word_ref(v);
+    if x.is_null(v) {
+        x.pop();
+        jump(x, target);
+    } else {
+        x.push(v);
     }
     Ok(Flow::Next)
 }
 
 /// Calls the callable below `n` arguments (the last `len(names)` of them keywords).
-fn call_from_stack<X: Exec>(x: &mut X, n: usize, names: Option<Ref>) -> Res<Flow> {
+fn call_from_stack<X: Exec>(x: &mut X, n: usize, names: Option<Ref>) -> Res<Flow<X::V>> {
     let sp = x.sp();
     let callee = x.slot(sp - n - 1);
+    if names.is_none() && !x.inlines_calls() {
+        // A call the context makes as one op: the callee runs to completion (a Python
+        // function in a nested run of the interpreter).
+        let mut args = vec![x.ref_word(callee)];
+        for k in 0..n {
+            let v = x.slot(sp - n + k);
+            args.push(x.ref_word(v));
+        }
+        let r = x.call(&E::CALL, &args)?;
+        let r = x.word_ref(r);
+        drop_n(x, n + 1);
+        x.push(r);
+        return Ok(Flow::Next);
+    }
+    let callee = x.concrete(callee);
     // Fast path: a plain Python function called with exactly its positional parameters.
-    if names.is_none() && x.has_layout(callee, L::FUNCTION) {
+    if names.is_none() && x.vm().layout(callee) == L::FUNCTION {
         let vm = x.vm();
         let id = CodeId(vm.heap.word(callee, L::FUNC_CODE) as u32);
         let c = &vm.codes[id.0 as usize];
@@ -947,6 +1118,7 @@ fn call_from_stack<X: Exec>(x: &mut X, n: usize, names: Option<Ref>) -> Res<Flow
             let fr = vm.root(frame);
             for k in 0..n {
                 let v = x.slot(sp - n + k);
+                let v = x.concrete(v);
                 let f = x.vm().get(fr);
                 x.vm().heap.set_field(f, L::FRAME_SLOTS + k, v);
             }
@@ -978,6 +1150,7 @@ fn call_from_stack<X: Exec>(x: &mut X, n: usize, names: Option<Ref>) -> Res<Flow
     drop_n(x, n + 1);
     match result {
         Callee::Done(v) => {
+            let v = x.opaque(v);
             x.push(v);
             Ok(Flow::Next)
         }
@@ -985,10 +1158,11 @@ fn call_from_stack<X: Exec>(x: &mut X, n: usize, names: Option<Ref>) -> Res<Flow
     }
 }
 
-fn call_ex<X: Exec>(x: &mut X, has_kwargs: bool) -> Res<Flow> {
-    let kwargs = if has_kwargs { Some(x.peek(0)) } else { None };
+fn call_ex<X: Exec>(x: &mut X, has_kwargs: bool) -> Res<Flow<X::V>> {
+    let kwargs = if has_kwargs { let d = x.peek(0); Some(x.concrete(d)) } else { None };
     let k = has_kwargs as usize;
     let (f, args) = (x.peek(k + 1), x.peek(k));
+    let (f, args) = (x.concrete(f), x.concrete(args));
     let vm = x.vm();
     let fr = vm.root(f);
     let args = crate::iter::to_tuple(vm, args)?;
@@ -1025,6 +1199,7 @@ fn call_ex<X: Exec>(x: &mut X, has_kwargs: bool) -> Res<Flow> {
     drop_n(x, k + 2);
     match result {
         Callee::Done(v) => {
+            let v = x.opaque(v);
             x.push(v);
             Ok(Flow::Next)
         }
@@ -1034,6 +1209,7 @@ fn call_ex<X: Exec>(x: &mut X, has_kwargs: bool) -> Res<Flow> {
 
 fn unpack<X: Exec>(x: &mut X, before: usize, after: Option<usize>) -> Res<()> {
     let v = x.peek(0);
+    let v = x.concrete(v);
     let vm = x.vm();
     let items = if matches!(vm.layout(v), L::TUPLE | L::LIST) { v } else { crate::iter::to_list(vm, v)? };
     let ir = vm.root(items);
@@ -1052,6 +1228,7 @@ fn unpack<X: Exec>(x: &mut X, before: usize, after: Option<usize>) -> Res<()> {
             for k in (0..n).rev() {
                 let items = x.vm().get(ir);
                 let v = crate::list::seq_get(x.vm(), items, k);
+                let v = x.opaque(v);
                 x.push(v);
             }
         }
@@ -1063,14 +1240,17 @@ fn unpack<X: Exec>(x: &mut X, before: usize, after: Option<usize>) -> Res<()> {
             for k in (n - after..n).rev() {
                 let items = x.vm().get(ir);
                 let v = crate::list::seq_get(x.vm(), items, k);
+                let v = x.opaque(v);
                 x.push(v);
             }
             let items = x.vm().get(ir);
             let middle = crate::list::from_items(x.vm(), items, before, n - after)?;
+            let middle = x.opaque(middle);
             x.push(middle);
             for k in (0..before).rev() {
                 let items = x.vm().get(ir);
                 let v = crate::list::seq_get(x.vm(), items, k);
+                let v = x.opaque(v);
                 x.push(v);
             }
         }
@@ -1078,7 +1258,7 @@ fn unpack<X: Exec>(x: &mut X, before: usize, after: Option<usize>) -> Res<()> {
     Ok(())
 }
 
-fn raise<X: Exec>(x: &mut X, n: u32) -> Res<Flow> {
+fn raise<X: Exec>(x: &mut X, n: u32) -> Res<Flow<X::V>> {
     let vm = x.vm();
     if n == 0 {
         let handled = vm.get(vm.handled);
@@ -1091,6 +1271,7 @@ fn raise<X: Exec>(x: &mut X, n: u32) -> Res<Flow> {
         return Err(Raised);
     }
     let e = x.peek(if n == 2 { 1 } else { 0 });
+    let e = x.concrete(e);
     let vm = x.vm();
     let is_exc_class = vm.layout(e) == L::TYPE && vm.heap.word(e, L::TYPE_FLAGS) & crate::types::FLAG_EXCEPTION != 0;
     let is_exc = vm.layout(e) == L::INSTANCE && {
@@ -1104,6 +1285,7 @@ fn raise<X: Exec>(x: &mut X, n: u32) -> Res<Flow> {
     let er = vm.root(e);
     if n == 2 {
         let cause = x.peek(0);
+        let cause = x.concrete(cause);
         let vm = x.vm();
         let cause = crate::exceptions::as_cause(vm, cause)?;
         let s = vm.sym("__cause__");

@@ -16,9 +16,11 @@ pub mod effects;
 pub mod exceptions;
 pub mod exec;
 pub mod format;
+pub mod helpers;
 pub mod interp;
 pub mod io;
 pub mod iter;
+pub mod jit;
 pub mod layout;
 pub mod list;
 pub mod maps;
@@ -87,6 +89,8 @@ pub struct Outcome {
     pub exit_code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// What the JIT did, when it ran.
+    pub jit: Option<jit::JitReport>,
 }
 
 /// Options of a run.
@@ -96,6 +100,12 @@ pub struct RunOptions {
     pub gc_stats: bool,
     /// Keep stdout and stderr in the [`Outcome`] instead of writing them.
     pub capture: bool,
+    /// Run with the tracing JIT (`None`: interpret only).
+    pub jit: Option<jit::JitOptions>,
+    /// Print the JIT's summary to stderr when the program ends.
+    pub jit_stats: bool,
+    /// Write the JIT's log (every trace, aborts, the summary) here when the program ends.
+    pub jit_log: Option<std::path::PathBuf>,
 }
 
 /// Runs a program as `python3 FILE ARGS...` does: output to stdout, errors and tracebacks to
@@ -108,16 +118,36 @@ pub fn run_main(source: &str, filename: &str, argv: Vec<String>, script_dir: std
         vm.out.capture = Some(Vec::new());
         vm.out.err_capture = Some(String::new());
     }
-    let code = run_main_in(&mut vm, source, filename);
+    if let Some(jo) = &options.jit {
+        let jo = jit::JitOptions { log: options.jit_log.is_some(), ..jo.clone() };
+        match jit::Jit::new(&jo) {
+            Ok(j) => vm.jit = Some(Box::new(j)),
+            Err(e) => return Outcome { exit_code: 2, stdout: String::new(), stderr: format!("tracelab py: {e}\n"), jit: None },
+        }
+    }
+    let mut code = run_main_in(&mut vm, source, filename);
     vm.files.close_all();
     vm.out.flush();
     if options.gc_stats {
         let report = gc_report(&vm);
         vm.out.write_err(&report);
     }
+    let mut jit_report = None;
+    if let Some(j) = vm.jit.take() {
+        jit_report = Some(j.report());
+        if options.jit_stats {
+            vm.out.write_err(&format!("JIT summary:\n{}", jit::summary(&j.report())));
+        }
+        if let (Some(path), Some(text)) = (&options.jit_log, j.log_text()) {
+            if let Err(e) = std::fs::write(path, text) {
+                vm.out.write_err(&format!("tracelab py: can't write the JIT log '{}': {e}\n", path.display()));
+                code = code.max(1);
+            }
+        }
+    }
     let stdout = String::from_utf8_lossy(&vm.out.capture.take().unwrap_or_default()).into_owned();
     let stderr = vm.out.err_capture.take().unwrap_or_default();
-    Outcome { exit_code: code, stdout, stderr }
+    Outcome { exit_code: code, stdout, stderr, jit: jit_report }
 }
 
 fn run_main_in(vm: &mut Vm, source: &str, filename: &str) -> i32 {

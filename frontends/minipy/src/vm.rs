@@ -127,6 +127,8 @@ pub struct Vm {
     /// The frame running now (null between runs).
     pub frame: Root,
     pub depth: u32,
+    /// The tracing JIT (`None`: interpret only).
+    pub jit: Option<Box<crate::jit::Jit>>,
     pub next_identity: u64,
     pub recursion_limit: u32,
     pub argv: Vec<String>,
@@ -184,6 +186,7 @@ impl Vm {
             handled: Root(0),
             frame: Root(0),
             depth: 0,
+            jit: None,
             next_identity: 0,
             recursion_limit: 1000,
             argv: Vec::new(),

@@ -8,7 +8,7 @@ fn frame(pc: u32, slots: &[Value]) -> Resume {
 
 /// `while i < n: i += 1` as a recording context would record it.
 fn counting_loop() -> Module {
-    let (mut r, p) = Recorder::start_loop("count", 1, &[Type::Int, Type::Int], 100);
+    let (mut r, p) = Recorder::start_loop(Module::new(), "count", 1, &[Type::Int, Type::Int], 100);
     let (i, n) = (p[0], p[1]);
     r.debug_merge_point("count:2 LoadFast(0)");
     let lt = r.op(Opcode::IntLt, &[i, n], None).unwrap().unwrap();
@@ -34,7 +34,7 @@ fn a_recorded_loop_verifies_and_prints_as_a_labelled_loop() {
 
 #[test]
 fn fail_args_are_the_resume_data_s_values_once_each_without_constants() {
-    let (mut r, p) = Recorder::start_loop("l", 1, &[Type::Int], 100);
+    let (mut r, p) = Recorder::start_loop(Module::new(), "l", 1, &[Type::Int], 100);
     let seven = r.constant(Const::Int(7));
     let c = r.op(Opcode::IntLt, &[p[0], seven], None).unwrap().unwrap();
     r.guard(Opcode::GuardTrue, &[c], frame(0, &[p[0], seven, p[0]])).unwrap();
@@ -46,7 +46,7 @@ fn fail_args_are_the_resume_data_s_values_once_each_without_constants() {
 
 #[test]
 fn recording_past_the_limit_aborts() {
-    let (mut r, p) = Recorder::start_loop("l", 1, &[Type::Int], 2);
+    let (mut r, p) = Recorder::start_loop(Module::new(), "l", 1, &[Type::Int], 2);
     assert!(r.op(Opcode::IntAdd, &[p[0], p[0]], None).is_ok());
     assert!(r.op(Opcode::IntAdd, &[p[0], p[0]], None).is_ok());
     assert_eq!(r.op(Opcode::IntAdd, &[p[0], p[0]], None), Err(AbortReason::TooLong));
@@ -54,7 +54,7 @@ fn recording_past_the_limit_aborts() {
 
 #[test]
 fn a_jump_with_the_wrong_arguments_is_rejected_by_the_verifier() {
-    let (r, p) = Recorder::start_loop("l", 1, &[Type::Int, Type::Int], 10);
+    let (r, p) = Recorder::start_loop(Module::new(), "l", 1, &[Type::Int, Type::Int], 10);
     assert!(r.close_loop(&[p[0]]).is_err(), "one argument for two parameters");
 }
 

@@ -1,0 +1,227 @@
+//! minipy's tracing JIT, built on `tracelab-jit`'s driver and recorder.
+//!
+//! At every backward jump the plain interpreter calls [`merge_point`] with the green key (code
+//! object and loop-header index). When the driver says the position is hot, the interpreter
+//! loop runs on with the recording context ([`record::Recording`]) until the loop closes at
+//! the same header or the recording gives up; either way the program goes on in the plain
+//! interpreter from where the recording left it (recording executes each op for real). A
+//! closed loop is optimized with the pass manager (`-O`, or the pipeline of `--jit-opt`), and
+//! both forms go to the log.
+//!
+//! Not yet done (the tracing-JIT issue's next steps, in docs/minipy.md): entering compiled code
+//! at a hot header and resuming from guards, inlining calls, bridges.
+
+pub mod record;
+
+use crate::bytecode::CodeId;
+use crate::interp::{self, Exit};
+use crate::vm::{Res, Vm};
+use record::{Outcome, Recording};
+use std::time::{Duration, Instant};
+use tracelab_ir::trace::OpExtra;
+use tracelab_ir::{Module, Target, TraceId};
+use tracelab_jit::{AbortReason, Action, Driver, JitParams, LoopToken};
+use tracelab_passes::manager::{self, Step};
+
+/// How the JIT runs, from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct JitOptions {
+    pub params: JitParams,
+    /// The pipeline that optimizes each trace (`None`: `-O`).
+    pub pipeline: Option<String>,
+    /// Keep the log text (`--jit-log`).
+    pub log: bool,
+}
+
+/// What the JIT did, for `--jit-stats` and the log's summary.
+#[derive(Clone, Debug, Default)]
+pub struct JitReport {
+    pub stats: tracelab_jit::Stats,
+    pub loops_optimized: u32,
+    pub optimizer_failures: u32,
+    /// Recorded traces that did not verify (a bug in the recording context).
+    pub invalid_traces: u32,
+    pub ops_kept: u64,
+    pub time_tracing: Duration,
+    pub time_optimizing: Duration,
+}
+
+pub struct Jit {
+    driver: Driver<(CodeId, usize)>,
+    pipeline: Vec<Step>,
+    /// minipy's descr declarations, the module every recording starts from.
+    base: Module,
+    next_token: u64,
+    /// Every trace as recorded and as optimized (`None` without `--jit-log`), and the log's
+    /// comment lines (aborts).
+    log: Option<Module>,
+    notes: Vec<String>,
+    report: JitReport,
+}
+
+impl Jit {
+    /// A JIT with these options; an error names a bad pipeline.
+    pub fn new(options: &JitOptions) -> Result<Jit, String> {
+        let pipeline = match &options.pipeline {
+            Some(text) => manager::parse_pipeline(text).map_err(|e| format!("--jit-opt: {e}"))?,
+            None => tracelab_passes::DEFAULT_PIPELINE.iter().map(|p| Step::new(p)).collect(),
+        };
+        let base = tracelab_ir::parse(&crate::effects::declarations())
+            .map_err(|d| format!("minipy's descr declarations do not parse: {}", d.first().map_or(String::new(), |d| d.message.clone())))?;
+        let log = options.log.then(|| base.clone());
+        Ok(Jit { driver: Driver::new(options.params.clone()), pipeline, base, next_token: 1, log, notes: Vec::new(), report: JitReport::default() })
+    }
+
+    pub fn report(&self) -> JitReport {
+        JitReport { stats: self.driver.stats().clone(), ..self.report.clone() }
+    }
+
+    /// The log: a summary and the aborts as comments, then every trace (as recorded, `NAME`,
+    /// and as optimized, `NAME_opt`) in tracelab's text format.
+    pub fn log_text(&self) -> Option<String> {
+        let m = self.log.as_ref()?;
+        let mut out = String::from("; tracelab JIT log (minipy)\n");
+        for line in summary(&self.report()).lines() {
+            out.push_str(&format!("; {line}\n"));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("; {n}\n"));
+        }
+        out.push_str(&tracelab_ir::print_module(m));
+        Some(out)
+    }
+
+    fn loop_closed(&mut self, recorded: Module, name: &str, token: u64, ops: usize) {
+        let started = Instant::now();
+        let mut optimized = recorded.clone();
+        let opts = manager::Options { verify_each: true, ..manager::Options::default() };
+        let result = manager::run(&mut optimized, &self.pipeline, &opts);
+        self.report.time_optimizing += started.elapsed();
+        match result {
+            Ok(_) => {
+                self.report.loops_optimized += 1;
+                self.report.ops_kept += optimized.traces.values().map(|t| t.ops.len() as u64).sum::<u64>();
+            }
+            Err(e) => {
+                self.report.optimizer_failures += 1;
+                self.notes.push(format!("loop {name}: the optimizer failed: {e}"));
+            }
+        }
+        if let Some(log) = self.log.as_mut() {
+            append(log, &recorded, name);
+            append(log, &optimized, &format!("{name}_opt"));
+        }
+        self.driver.compiled(LoopToken(token as u32), ops);
+    }
+
+    fn aborted(&mut self, name: &str, reason: AbortReason, ops: usize) {
+        if self.log.is_some() {
+            self.notes.push(format!("aborted {name} after {ops} ops: {reason}"));
+        }
+        self.driver.abort(reason, ops);
+    }
+}
+
+/// Copies the traces of `from` into the log as `name` (a second trace gets a suffix), with
+/// label tokens fresh in the log.
+fn append(log: &mut Module, from: &Module, name: &str) {
+    for (k, t) in from.traces.keys().enumerate() {
+        let id = tracelab_ir::link::copy_trace(log, from, t);
+        log.traces[id].name = if k == 0 { name.to_string() } else { format!("{name}_{k}") };
+        retoken(log, id);
+    }
+}
+
+/// Gives trace `t`'s labels tokens no other trace of `m` uses (and its jumps to them).
+fn retoken(m: &mut Module, t: TraceId) {
+    let mut map = Vec::new();
+    let mut next = match m.fresh_token() {
+        Target::Token(n) => n,
+        Target::Loop(_) => 1,
+    };
+    let ids: Vec<_> = m.traces[t].ops.keys().collect();
+    for &id in &ids {
+        if let OpExtra::Label(info) = &mut m.traces[t].ops[id].extra {
+            if let Target::Token(old) = info.token {
+                map.push((old, next));
+                info.token = Target::Token(next);
+                next += 1;
+            }
+        }
+    }
+    for &id in &ids {
+        if let OpExtra::Jump(Target::Token(old)) = &mut m.traces[t].ops[id].extra {
+            if let Some(&(_, new)) = map.iter().find(|(o, _)| o == old) {
+                *old = new;
+            }
+        }
+    }
+}
+
+/// The summary `--jit-stats` prints and the log starts with.
+pub fn summary(r: &JitReport) -> String {
+    let s = &r.stats;
+    let mut out = String::new();
+    out.push_str(&format!("traces started: {}\n", s.traces_started));
+    out.push_str(&format!("loops recorded: {} (optimized: {}, optimizer failures: {}, invalid traces: {})\n", s.loops_compiled, r.loops_optimized, r.optimizer_failures, r.invalid_traces));
+    out.push_str(&format!("ops recorded: {}, kept after optimizing: {}\n", s.ops_recorded, r.ops_kept));
+    out.push_str(&format!("aborts: {}, positions blacklisted: {}\n", s.total_aborts(), s.blacklisted));
+    for (reason, n) in &s.aborts {
+        out.push_str(&format!("  {n:>6}  {reason}\n"));
+    }
+    out.push_str(&format!("time tracing: {:.1} ms, optimizing: {:.1} ms\n", ms(r.time_tracing), ms(r.time_optimizing)));
+    out.push_str("compiled code entered: 0 (running compiled loops is not built yet)\n");
+    out
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The interpreter's merge point: a backward jump to `header` in `code`. May record a loop
+/// (running the program on meanwhile); `Some` when the program's entry frame ended during it.
+pub fn merge_point(vm: &mut Vm, code: CodeId, header: usize) -> Res<Option<Exit>> {
+    let Some(mut jit) = vm.jit.take() else { return Ok(None) };
+    let result = match jit.driver.merge_point((code, header)) {
+        Action::StartTracing => trace_loop(vm, &mut jit, code, header),
+        _ => Ok(None),
+    };
+    vm.jit = Some(jit);
+    result
+}
+
+/// Records the loop at `header` while running it; the JIT is out of `vm` meanwhile, so runs
+/// nested in helpers do not trace.
+fn trace_loop(vm: &mut Vm, jit: &mut Jit, code: CodeId, header: usize) -> Res<Option<Exit>> {
+    let started = Instant::now();
+    let name = loop_name(vm, code, header);
+    let token = jit.next_token;
+    jit.next_token += 1;
+    let mark = vm.roots_mark();
+    let limit = jit.driver.params().trace_limit;
+    let mut recording = Recording::start(vm, jit.base.clone(), &name, token, code, header, limit);
+    let exit = interp::run(&mut recording);
+    let (outcome, ops) = recording.finish();
+    vm.roots_reset(mark);
+    jit.report.time_tracing += started.elapsed();
+    match outcome {
+        Outcome::Closed(m) => jit.loop_closed(m, &name, token, ops),
+        Outcome::Aborted(reason) => jit.aborted(&name, reason, ops),
+        Outcome::Invalid(d) => {
+            jit.report.invalid_traces += 1;
+            let first = d.first().map_or(String::new(), |d| d.message.clone());
+            jit.aborted(&name, AbortReason::Unsupported(format!("the recorded trace does not verify ({first})")), ops);
+        }
+    }
+    match exit? {
+        Exit::Left => Ok(None),
+        e => Ok(Some(e)),
+    }
+}
+
+/// A trace name from the code's name and the header's index (`loop_main_12`).
+fn loop_name(vm: &Vm, code: CodeId, header: usize) -> String {
+    let c = &vm.codes[code.0 as usize];
+    let base: String = c.name.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' }).collect();
+    format!("loop_{}_{header}", base.trim_matches('_'))
+}

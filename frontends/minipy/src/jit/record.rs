@@ -1,0 +1,653 @@
+//! The recording context: minipy's [`Exec`] that executes each operation concretely and
+//! appends the IR op standing for it, through `tracelab-jit`'s [`Recorder`].
+//!
+//! A loop trace starts at a loop header with one input, the frame (the virtualizable). Frame
+//! slots are read with `getfield_gc_r` and written with `setfield_gc` on it (the `virtualize`
+//! pass turns them into SSA values); the recorder keeps the IR value of each slot it has seen,
+//! so a slot read after a write in the trace is that value. The stack depth, the code and the
+//! bytecode index are green: they are never traced.
+//!
+//! Every branch on a traced value becomes a guard. Its resume data resumes the interpreter at
+//! the start of the current bytecode: one frame (`frame 'code' pc=N`) and `vable` entries that
+//! restore the slots and the stack depth the bytecode had changed before the guard. A guard
+//! after a call that may have had effects would redo them, so the trace gives up instead; the
+//! exception check after a call (`guard_no_exception`) resumes after the bytecode, where the
+//! interpreter unwinds from it.
+//!
+//! What is not traced yet gives up the trace with a reason (counted in `--jit-stats`): any
+//! bytecode whose semantics work on the [`Vm`] directly (through [`Exec::concrete`] or
+//! [`Exec::opaque`]), an exception, leaving the loop's frame, reaching another loop's header.
+
+use crate::bytecode::{CodeId, Op};
+use crate::effects::{Field, Helper};
+use crate::exec::{float_op, Exec, FloatOp};
+use crate::interp::Exit;
+use crate::layout as L;
+use crate::vm::{Res, Root, Vm};
+use rustc_hash::FxHashMap;
+use tracelab_ir::descr::{CallKind, DescrData, FieldDescr, MemKind};
+use tracelab_ir::entity::EntityRef;
+use tracelab_ir::resume::{Resume, ResumeFrame, ResumeValue, VableEntry, VableSlot};
+use tracelab_ir::trace::Virtualizable;
+use tracelab_ir::{Const, DescrId, Diagnostic, Module, Opcode, Type, Value};
+use tracelab_jit::{AbortReason, Recorder};
+use tracelab_runtime::gc::{LayoutId, Ref};
+
+/// A value as the recording sees it: its concrete bits and the IR value standing for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Traced {
+    pub c: u64,
+    pub ir: Value,
+}
+
+/// How a recording ended.
+pub enum Outcome {
+    /// The loop closed: the module holds the trace, verified.
+    Closed(Module),
+    Aborted(AbortReason),
+    /// The recorded trace failed to verify (a bug in the recording context).
+    Invalid(Vec<Diagnostic>),
+}
+
+pub struct Recording<'v> {
+    vm: &'v mut Vm,
+    rec: Option<Recorder>,
+    /// The loop's frame, rooted (it moves), and the label parameter standing for it.
+    frame: Root,
+    frame_ir: Value,
+    code: CodeId,
+    header: usize,
+    /// The IR value of each frame slot the trace has read or written.
+    slots: Vec<Option<Value>>,
+    /// The same at the start of the current bytecode, with its index and stack depth.
+    slots_at_op: Vec<Option<Value>>,
+    op_pc: usize,
+    op_sp: usize,
+    op: Option<Op>,
+    /// A helper with effects called in the current bytecode: a guard after it would redo it.
+    effect_in_op: Option<&'static str>,
+    /// Values whose layout a guard already fixed.
+    known_layout: FxHashMap<Value, LayoutId>,
+    /// Frame fields the trace touched (the virtualizable's declared fields).
+    vable_fields: Vec<DescrId>,
+    outcome: Option<Outcome>,
+    /// Ops recorded when the recorder was given up or closed.
+    ops_recorded: usize,
+}
+
+impl<'v> Recording<'v> {
+    /// Starts recording the loop at `header` of `code`, the current frame's, with `module`'s
+    /// descrs (minipy's declarations).
+    pub fn start(vm: &'v mut Vm, module: Module, name: &str, token: u64, code: CodeId, header: usize, limit: usize) -> Recording<'v> {
+        let (rec, params) = Recorder::start_loop(module, name, token, &[Type::Ref], limit);
+        let f = vm.get(vm.frame);
+        let frame = vm.root(f);
+        let nslots = vm.heap.len(f);
+        Recording {
+            vm,
+            rec: Some(rec),
+            frame,
+            frame_ir: params[0],
+            code,
+            header,
+            slots: vec![None; nslots],
+            slots_at_op: vec![None; nslots],
+            op_pc: header,
+            op_sp: 0,
+            op: None,
+            effect_in_op: None,
+            known_layout: FxHashMap::default(),
+            vable_fields: Vec::new(),
+            outcome: None,
+            ops_recorded: 0,
+        }
+    }
+
+    /// How the recording ended (`Aborted` if it is still under way: the frame was left), and
+    /// the ops it recorded.
+    pub fn finish(mut self) -> (Outcome, usize) {
+        let ops = self.rec.as_ref().map_or(self.ops_recorded, |r| r.len());
+        let outcome = self.outcome.take().unwrap_or(Outcome::Aborted(AbortReason::LeftEntryFrame));
+        (outcome, ops)
+    }
+
+    fn give_up(&mut self, reason: AbortReason) {
+        self.ops_recorded = self.rec.as_ref().map_or(self.ops_recorded, |r| r.len());
+        if self.outcome.is_none() {
+            self.outcome = Some(Outcome::Aborted(reason));
+        }
+        self.rec = None;
+    }
+
+    fn unsupported(&mut self, what: String) {
+        self.give_up(AbortReason::Unsupported(what));
+    }
+
+    fn op_name(&self) -> String {
+        self.op.map_or_else(|| "?".to_string(), |op| op_text(&op))
+    }
+
+    /// Appends a non-guard op; its result (or a stand-in once the trace is given up).
+    fn emit(&mut self, opcode: Opcode, args: &[Value], descr: Option<DescrId>) -> Value {
+        let stand_in = self.frame_ir;
+        let Some(rec) = self.rec.as_mut() else { return stand_in };
+        match rec.op(opcode, args, descr) {
+            Ok(v) => v.unwrap_or(stand_in),
+            Err(reason) => {
+                self.give_up(reason);
+                stand_in
+            }
+        }
+    }
+
+    fn guard(&mut self, opcode: Opcode, args: &[Value]) {
+        if self.rec.is_none() {
+            return;
+        }
+        let after_call = opcode == Opcode::GuardNoException;
+        if let (Some(h), false) = (self.effect_in_op, after_call) {
+            let what = format!("a branch on the result of `{h}` in {} (it may have had effects)", self.op_name());
+            self.unsupported(what);
+            return;
+        }
+        let resume = self.resume_here(!after_call);
+        let Some(rec) = self.rec.as_mut() else { return };
+        if let Err(reason) = rec.guard(opcode, args, resume) {
+            self.give_up(reason);
+        }
+    }
+
+    /// Resume data for a guard in the current bytecode: at its start (`restore`: the slots it
+    /// changed get their old values back) or after it (an exception check).
+    fn resume_here(&mut self, restore: bool) -> Resume {
+        let name = self.vm.codes[self.code.0 as usize].name.clone();
+        let pc = if restore { self.op_pc } else { self.op_pc + 1 };
+        let mut r = Resume { frames: vec![ResumeFrame { code: name, pc: pc as u32, slots: vec![] }], ..Resume::default() };
+        let sp = if restore { self.op_sp } else { self.concrete_sp() };
+        let sp_descr = self.frame_word_descr("sp", L::FRAME_SP);
+        let sp_value = self.constant_value(Const::Int(sp as i64));
+        r.vable.push(VableEntry { slot: VableSlot::Field(sp_descr), value: ResumeValue::Value(sp_value) });
+        if restore {
+            for i in 0..self.slots.len() {
+                if self.slots[i] != self.slots_at_op[i] {
+                    if let Some(old) = self.slots_at_op[i] {
+                        let d = self.slot_descr(i);
+                        r.vable.push(VableEntry { slot: VableSlot::Field(d), value: ResumeValue::Value(old) });
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    fn constant_value(&mut self, c: Const) -> Value {
+        match self.rec.as_mut() {
+            Some(rec) => rec.constant(c),
+            None => self.frame_ir,
+        }
+    }
+
+    fn is_const(&self, v: Value) -> bool {
+        self.rec.as_ref().is_some_and(|r| r.is_const(v))
+    }
+
+    fn descr(&mut self, name: &str) -> Option<DescrId> {
+        self.rec.as_mut()?.module_mut().descr_by_name(name)
+    }
+
+    /// The call descr of helper `h` taking `n` arguments: the declared one, or for a helper
+    /// taking any number (a call's arguments), a variant with `n` reference arguments.
+    fn call_descr(&mut self, h: &Helper, n: usize) -> Option<DescrId> {
+        let base = self.descr(&format!("minipy.call.{}", h.name))?;
+        let m = self.rec.as_mut()?.module_mut();
+        let DescrData::Call(c) = &m.descrs[base].data else { return Some(base) };
+        if c.args.len() == n {
+            return Some(base);
+        }
+        let mut c = c.clone();
+        c.args = vec![CallKind::Ref; n];
+        Some(m.intern_descr_named(&format!("minipy.call.{}.{n}", h.name), DescrData::Call(c)))
+    }
+
+    fn field_descr(&mut self, f: &Field) -> Option<DescrId> {
+        self.descr(&format!("minipy.{}", f.name))
+    }
+
+    /// A word field of the frame (`frame.sp`), declared on first use.
+    fn frame_word_descr(&mut self, name: &str, word: usize) -> DescrId {
+        self.frame_descr(&format!("minipy.frame.{name}"), name, word, MemKind::Signed)
+    }
+
+    fn slot_descr(&mut self, i: usize) -> DescrId {
+        let name = format!("slot{i}");
+        self.frame_descr(&format!("minipy.frame.{name}"), &name, L::FRAME_SLOTS + i, MemKind::Ref)
+    }
+
+    fn frame_descr(&mut self, full: &str, name: &str, word: usize, kind: MemKind) -> DescrId {
+        let data = DescrData::Field(FieldDescr { owner: "minipy.frame".into(), name: name.into(), offset: (word * 8) as u32, size: None, kind, pure: false });
+        let d = match self.rec.as_mut() {
+            Some(rec) => rec.module_mut().intern_descr_named(full, data),
+            None => DescrId::new(0), // the trace is given up; nothing reads it
+        };
+        if !self.vable_fields.contains(&d) {
+            self.vable_fields.push(d);
+        }
+        d
+    }
+
+    fn frame_ref(&self) -> Ref {
+        self.vm.get(self.frame)
+    }
+
+    /// The frame the interpreter runs now: the loop's, or (after a return took the recording
+    /// out of it) its caller, which the trace does not follow.
+    fn current_frame(&mut self) -> Ref {
+        let now = self.vm.get(self.vm.frame);
+        if now != self.frame_ref() {
+            self.give_up(AbortReason::LeftEntryFrame);
+        }
+        now
+    }
+
+    fn concrete_sp(&mut self) -> usize {
+        let f = self.current_frame();
+        self.vm.heap.word(f, L::FRAME_SP) as usize
+    }
+
+    fn read_slot(&mut self, i: usize) -> Traced {
+        let f = self.current_frame();
+        let c = self.vm.heap.field(f, L::FRAME_SLOTS + i).0 as u64;
+        if let Some(Some(v)) = self.slots.get(i) {
+            return Traced { c, ir: *v };
+        }
+        let d = self.slot_descr(i);
+        let ir = self.emit(Opcode::GetfieldGcR, &[self.frame_ir], Some(d));
+        if i < self.slots.len() {
+            self.slots[i] = Some(ir);
+            self.slots_at_op[i] = Some(ir);
+        }
+        Traced { c, ir }
+    }
+
+    fn write_slot(&mut self, i: usize, v: Traced) {
+        let f = self.current_frame();
+        let traced = self.rec.is_some() && i < self.slots.len();
+        if traced && self.slots[i].is_none() {
+            // Read first: a guard later in this bytecode restores the old value.
+            self.read_slot(i);
+        }
+        self.vm.heap.set_field(f, L::FRAME_SLOTS + i, Ref(v.c as u32));
+        if !traced {
+            if self.rec.is_some() {
+                self.unsupported(format!("a frame slot past the frame's size in {}", self.op_name()));
+            }
+            return;
+        }
+        let d = self.slot_descr(i);
+        self.emit(Opcode::SetfieldGc, &[self.frame_ir, v.ir], Some(d));
+        self.slots[i] = Some(v.ir);
+    }
+
+    fn null(&mut self) -> Traced {
+        Traced { c: 0, ir: self.constant_value(Const::Null) }
+    }
+
+    /// Guards that `v`'s layout is what it is now; returns it.
+    fn layout_of(&mut self, v: Traced) -> LayoutId {
+        let l = self.vm.heap.layout_of(Ref(v.c as u32));
+        if self.is_const(v.ir) || self.known_layout.get(&v.ir) == Some(&l) {
+            return l;
+        }
+        let class = self.constant_value(Const::Class(class_name(l)));
+        self.guard(Opcode::GuardClass, &[v.ir, class]);
+        self.known_layout.insert(v.ir, l);
+        l
+    }
+
+    fn branch(&mut self, cond: Value, taken: bool) {
+        let opcode = if taken { Opcode::GuardTrue } else { Opcode::GuardFalse };
+        self.guard(opcode, &[cond]);
+    }
+
+    fn int_op_ovf(&mut self, opcode: Opcode, a: Traced, b: Traced, result: Option<i64>) -> Option<Traced> {
+        if self.is_const(a.ir) && self.is_const(b.ir) {
+            return result.map(|r| Traced { c: r as u64, ir: self.constant_value(Const::Int(r)) });
+        }
+        let ir = self.emit(opcode, &[a.ir, b.ir], None);
+        match result {
+            Some(r) => {
+                self.guard(Opcode::GuardNoOverflow, &[]);
+                Some(Traced { c: r as u64, ir })
+            }
+            None => {
+                self.guard(Opcode::GuardOverflow, &[]);
+                None
+            }
+        }
+    }
+
+    fn compare(&mut self, opcode: Opcode, a: Traced, b: Traced, outcome: bool) -> bool {
+        if self.is_const(a.ir) && self.is_const(b.ir) {
+            return outcome;
+        }
+        let cond = self.emit(opcode, &[a.ir, b.ir], None);
+        self.branch(cond, outcome);
+        outcome
+    }
+
+    fn box_value(&mut self, size: &str, field: &str, v: Traced, made: Res<Ref>) -> Res<Traced> {
+        let r = made?;
+        let (Some(size), Some(field)) = (self.descr(size), self.descr(field)) else {
+            return Ok(Traced { c: r.0 as u64, ir: self.frame_ir });
+        };
+        let p = self.emit(Opcode::NewWithVtable, &[], Some(size));
+        self.emit(Opcode::SetfieldGc, &[p, v.ir], Some(field));
+        self.known_layout.insert(p, self.vm.heap.layout_of(r));
+        Ok(Traced { c: r.0 as u64, ir: p })
+    }
+}
+
+/// The class constant a guard compares a layout with (`ConstClass(minipy.int)`).
+fn class_name(l: LayoutId) -> String {
+    format!("minipy.{}", L::name_of(l).to_lowercase())
+}
+
+/// A bytecode as a `debug_merge_point` and an abort reason name it.
+pub fn op_text(op: &Op) -> String {
+    format!("{op:?}").replace(['{', '}'], "").replace("  ", " ")
+}
+
+impl Exec for Recording<'_> {
+    type V = Traced;
+    type W = Traced;
+
+    fn vm(&mut self) -> &mut Vm {
+        self.vm
+    }
+
+    fn before_op(&mut self, code: CodeId, pc: usize, op: Op) -> bool {
+        if self.rec.is_none() {
+            return false;
+        }
+        let here = self.vm.get(self.vm.frame);
+        if here != self.frame_ref() || code != self.code {
+            self.give_up(AbortReason::LeftEntryFrame);
+            return false;
+        }
+        self.op_pc = pc;
+        self.op_sp = self.concrete_sp();
+        self.op = Some(op);
+        self.effect_in_op = None;
+        self.slots_at_op.clone_from(&self.slots);
+        let c = &self.vm.codes[code.0 as usize];
+        let text = format!("{} {}:{} #{pc} {}", c.name, c.filename, c.lines.get(pc).copied().unwrap_or(0), op_text(&op));
+        if let Some(rec) = self.rec.as_mut() {
+            rec.debug_merge_point(&text);
+        }
+        true
+    }
+
+    fn loop_header(&mut self, code: CodeId, target: usize) -> Res<Option<Exit>> {
+        if code != self.code || target != self.header {
+            self.unsupported("reached the header of another loop".to_string());
+            return Ok(None);
+        }
+        let Some(mut rec) = self.rec.take() else { return Ok(None) };
+        self.ops_recorded = rec.len();
+        let frame = rec.inputs()[0];
+        let mut fields = std::mem::take(&mut self.vable_fields);
+        fields.sort();
+        rec.set_virtualizable(Virtualizable { frame, fields, arrays: vec![] });
+        self.outcome = Some(match rec.close_loop(&[self.frame_ir]) {
+            Ok(m) => Outcome::Closed(m),
+            Err(d) => Outcome::Invalid(d),
+        });
+        Ok(None)
+    }
+
+    fn raised(&mut self) {
+        let what = format!("an exception raised in {}", self.op_name());
+        self.unsupported(what);
+    }
+
+    fn inlines_calls(&self) -> bool {
+        false
+    }
+
+    fn frame(&mut self) -> Ref {
+        self.vm.get(self.vm.frame)
+    }
+
+    fn slot(&mut self, i: usize) -> Traced {
+        self.read_slot(i)
+    }
+
+    fn set_slot(&mut self, i: usize, v: Traced) {
+        self.write_slot(i, v);
+    }
+
+    fn sp(&mut self) -> usize {
+        self.concrete_sp()
+    }
+
+    fn set_sp(&mut self, sp: usize) {
+        let f = self.current_frame();
+        self.vm.heap.set_word(f, L::FRAME_SP, sp as u64);
+    }
+
+    fn frame_field(&mut self, f: &'static Field) -> Traced {
+        let frame = self.current_frame();
+        let c = self.vm.heap.field(frame, f.word).0 as u64;
+        let d = self.frame_descr(&format!("minipy.{}", f.name), f.name.trim_start_matches("frame."), f.word, MemKind::Ref);
+        let ir = self.emit(Opcode::GetfieldGcR, &[self.frame_ir], Some(d));
+        Traced { c, ir }
+    }
+
+    fn push(&mut self, v: Traced) {
+        let sp = self.concrete_sp();
+        self.write_slot(sp, v);
+        self.set_sp(sp + 1);
+    }
+
+    fn pop(&mut self) -> Traced {
+        let sp = self.concrete_sp() - 1;
+        let v = self.read_slot(sp);
+        let null = self.null();
+        self.write_slot(sp, null);
+        self.set_sp(sp);
+        v
+    }
+
+    fn peek(&mut self, n: usize) -> Traced {
+        let sp = self.concrete_sp();
+        self.read_slot(sp - 1 - n)
+    }
+
+    fn set_peek(&mut self, n: usize, v: Traced) {
+        let sp = self.concrete_sp();
+        self.write_slot(sp - 1 - n, v);
+    }
+
+    fn constant(&mut self, r: Ref) -> Traced {
+        let c = if r.is_null() {
+            Const::Null
+        } else if r == self.vm.none {
+            Const::Ptr("none".into())
+        } else if r == self.vm.true_ {
+            Const::Ptr("true".into())
+        } else if r == self.vm.false_ {
+            Const::Ptr("false".into())
+        } else {
+            Const::Ptr(format!("ptr{}", r.0))
+        };
+        Traced { c: r.0 as u64, ir: self.constant_value(c) }
+    }
+
+    fn const_word(&mut self, w: u64) -> Traced {
+        Traced { c: w, ir: self.constant_value(Const::Int(w as i64)) }
+    }
+
+    fn concrete(&mut self, v: Traced) -> Ref {
+        let what = format!("{} is not traced", self.op_name());
+        self.unsupported(what);
+        Ref(v.c as u32)
+    }
+
+    fn opaque(&mut self, r: Ref) -> Traced {
+        let what = format!("{} is not traced", self.op_name());
+        self.unsupported(what);
+        Traced { c: r.0 as u64, ir: self.frame_ir }
+    }
+
+    fn ref_word(&mut self, v: Traced) -> Traced {
+        v
+    }
+
+    fn word_ref(&mut self, w: Traced) -> Traced {
+        w
+    }
+
+    fn has_layout(&mut self, v: Traced, l: LayoutId) -> bool {
+        if v.c == 0 {
+            return false;
+        }
+        self.layout_of(v) == l
+    }
+
+    fn is_null(&mut self, v: Traced) -> bool {
+        let null = v.c == 0;
+        if !self.is_const(v.ir) {
+            let opcode = if null { Opcode::GuardIsnull } else { Opcode::GuardNonnull };
+            self.guard(opcode, &[v.ir]);
+        }
+        null
+    }
+
+    fn same(&mut self, a: Traced, b: Traced) -> bool {
+        let same = a.c == b.c;
+        if self.is_const(a.ir) && self.is_const(b.ir) {
+            return same;
+        }
+        match (same, self.is_const(a.ir), self.is_const(b.ir)) {
+            (true, false, true) => self.guard(Opcode::GuardValue, &[a.ir, b.ir]),
+            (true, true, false) => self.guard(Opcode::GuardValue, &[b.ir, a.ir]),
+            _ => {
+                let cond = self.emit(Opcode::PtrEq, &[a.ir, b.ir], None);
+                self.branch(cond, same);
+            }
+        }
+        same
+    }
+
+    fn word(&mut self, v: Traced, f: &'static Field) -> Traced {
+        let c = self.vm.heap.word(Ref(v.c as u32), f.word);
+        let opcode = if f.kind == 'F' { Opcode::GetfieldGcF } else { Opcode::GetfieldGcI };
+        let d = self.field_descr(f);
+        let ir = self.emit(opcode, &[v.ir], d);
+        Traced { c, ir }
+    }
+
+    fn field(&mut self, v: Traced, f: &'static Field) -> Traced {
+        let c = self.vm.heap.field(Ref(v.c as u32), f.word).0 as u64;
+        let d = self.field_descr(f);
+        let ir = self.emit(Opcode::GetfieldGcR, &[v.ir], d);
+        Traced { c, ir }
+    }
+
+    fn set_word(&mut self, v: Traced, f: &'static Field, w: Traced) {
+        self.vm.heap.set_word(Ref(v.c as u32), f.word, w.c);
+        let d = self.field_descr(f);
+        self.emit(Opcode::SetfieldGc, &[v.ir, w.ir], d);
+    }
+
+    fn item(&mut self, array: Traced, i: Traced) -> Traced {
+        let c = self.vm.heap.field(Ref(array.c as u32), L::ITEMS + i.c as usize).0 as u64;
+        let d = self.descr("minipy.refarray.items");
+        let ir = self.emit(Opcode::GetarrayitemGcR, &[array.ir, i.ir], d);
+        Traced { c, ir }
+    }
+
+    fn int_add(&mut self, a: Traced, b: Traced) -> Option<Traced> {
+        let r = (a.c as i64).checked_add(b.c as i64);
+        self.int_op_ovf(Opcode::IntAddOvf, a, b, r)
+    }
+
+    fn int_sub(&mut self, a: Traced, b: Traced) -> Option<Traced> {
+        let r = (a.c as i64).checked_sub(b.c as i64);
+        self.int_op_ovf(Opcode::IntSubOvf, a, b, r)
+    }
+
+    fn int_mul(&mut self, a: Traced, b: Traced) -> Option<Traced> {
+        let r = (a.c as i64).checked_mul(b.c as i64);
+        self.int_op_ovf(Opcode::IntMulOvf, a, b, r)
+    }
+
+    fn int_lt(&mut self, a: Traced, b: Traced) -> bool {
+        self.compare(Opcode::IntLt, a, b, (a.c as i64) < (b.c as i64))
+    }
+
+    fn int_eq(&mut self, a: Traced, b: Traced) -> bool {
+        let eq = a.c == b.c;
+        match (eq, self.is_const(a.ir), self.is_const(b.ir)) {
+            (true, false, true) => {
+                self.guard(Opcode::GuardValue, &[a.ir, b.ir]);
+                true
+            }
+            _ => self.compare(Opcode::IntEq, a, b, eq),
+        }
+    }
+
+    fn float_op(&mut self, op: FloatOp, a: Traced, b: Traced) -> Traced {
+        let c = float_op(op, a.c, b.c);
+        let opcode = match op {
+            FloatOp::Add => Opcode::FloatAdd,
+            FloatOp::Sub => Opcode::FloatSub,
+            FloatOp::Mul => Opcode::FloatMul,
+            FloatOp::Div => Opcode::FloatTruediv,
+        };
+        let ir = self.emit(opcode, &[a.ir, b.ir], None);
+        Traced { c, ir }
+    }
+
+    fn float_is_zero(&mut self, a: Traced) -> bool {
+        let zero = f64::from_bits(a.c) == 0.0;
+        if !self.is_const(a.ir) {
+            let z = self.constant_value(Const::Float(0f64.to_bits()));
+            let cond = self.emit(Opcode::FloatEq, &[a.ir, z], None);
+            self.branch(cond, zero);
+        }
+        zero
+    }
+
+    fn box_int(&mut self, v: Traced) -> Res<Traced> {
+        let made = self.vm.new_int(v.c as i64);
+        self.box_value("minipy.int.size", "minipy.int.value", v, made)
+    }
+
+    fn box_float(&mut self, v: Traced) -> Res<Traced> {
+        let made = self.vm.new_float(f64::from_bits(v.c));
+        self.box_value("minipy.float.size", "minipy.float.value", v, made)
+    }
+
+    fn call(&mut self, h: &'static Helper, args: &[Traced]) -> Res<Traced> {
+        let words: Vec<u64> = args.iter().map(|a| a.c).collect();
+        let c = (h.run)(self.vm, &words)?;
+        let target = self.constant_value(Const::Class(format!("minipy.{}", h.name)));
+        let mut ir_args = vec![target];
+        ir_args.extend(args.iter().map(|a| a.ir));
+        let opcode = match h.signature.as_bytes().get(4) {
+            Some(b'r') => Opcode::CallR,
+            Some(b'i') => Opcode::CallI,
+            _ => Opcode::CallN,
+        };
+        let d = self.call_descr(h, args.len());
+        let ir = self.emit(opcode, &ir_args, d);
+        if h.raises {
+            self.guard(Opcode::GuardNoException, &[]);
+        }
+        if h.has_effects() && !h.rerun_safe {
+            self.effect_in_op = Some(h.name);
+        }
+        Ok(Traced { c, ir })
+    }
+}
