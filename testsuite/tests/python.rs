@@ -50,7 +50,9 @@ impl Mode {
             Mode::Jit => tracelab_jit::JitParams::default(),
             Mode::JitEveryLoop | Mode::JitEveryLoopGcStress => tracelab_jit::JitParams::with_threshold(1),
         };
-        Some(tracelab_minipy::jit::JitOptions { params, ..Default::default() })
+        // Every loop traced: each optimized trace is also checked against its recording.
+        let check_seeds = if matches!(self, Mode::JitEveryLoop) { 3 } else { 0 };
+        Some(tracelab_minipy::jit::JitOptions { params, check_seeds, ..Default::default() })
     }
 }
 
@@ -96,8 +98,11 @@ fn run_case(py: &Path, mode: Mode) -> Result<(), Failed> {
         problems.push(format!("unexpected stderr:\n{}", outcome.stderr));
     }
     if let Some(r) = &outcome.jit {
-        if r.invalid_traces > 0 || r.optimizer_failures > 0 {
-            problems.push(format!("JIT: {} recorded traces did not verify, the optimizer failed on {}", r.invalid_traces, r.optimizer_failures));
+        if r.invalid_traces > 0 || r.optimizer_failures > 0 || r.equiv_failures > 0 {
+            problems.push(format!(
+                "JIT: {} recorded traces did not verify, the optimizer failed on {}, {} optimized traces behaved differently",
+                r.invalid_traces, r.optimizer_failures, r.equiv_failures
+            ));
         }
     }
     if problems.is_empty() {

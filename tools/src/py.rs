@@ -37,6 +37,11 @@ pub struct PyArgs {
     /// The pass pipeline that optimizes each trace instead of -O (as `tracelab opt -p`).
     #[arg(long, value_name = "PASSES")]
     pub jit_opt: Option<String>,
+    /// Check each optimized trace against the trace as recorded, in the reference interpreter on
+    /// SEEDS seeded runs (as `tracelab equiv`); differences are counted in --jit-stats and
+    /// described in the log.
+    #[arg(long, value_name = "SEEDS")]
+    pub jit_check: Option<u64>,
     /// The program file (unless -c) and its arguments (`sys.argv[1:]`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "FILE [ARGS]")]
     pub args: Vec<String>,
@@ -46,8 +51,8 @@ pub struct PyArgs {
 /// usage error.
 fn jit_options(io: &mut Io, a: &PyArgs) -> Option<Option<tracelab_minipy::jit::JitOptions>> {
     if a.no_jit {
-        if a.jit_threshold.is_some() || a.jit_log.is_some() || a.jit_opt.is_some() {
-            crate::io_errln!(io, "tracelab py: --no-jit does not go with --jit-threshold, --jit-log or --jit-opt");
+        if a.jit_threshold.is_some() || a.jit_log.is_some() || a.jit_opt.is_some() || a.jit_check.is_some() {
+            crate::io_errln!(io, "tracelab py: --no-jit does not go with --jit-threshold, --jit-log, --jit-opt or --jit-check");
             return None;
         }
         return Some(None);
@@ -60,7 +65,7 @@ fn jit_options(io: &mut Io, a: &PyArgs) -> Option<Option<tracelab_minipy::jit::J
         }
         params = tracelab_jit::JitParams::with_threshold(n);
     }
-    let options = tracelab_minipy::jit::JitOptions { params, pipeline: a.jit_opt.clone(), log: false };
+    let options = tracelab_minipy::jit::JitOptions { params, pipeline: a.jit_opt.clone(), log: false, check_seeds: a.jit_check.unwrap_or(0) };
     // A bad pipeline is a usage error, found before the program runs.
     if let Err(e) = tracelab_minipy::jit::Jit::new(&options) {
         crate::io_errln!(io, "tracelab py: {e}");

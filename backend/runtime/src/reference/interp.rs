@@ -12,7 +12,8 @@
 //!   observable events, and those that can raise or force (EF >= 5) *clobber* memory: every
 //!   word the trace did not write itself, and every word of the objects they are passed, reads
 //!   as a fresh invented value afterwards. So an optimization that forwards a load across such
-//!   a call shows up as a different result.
+//!   a call shows up as a different result. The virtualizable's declared fields are the JIT's:
+//!   only a call that may force (EF 6, 7) or is passed the frame clobbers them.
 //! - Inputs not given, `ConstPtr` objects and whatever they point to are invented lazily from
 //!   the seed; [`Constraints`] learned from failing guards override the invention.
 
@@ -1047,13 +1048,15 @@ impl<'m> Interp<'m> {
         let refs = || -> Vec<(u32, u64)> { args.iter().enumerate().filter(|(_, v)| v.ty == Type::Ref && v.bits != 0).map(|(k, v)| (k as u32, v.bits)).collect() };
         if !elidable {
             self.events.push(Event { target: target_name, args: args.clone(), result: result.map(|b| RtValue { ty: rty, bits: b }) });
-            self.call_writes(f.t, op, &refs(), effect >= 5)?;
+            let vable = self.vable_words(f, effect);
+            self.call_writes(f.t, op, &refs(), effect >= 5, &vable)?;
             self.machine.calls += 1;
         } else if effect >= 5 && !self.m.call_is_effect_free(op) && self.cache_calls.insert(key) {
             // An elidable function that may write (its cache): the first call with these
             // arguments may change what it is passed and what it reaches; a repeat writes what
             // is already there.
-            self.call_writes(f.t, op, &refs(), true)?;
+            let vable = self.vable_words(f, effect);
+            self.call_writes(f.t, op, &refs(), true, &vable)?;
         }
         if let Some(r) = result {
             self.set(f, op, r, result_origin);
@@ -1061,9 +1064,23 @@ impl<'m> Interp<'m> {
         Ok(Flow::Next)
     }
 
+    /// The virtualizable's declared fields (their addresses) that a call of effect class
+    /// `effect` leaves alone: all of them unless it may force (EF 6, 7). The JIT owns them; a
+    /// call that is not passed the frame and does not force never sees them (what `virtualize`
+    /// assumes).
+    fn vable_words(&self, f: &Frame<'m>, effect: u8) -> Vec<u64> {
+        let Some(vable) = f.t.vable.as_ref().filter(|_| effect < 6) else { return Vec::new() };
+        let frame = f.vals[vable.frame.index()];
+        let field = |d: &DescrId| match &self.m.descrs[*d].data {
+            DescrData::Field(fd) => Some(frame + fd.offset as u64),
+            _ => None,
+        };
+        vable.fields.iter().chain(vable.arrays.iter().map(|(fld, _)| fld)).filter_map(field).collect()
+    }
+
     /// What call `op` does to memory: what its descr states it writes, or (`may_write`)
-    /// anything.
-    fn call_writes(&mut self, t: &Trace, op: &Op, refs: &[(u32, u64)], may_write: bool) -> Step<()> {
+    /// anything but the words in `kept` (the virtualizable's, when not passed).
+    fn call_writes(&mut self, t: &Trace, op: &Op, refs: &[(u32, u64)], may_write: bool, kept: &[u64]) -> Step<()> {
         match self.stated_write_set(t, op) {
             Some(writes) => {
                 let m = self.m;
@@ -1071,7 +1088,7 @@ impl<'m> Interp<'m> {
                 self.machine.clobber_stated(refs, &written)
             }
             None if may_write => {
-                self.machine.clobber(refs);
+                self.machine.clobber(refs, kept);
                 Ok(())
             }
             None => Ok(()),

@@ -104,6 +104,10 @@ pub struct Machine {
     /// wrote everything; `descr_epoch` the last that wrote a descr its descr stated).
     ticks: u32,
     descr_epoch: HashMap<DescrId, u32>,
+    /// The virtualizable's words (addresses) and the epoch of the last call that may have
+    /// written them (one that forces): other calls leave them alone.
+    vable_words: Vec<u64>,
+    vable_epoch: u32,
     /// The descr (and value type) of the access under way, if it goes through one: its word's
     /// epoch is the last call that may have written that descr.
     pub(crate) via: Option<(DescrId, Type)>,
@@ -142,6 +146,8 @@ impl Machine {
             epoch: 0,
             ticks: 0,
             descr_epoch: HashMap::new(),
+            vable_words: Vec::new(),
+            vable_epoch: 0,
             via: None,
             note_accesses: false,
             calls: 0,
@@ -216,7 +222,13 @@ impl Machine {
             let raw = self.heap.read(addr, size).map_err(trap)?;
             return Ok((if signed { sign_extend(raw, size) } else { raw }, origin));
         }
-        let epoch = if immutable { 0 } else { self.epoch_now() };
+        let epoch = if immutable {
+            0
+        } else if self.vable_words.contains(&addr) {
+            self.vable_epoch
+        } else {
+            self.epoch_now()
+        };
         let origin = match &info.kind {
             ObjKind::Lazy(o) => Some(Origin::Word(std::sync::Arc::new(o.clone()), off, epoch)),
             ObjKind::Fresh { .. } => None,
@@ -420,19 +432,26 @@ impl Machine {
         Ok(())
     }
 
-    /// A call that may write memory: lazy words not written by the trace are forgotten (the
-    /// epoch changes their origin), and so is every word of the objects passed to it.
-    /// A call that may write anything: invented memory is forgotten (it may read differently
-    /// now), except the header word, since an object's class never changes.
-    pub(crate) fn clobber(&mut self, ref_args: &[(u32, u64)]) {
+    /// A call that may write anything: invented memory not written by the trace is forgotten
+    /// (the epoch changes its origin: it may read differently now), and so is every word of the
+    /// objects passed to it, except header words (an object's class never changes) and the
+    /// words at the addresses in `kept` when not passed (the virtualizable's fields).
+    pub(crate) fn clobber(&mut self, ref_args: &[(u32, u64)], kept: &[u64]) {
         self.ticks += 1;
         self.epoch = self.ticks;
+        // The virtualizable's words change only with a call that does not keep them: a word
+        // first read after other calls still reads what it held at the start.
+        if kept.is_empty() {
+            self.vable_epoch = self.ticks;
+        } else {
+            self.vable_words = kept.to_vec();
+        }
         let call = self.calls;
         let heap = &mut self.heap;
         for start in &self.lazy_starts {
             let info = self.objects.get_mut(*start).expect("lazy objects stay");
             info.known.retain(|&off, o| {
-                let keep = o.is_none() || off == HEADER;
+                let keep = o.is_none() || off == HEADER || kept.contains(&(start + off));
                 if !keep {
                     heap.set_shadow(start + off, 1, SHADOW_SLOW);
                 }

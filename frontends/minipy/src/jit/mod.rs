@@ -31,6 +31,9 @@ pub struct JitOptions {
     pub pipeline: Option<String>,
     /// Keep the log text (`--jit-log`).
     pub log: bool,
+    /// Check each optimized trace against the trace as recorded with the reference
+    /// interpreter (`tracelab equiv`) on this many seeds (0: no check).
+    pub check_seeds: u64,
 }
 
 /// What the JIT did, for `--jit-stats` and the log's summary.
@@ -41,6 +44,9 @@ pub struct JitReport {
     pub optimizer_failures: u32,
     /// Recorded traces that did not verify (a bug in the recording context).
     pub invalid_traces: u32,
+    /// Optimized traces checked against the recorded ones, and those that behaved differently.
+    pub equiv_checked: u32,
+    pub equiv_failures: u32,
     pub ops_kept: u64,
     pub time_tracing: Duration,
     pub time_optimizing: Duration,
@@ -49,6 +55,7 @@ pub struct JitReport {
 pub struct Jit {
     driver: Driver<(CodeId, usize)>,
     pipeline: Vec<Step>,
+    check_seeds: u64,
     /// minipy's descr declarations, the module every recording starts from.
     base: Module,
     next_token: u64,
@@ -69,7 +76,7 @@ impl Jit {
         let base = tracelab_ir::parse(&crate::effects::declarations())
             .map_err(|d| format!("minipy's descr declarations do not parse: {}", d.first().map_or(String::new(), |d| d.message.clone())))?;
         let log = options.log.then(|| base.clone());
-        Ok(Jit { driver: Driver::new(options.params.clone()), pipeline, base, next_token: 1, log, notes: Vec::new(), report: JitReport::default() })
+        Ok(Jit { driver: Driver::new(options.params.clone()), pipeline, check_seeds: options.check_seeds, base, next_token: 1, log, notes: Vec::new(), report: JitReport::default() })
     }
 
     pub fn report(&self) -> JitReport {
@@ -101,6 +108,7 @@ impl Jit {
             Ok(_) => {
                 self.report.loops_optimized += 1;
                 self.report.ops_kept += optimized.traces.values().map(|t| t.ops.len() as u64).sum::<u64>();
+                self.check(&recorded, &optimized, name);
             }
             Err(e) => {
                 self.report.optimizer_failures += 1;
@@ -112,6 +120,20 @@ impl Jit {
             append(log, &optimized, &format!("{name}_opt"));
         }
         self.driver.compiled(LoopToken(token as u32), ops);
+    }
+
+    /// Runs the recorded and the optimized trace side by side in the reference interpreter
+    /// (inputs and unknown memory invented from seeds, helper calls modelled).
+    fn check(&mut self, recorded: &Module, optimized: &Module, name: &str) {
+        if self.check_seeds == 0 {
+            return;
+        }
+        let cfg = tracelab_runtime::interp::Config { fuel: 5_000, heap_bytes: 4 << 20, ..Default::default() };
+        self.report.equiv_checked += 1;
+        if let Err(m) = tracelab_runtime::equiv::check(recorded, optimized, None, 0, self.check_seeds, &cfg) {
+            self.report.equiv_failures += 1;
+            self.notes.push(format!("loop {name}: the optimized trace behaves differently from the recorded one: {m}"));
+        }
     }
 
     fn aborted(&mut self, name: &str, reason: AbortReason, ops: usize) {
@@ -165,6 +187,9 @@ pub fn summary(r: &JitReport) -> String {
     out.push_str(&format!("traces started: {}\n", s.traces_started));
     out.push_str(&format!("loops recorded: {} (optimized: {}, optimizer failures: {}, invalid traces: {})\n", s.loops_compiled, r.loops_optimized, r.optimizer_failures, r.invalid_traces));
     out.push_str(&format!("ops recorded: {}, kept after optimizing: {}\n", s.ops_recorded, r.ops_kept));
+    if r.equiv_checked > 0 {
+        out.push_str(&format!("optimized traces checked against the recorded ones: {}, different: {}\n", r.equiv_checked, r.equiv_failures));
+    }
     out.push_str(&format!("aborts: {}, positions blacklisted: {}\n", s.total_aborts(), s.blacklisted));
     for (reason, n) in &s.aborts {
         out.push_str(&format!("  {n:>6}  {reason}\n"));
@@ -219,9 +244,10 @@ fn trace_loop(vm: &mut Vm, jit: &mut Jit, code: CodeId, header: usize) -> Res<Op
     }
 }
 
-/// A trace name from the code's name and the header's index (`loop_main_12`).
+/// A trace name from the code's name, its number (codes may share a name) and the header's
+/// index (`loop_f_c3_12`).
 fn loop_name(vm: &Vm, code: CodeId, header: usize) -> String {
     let c = &vm.codes[code.0 as usize];
     let base: String = c.name.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' }).collect();
-    format!("loop_{}_{header}", base.trim_matches('_'))
+    format!("loop_{}_c{}_{header}", base.trim_matches('_'), code.0)
 }
