@@ -13,6 +13,7 @@
 
 pub mod differential;
 pub mod exits;
+pub mod gc_heap;
 mod lower;
 
 pub use exits::{ExitInfo, ExitKind};

@@ -23,7 +23,7 @@
 //! segment starting at `s` is op number `base + (pc - s) + 1`.
 
 use crate::exits::{guard_exit_values, ExitInfo, ExitKind, Liveness};
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, Block, FuncRef, InstBuilder, MemFlagsData, Signature};
 use cranelift_codegen::ir::{self, Function};
 use cranelift_codegen::isa::TargetFrontendConfig;
@@ -31,6 +31,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use std::collections::HashMap;
 
 mod memory;
+pub(crate) mod pure;
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, Module, Op, Opcode, Target, Trace, TraceId, Type, Value};
@@ -344,7 +345,7 @@ impl Lower<'_, '_> {
             _ if self.memory(pc, op) => self.stats.native_ops += 1,
             _ if self.extern_call(pc, op) => self.stats.native_ops += 1,
             _ => {
-                if let Some(r) = self.native(op) {
+                if let Some(r) = pure::lower(self, op) {
                     self.stats.native_ops += 1;
                     if let Some(v) = op.result {
                         self.def(v, r);
@@ -586,131 +587,8 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// The op computed natively, if it is one of those lowered here.
-    fn native(&mut self, op: &Op) -> Option<ir::Value> {
-        use Opcode::*;
-        let o = op.opcode;
-        let int2 = |l: &mut Self| (l.get_int(op.args[0]), l.get_int(op.args[1]));
-        let flt2 = |l: &mut Self| (l.get(op.args[0]), l.get(op.args[1]));
-        let bool_of = |l: &mut Self, c: ir::Value| l.b.ins().uextend(types::I64, c);
-        Some(match o {
-            IntAdd | NurseryPtrIncrement | IntSub | IntMul | IntAnd | IntOr | IntXor | IntLshift | IntRshift | UintRshift | UintMulHigh => {
-                let (x, y) = int2(self);
-                let ins = self.b.ins();
-                match o {
-                    IntSub => ins.isub(x, y),
-                    IntMul => ins.imul(x, y),
-                    IntAnd => ins.band(x, y),
-                    IntOr => ins.bor(x, y),
-                    IntXor => ins.bxor(x, y),
-                    // Shift amounts are taken modulo 64, as `wrapping_shl` does.
-                    IntLshift => ins.ishl(x, y),
-                    IntRshift => ins.sshr(x, y),
-                    UintRshift => ins.ushr(x, y),
-                    UintMulHigh => ins.umulhi(x, y),
-                    _ => ins.iadd(x, y),
-                }
-            }
-            IntAddOvf | IntSubOvf | IntMulOvf => {
-                let (x, y) = int2(self);
-                let (r, of) = match o {
-                    IntAddOvf => self.b.ins().sadd_overflow(x, y),
-                    IntSubOvf => self.b.ins().ssub_overflow(x, y),
-                    _ => self.b.ins().smul_overflow(x, y),
-                };
-                self.b.def_var(self.ovf, of);
-                r
-            }
-            IntLt | IntLe | IntEq | IntNe | IntGt | IntGe | UintLt | UintLe | UintGt | UintGe | PtrEq | PtrNe | InstancePtrEq | InstancePtrNe => {
-                let cc = match o {
-                    IntLt => IntCC::SignedLessThan,
-                    IntLe => IntCC::SignedLessThanOrEqual,
-                    IntGt => IntCC::SignedGreaterThan,
-                    IntGe => IntCC::SignedGreaterThanOrEqual,
-                    UintLt => IntCC::UnsignedLessThan,
-                    UintLe => IntCC::UnsignedLessThanOrEqual,
-                    UintGt => IntCC::UnsignedGreaterThan,
-                    UintGe => IntCC::UnsignedGreaterThanOrEqual,
-                    IntEq | PtrEq | InstancePtrEq => IntCC::Equal,
-                    _ => IntCC::NotEqual,
-                };
-                let (x, y) = int2(self);
-                let c = self.b.ins().icmp(cc, x, y);
-                bool_of(self, c)
-            }
-            IntIsZero | IntIsTrue => {
-                let x = self.get_int(op.args[0]);
-                let c = self.b.ins().icmp_imm_s(if o == IntIsZero { IntCC::Equal } else { IntCC::NotEqual }, x, 0);
-                bool_of(self, c)
-            }
-            IntNeg => {
-                let x = self.get_int(op.args[0]);
-                self.b.ins().ineg(x)
-            }
-            IntInvert => {
-                let x = self.get_int(op.args[0]);
-                self.b.ins().bnot(x)
-            }
-            IntForceGeZero => {
-                let x = self.get_int(op.args[0]);
-                let zero = self.b.ins().iconst(types::I64, 0);
-                self.b.ins().smax(x, zero)
-            }
-            FloatAdd | FloatSub | FloatMul | FloatTruediv => {
-                let (x, y) = flt2(self);
-                match o {
-                    FloatAdd => self.b.ins().fadd(x, y),
-                    FloatSub => self.b.ins().fsub(x, y),
-                    FloatMul => self.b.ins().fmul(x, y),
-                    _ => self.b.ins().fdiv(x, y),
-                }
-            }
-            FloatNeg => {
-                let x = self.get(op.args[0]);
-                self.b.ins().fneg(x)
-            }
-            FloatAbs => {
-                let x = self.get(op.args[0]);
-                self.b.ins().fabs(x)
-            }
-            FloatLt | FloatLe | FloatEq | FloatNe | FloatGt | FloatGe => {
-                // Cranelift's `NotEqual` is true when unordered, like Rust's `!=` on NaN.
-                let cc = match o {
-                    FloatLt => FloatCC::LessThan,
-                    FloatLe => FloatCC::LessThanOrEqual,
-                    FloatEq => FloatCC::Equal,
-                    FloatNe => FloatCC::NotEqual,
-                    FloatGt => FloatCC::GreaterThan,
-                    _ => FloatCC::GreaterThanOrEqual,
-                };
-                let (x, y) = flt2(self);
-                let c = self.b.ins().fcmp(cc, x, y);
-                bool_of(self, c)
-            }
-            // Saturating, NaN to 0: what Rust's `as` does.
-            CastFloatToInt => {
-                let x = self.get(op.args[0]);
-                self.b.ins().fcvt_to_sint_sat(types::I64, x)
-            }
-            CastIntToFloat => {
-                let x = self.get_int(op.args[0]);
-                self.b.ins().fcvt_from_sint(types::F64, x)
-            }
-            ConvertFloatBytesToLonglong | ConvertLonglongBytesToFloat | SameAsI | SameAsR | SameAsF | CastPtrToInt | CastIntToPtr => {
-                let x = self.get(op.args[0]);
-                let want = clif_type(self.t.ty(op.result?))?;
-                self.bitcast_to(x, want)
-            }
-            _ => return None,
-        })
-    }
-
     fn bitcast_to(&mut self, x: ir::Value, want: ir::Type) -> ir::Value {
-        if self.b.func.dfg.value_type(x) == want {
-            x
-        } else {
-            self.b.ins().bitcast(want, MemFlagsData::new(), x)
-        }
+        pure::bitcast_to(self, x, want)
     }
 
     /// A value as Cranelift sees it (constants materialized; `ConstPtr`s from their slots,
@@ -738,8 +616,7 @@ impl Lower<'_, '_> {
 
     /// A value's bits as an `I64` (floats reinterpreted).
     fn get_int(&mut self, v: Value) -> ir::Value {
-        let x = self.get(v);
-        self.bitcast_to(x, types::I64)
+        pure::get_int(self, v)
     }
 
     fn def(&mut self, v: Value, x: ir::Value) {
@@ -769,5 +646,23 @@ impl Lower<'_, '_> {
         }
         let x = self.get(v);
         self.b.ins().store(TRUSTED, x, self.vals, Self::slot_offset(v));
+    }
+}
+
+impl<'a, 'b> pure::PureLowering<'b> for Lower<'a, 'b> {
+    fn b(&mut self) -> &mut FunctionBuilder<'b> {
+        &mut self.b
+    }
+
+    fn get(&mut self, v: Value) -> ir::Value {
+        Lower::get(self, v)
+    }
+
+    fn ty(&self, v: Value) -> Type {
+        self.t.ty(v)
+    }
+
+    fn ovf(&self) -> Variable {
+        self.ovf
     }
 }

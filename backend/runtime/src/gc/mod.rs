@@ -401,6 +401,13 @@ impl Heap {
         self.roots.truncate(count);
     }
 
+    /// The heap's words, for compiled code: where they start and how many there are. Valid
+    /// until the next allocation (the heap may grow and move); code reading through the
+    /// pointer must check every index against the length.
+    pub fn raw_words(&mut self) -> (*mut u64, usize) {
+        (self.mem.as_mut_ptr(), self.mem.len())
+    }
+
     pub fn stats_heap_bytes(&self) -> u64 {
         8 * self.old_top as u64
     }
