@@ -75,6 +75,9 @@ pub trait Exec {
     /// An object that is the same each time this bytecode runs (a constant of the code, None,
     /// a bool): a constant in a trace.
     fn constant(&mut self, r: Ref) -> Self::V;
+    /// Constant `i` of code `code`, which is `r` now (found again by that name when objects
+    /// have moved).
+    fn code_constant(&mut self, code: CodeId, i: u32, r: Ref) -> Self::V;
     fn const_word(&mut self, w: u64) -> Self::W;
     /// The object behind `v`, for work the trace cannot see (a recording aborts).
     fn concrete(&mut self, v: Self::V) -> Ref;
@@ -226,6 +229,11 @@ impl Exec for Concrete<'_> {
 
     #[inline(always)]
     fn constant(&mut self, r: Ref) -> Ref {
+        r
+    }
+
+    #[inline(always)]
+    fn code_constant(&mut self, _code: CodeId, _i: u32, r: Ref) -> Ref {
         r
     }
 

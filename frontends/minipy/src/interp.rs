@@ -242,18 +242,18 @@ fn unwind<X: Exec>(x: &mut X, reraise: bool) -> Res<()> {
 }
 
 /// Constant `i` of the current code (a constant in a trace: the code is green).
-fn konst<X: Exec>(x: &mut X, i: u32) -> X::V {
+fn konst<X: Exec>(x: &mut X, code: CodeId, i: u32) -> X::V {
     let f = x.frame();
     let vm = x.vm();
     let t = vm.heap.field(f, L::FRAME_CONSTS);
     let r = vm.heap.field(t, L::ITEMS + i as usize);
-    x.constant(r)
+    x.code_constant(code, i, r)
 }
 
 /// The name `i` of the current code, as a `str` object.
 fn name_obj<X: Exec>(x: &mut X, code: CodeId, i: u32) -> X::V {
     let n = x.vm().codes[code.0 as usize].consts.len() as u32;
-    konst(x, n + i)
+    konst(x, code, n + i)
 }
 
 fn name_text(vm: &Vm, code: CodeId, i: u32) -> &str {
@@ -299,7 +299,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow<X::V>> {
             x.set_peek(0, c);
         }
         Op::LoadConst(i) => {
-            let v = konst(x, i);
+            let v = konst(x, code, i);
             x.push(v);
         }
         Op::LoadFast(i) => {
@@ -729,7 +729,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow<X::V>> {
         }
         Op::Call(n) => return call_from_stack(x, n as usize, None),
         Op::CallKw { nargs, names } => {
-            let names = konst(x, names);
+            let names = konst(x, code, names);
             let names = x.concrete(names);
             return call_from_stack(x, nargs as usize, Some(names));
         }

@@ -8,9 +8,13 @@
 //! closed loop is optimized with the pass manager (`-O`, or the pipeline of `--jit-opt`), and
 //! both forms go to the log.
 //!
-//! Not yet done (the tracing-JIT issue's next steps, in docs/minipy.md): entering compiled code
-//! at a hot header and resuming from guards, inlining calls, bridges.
+//! The optimized loop is then compiled for minipy's heap ([`native`]) when it does nothing that
+//! needs the GC while it runs (no calls, no allocations: those stay interpreted for now), and
+//! later arrivals at its header run the compiled code until a guard fails, where the
+//! interpreter resumes. Not yet done (docs/minipy.md): compiling calls and allocations, inlining
+//! calls into traces, bridges.
 
+pub mod native;
 pub mod record;
 
 use crate::bytecode::CodeId;
@@ -21,6 +25,7 @@ use std::time::{Duration, Instant};
 use tracelab_ir::trace::OpExtra;
 use tracelab_ir::{Module, Target, TraceId};
 use tracelab_jit::{AbortReason, Action, Driver, JitParams, LoopToken};
+use rustc_hash::FxHashMap;
 use tracelab_passes::manager::{self, Step};
 
 /// How the JIT runs, from the command line.
@@ -50,6 +55,15 @@ pub struct JitReport {
     pub ops_kept: u64,
     pub time_tracing: Duration,
     pub time_optimizing: Duration,
+    pub time_compiling: Duration,
+    /// Loops compiled to machine code, the bytes of it, and why the others were not.
+    pub loops_native: u32,
+    pub code_bytes: u64,
+    pub not_native: std::collections::BTreeMap<String, u32>,
+    /// Entries into compiled loops (each ends with a failing guard) and the time spent in them
+    /// (including resuming).
+    pub entries: u64,
+    pub time_native: Duration,
 }
 
 pub struct Jit {
@@ -64,6 +78,9 @@ pub struct Jit {
     log: Option<Module>,
     notes: Vec<String>,
     report: JitReport,
+    /// Compiled code by loop token.
+    native: FxHashMap<u64, native::NativeLoop>,
+    target: Option<tracelab_backend::gc_heap::HeapTarget>,
 }
 
 impl Jit {
@@ -76,7 +93,7 @@ impl Jit {
         let base = tracelab_ir::parse(&crate::effects::declarations())
             .map_err(|d| format!("minipy's descr declarations do not parse: {}", d.first().map_or(String::new(), |d| d.message.clone())))?;
         let log = options.log.then(|| base.clone());
-        Ok(Jit { driver: Driver::new(options.params.clone()), pipeline, check_seeds: options.check_seeds, base, next_token: 1, log, notes: Vec::new(), report: JitReport::default() })
+        Ok(Jit { driver: Driver::new(options.params.clone()), pipeline, check_seeds: options.check_seeds, base, next_token: 1, log, notes: Vec::new(), report: JitReport::default(), native: FxHashMap::default(), target: None })
     }
 
     pub fn report(&self) -> JitReport {
@@ -109,6 +126,7 @@ impl Jit {
                 self.report.loops_optimized += 1;
                 self.report.ops_kept += optimized.traces.values().map(|t| t.ops.len() as u64).sum::<u64>();
                 self.check(&recorded, &optimized, name);
+                self.compile(optimized.clone(), name, token);
             }
             Err(e) => {
                 self.report.optimizer_failures += 1;
@@ -133,6 +151,26 @@ impl Jit {
         if let Err(m) = tracelab_runtime::equiv::check(recorded, optimized, None, 0, self.check_seeds, &cfg) {
             self.report.equiv_failures += 1;
             self.notes.push(format!("loop {name}: the optimized trace behaves differently from the recorded one: {m}"));
+        }
+    }
+
+    /// Compiles the optimized loop for minipy's heap, or says why not.
+    fn compile(&mut self, optimized: Module, name: &str, token: u64) {
+        let (Some(target), Some(tid)) = (self.target.as_ref(), optimized.traces.keys().next()) else { return };
+        let started = Instant::now();
+        let result = native::compile(optimized, tid, target);
+        self.report.time_compiling += started.elapsed();
+        match result {
+            Ok(code) => {
+                self.report.loops_native += 1;
+                self.report.code_bytes += code.code_size() as u64;
+                self.native.insert(token, code);
+            }
+            Err(why) => {
+                let reason = why.split_once(": ").map_or(why.as_str(), |(_, r)| r).to_string();
+                *self.report.not_native.entry(reason).or_insert(0) += 1;
+                self.notes.push(format!("loop {name} not compiled: {why}"));
+            }
         }
     }
 
@@ -194,8 +232,12 @@ pub fn summary(r: &JitReport) -> String {
     for (reason, n) in &s.aborts {
         out.push_str(&format!("  {n:>6}  {reason}\n"));
     }
-    out.push_str(&format!("time tracing: {:.1} ms, optimizing: {:.1} ms\n", ms(r.time_tracing), ms(r.time_optimizing)));
-    out.push_str("compiled code entered: 0 (running compiled loops is not built yet)\n");
+    out.push_str(&format!("loops compiled: {} ({} bytes of code)\n", r.loops_native, r.code_bytes));
+    for (reason, n) in &r.not_native {
+        out.push_str(&format!("  {n:>6}  not compiled: {reason}\n"));
+    }
+    out.push_str(&format!("compiled loops entered: {} times, {:.1} ms in them\n", r.entries, ms(r.time_native)));
+    out.push_str(&format!("time tracing: {:.1} ms, optimizing: {:.1} ms, compiling: {:.1} ms\n", ms(r.time_tracing), ms(r.time_optimizing), ms(r.time_compiling)));
     out
 }
 
@@ -208,11 +250,27 @@ fn ms(d: Duration) -> f64 {
 pub fn merge_point(vm: &mut Vm, code: CodeId, header: usize) -> Res<Option<Exit>> {
     let Some(mut jit) = vm.jit.take() else { return Ok(None) };
     let result = match jit.driver.merge_point((code, header)) {
-        Action::StartTracing => trace_loop(vm, &mut jit, code, header),
+        Action::StartTracing => {
+            if jit.target.is_none() {
+                jit.target = Some(native::heap_target(vm));
+            }
+            trace_loop(vm, &mut jit, code, header)
+        }
+        Action::Enter(token) => enter(vm, &mut jit, token),
         _ => Ok(None),
     };
     vm.jit = Some(jit);
     result
+}
+
+/// Runs loop `token`'s compiled code, if it has any, from the current frame.
+fn enter(vm: &mut Vm, jit: &mut Jit, token: LoopToken) -> Res<Option<Exit>> {
+    let Some(code) = jit.native.get(&(token.0 as u64)) else { return Ok(None) };
+    let started = Instant::now();
+    let r = code.run(vm);
+    jit.report.entries += 1;
+    jit.report.time_native += started.elapsed();
+    r.map(|_| None)
 }
 
 /// Records the loop at `header` while running it; the JIT is out of `vm` meanwhile, so runs

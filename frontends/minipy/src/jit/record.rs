@@ -348,7 +348,7 @@ impl<'v> Recording<'v> {
 }
 
 /// The class constant a guard compares a layout with (`ConstClass(minipy.int)`).
-fn class_name(l: LayoutId) -> String {
+pub(crate) fn class_name(l: LayoutId) -> String {
     format!("minipy.{}", L::name_of(l).to_lowercase())
 }
 
@@ -481,6 +481,10 @@ impl Exec for Recording<'_> {
             Const::Ptr(format!("ptr{}", r.0))
         };
         Traced { c: r.0 as u64, ir: self.constant_value(c) }
+    }
+
+    fn code_constant(&mut self, code: CodeId, i: u32, r: Ref) -> Traced {
+        Traced { c: r.0 as u64, ir: self.constant_value(Const::Ptr(format!("c{}_{i}", code.0))) }
     }
 
     fn const_word(&mut self, w: u64) -> Traced {

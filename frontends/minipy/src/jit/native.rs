@@ -1,0 +1,213 @@
+//! Running a loop's compiled code on minipy's heap and resuming the interpreter when one of its
+//! guards fails.
+//!
+//! A loop is compiled by `tracelab-backend`'s `gc_heap` (ops that need the GC while compiled
+//! code runs, such as calls and allocations, are not compiled yet: such a loop keeps being
+//! interpreted). Entering it passes the frame (the trace's one input) and the current place of
+//! each constant it names; constants are named by where they come from (`c3_5`: constant 5 of
+//! code 3; `none`, `true`, `false`), never by a reference, because objects move.
+//!
+//! Resuming from guard `g` follows `g`'s resume data: the virtual objects it names are
+//! allocated (the fail args that are references are rooted first: allocating may move them),
+//! delayed writes done, the frame's fields written back (`vable` entries: slots and the stack
+//! depth), and the frame's bytecode index set to the frame's `pc`. The interpreter then goes on
+//! from there, exactly where it would have been.
+
+use crate::bytecode::CodeId;
+use crate::layout as L;
+use crate::vm::{Exc, Res, Root, Vm};
+use std::collections::HashMap;
+use tracelab_backend::gc_heap::{self, HeapCode, HeapExit, HeapTarget};
+use tracelab_ir::descr::{DescrData, MemKind};
+use tracelab_ir::entity::EntityRef;
+use tracelab_ir::resume::{FieldKey, Resume, ResumeValue, VableSlot};
+use tracelab_ir::trace::ValueDef;
+use tracelab_ir::{Const, DescrId, Module, Trace, TraceId, Type, Value};
+use tracelab_runtime::gc::{LayoutId, Ref};
+
+/// Where a constant of a compiled loop is found on each entry.
+#[derive(Clone, Copy, Debug)]
+enum ConstSource {
+    Object(fn(&Vm) -> Ref),
+    Code(CodeId, u32),
+}
+
+/// A loop compiled for minipy's heap, with the trace its guards' resume data is in.
+pub struct NativeLoop {
+    code: HeapCode,
+    module: Module,
+    tid: TraceId,
+    consts: Vec<ConstSource>,
+}
+
+/// The class names traces use for minipy's layouts (`minipy.int`), with their ids.
+pub fn heap_target(vm: &Vm) -> HeapTarget {
+    let n = vm.heap.layouts().len();
+    let classes = (0..n as u16).map(|id| (super::record::class_name(LayoutId(id)), id)).collect();
+    HeapTarget { classes }
+}
+
+/// Compiles loop `tid` of `m` (optimized); an error says why it stays interpreted.
+pub fn compile(m: Module, tid: TraceId, target: &HeapTarget) -> Result<NativeLoop, String> {
+    let code = gc_heap::compile(&m, tid, target, tracelab_backend::Settings::default()).map_err(|e| e.to_string())?;
+    let consts = code.consts.iter().map(|name| const_source(name).ok_or(format!("a constant of unknown origin (`{name}`)"))).collect::<Result<_, _>>()?;
+    Ok(NativeLoop { code, module: m, tid, consts })
+}
+
+fn const_source(name: &str) -> Option<ConstSource> {
+    match name {
+        "none" => Some(ConstSource::Object(|vm| vm.none)),
+        "true" => Some(ConstSource::Object(|vm| vm.true_)),
+        "false" => Some(ConstSource::Object(|vm| vm.false_)),
+        _ => {
+            let (code, i) = name.strip_prefix('c')?.split_once('_')?;
+            Some(ConstSource::Code(CodeId(code.parse().ok()?), i.parse().ok()?))
+        }
+    }
+}
+
+fn const_ref(vm: &Vm, c: ConstSource) -> Ref {
+    match c {
+        ConstSource::Object(f) => f(vm),
+        ConstSource::Code(code, i) => vm.heap.field(vm.consts_of(code), L::ITEMS + i as usize),
+    }
+}
+
+impl NativeLoop {
+    pub fn code_size(&self) -> usize {
+        self.code.code_size
+    }
+
+    /// Runs the loop from the current frame (at its header) until a guard fails, then leaves
+    /// the frame as the interpreter would have it there. Returns the guard's number.
+    pub fn run(&self, vm: &mut Vm) -> Res<usize> {
+        let frame = vm.get(vm.frame);
+        let consts: Vec<u64> = self.consts.iter().map(|&c| const_ref(vm, c).0 as u64).collect();
+        match self.code.run(&mut vm.heap, &consts, &[frame.0 as u64]) {
+            HeapExit::Guard { index, values } => {
+                self.resume(vm, index, &values)?;
+                Ok(index)
+            }
+            HeapExit::Trap => vm.raise(Exc::RuntimeError, "internal error: a compiled loop accessed memory outside the heap"),
+        }
+    }
+
+    fn trace(&self) -> &Trace {
+        &self.module.traces[self.tid]
+    }
+
+    fn resume(&self, vm: &mut Vm, index: usize, values: &[u64]) -> Res<()> {
+        let (op, _) = self.code.guards[index];
+        let t = self.trace();
+        let Some(g) = t.ops[op].guard() else { return vm.raise(Exc::RuntimeError, "internal error: a compiled exit is not a guard") };
+        let resume = g.resume_or_default();
+        let mark = vm.roots_mark();
+        // Fail args by value; references rooted (allocating the virtuals may move them).
+        let mut held: HashMap<Value, Held> = HashMap::new();
+        for (slot, bits) in g.fail_args.iter().zip(values) {
+            let Some(v) = *slot else { continue };
+            let h = if t.ty(v) == Type::Ref { Held::Root(vm.root(Ref(*bits as u32))) } else { Held::Word(*bits) };
+            held.insert(v, h);
+        }
+        let r = Decoder { vm, t, m: &self.module, held, virtuals: Vec::new() }.restore(&resume);
+        vm.roots_reset(mark);
+        r
+    }
+}
+
+/// A fail arg's value while resuming: a word, or a reference kept where the GC updates it.
+#[derive(Clone, Copy)]
+enum Held {
+    Word(u64),
+    Root(Root),
+}
+
+struct Decoder<'a> {
+    vm: &'a mut Vm,
+    t: &'a Trace,
+    m: &'a Module,
+    held: HashMap<Value, Held>,
+    /// The virtuals allocated so far (rooted).
+    virtuals: Vec<Root>,
+}
+
+impl Decoder<'_> {
+    fn restore(mut self, r: &Resume) -> Res<()> {
+        if r.frames.len() != 1 {
+            return self.vm.raise(Exc::RuntimeError, "internal error: resume data with more than one frame (calls are not inlined yet)");
+        }
+        for v in &r.virtuals {
+            let layout = match &self.m.descrs[v.descr].data {
+                DescrData::Size(s) => s.class.as_deref().and_then(|c| self.layout_named(c)),
+                _ => None,
+            };
+            let Some(layout) = layout else { return self.vm.raise(Exc::RuntimeError, "internal error: a virtual of unknown class") };
+            let obj = self.vm.alloc(layout, v.length.unwrap_or(0) as usize)?;
+            let root = self.vm.root(obj);
+            self.virtuals.push(root);
+        }
+        for (k, v) in r.virtuals.iter().enumerate() {
+            for (key, rv) in &v.fields {
+                if let FieldKey::Field(d) = key {
+                    let obj = self.vm.get(self.virtuals[k]);
+                    self.store(obj, *d, *rv);
+                }
+            }
+        }
+        for w in &r.pending {
+            if let (Some(obj), None) = (self.value(w.object), w.index) {
+                self.store(Ref(obj as u32), w.descr, w.value);
+            }
+        }
+        for e in &r.vable {
+            if let VableSlot::Field(d) = e.slot {
+                let frame = self.vm.get(self.vm.frame);
+                self.store(frame, d, e.value);
+            }
+        }
+        let frame = self.vm.get(self.vm.frame);
+        self.vm.heap.set_word(frame, L::FRAME_PC, r.frames[0].pc as u64);
+        Ok(())
+    }
+
+    fn layout_named(&self, class: &str) -> Option<LayoutId> {
+        (0..self.vm.heap.layouts().len() as u16).map(LayoutId).find(|&id| super::record::class_name(id) == class)
+    }
+
+    /// Writes a resume value into `obj`'s field `d` (with the write barrier for references).
+    fn store(&mut self, obj: Ref, d: DescrId, rv: ResumeValue) {
+        let DescrData::Field(fd) = &self.m.descrs[d].data else { return };
+        let (word, is_ref) = (fd.offset as usize / 8, fd.kind == MemKind::Ref);
+        let Some(bits) = self.value(rv) else { return };
+        if is_ref {
+            self.vm.heap.set_field(obj, word, Ref(bits as u32));
+        } else {
+            self.vm.heap.set_word(obj, word, bits);
+        }
+    }
+
+    /// A resume value's bits now (`None` for a dead slot).
+    fn value(&self, rv: ResumeValue) -> Option<u64> {
+        match rv {
+            ResumeValue::Dead => None,
+            ResumeValue::Virtual(id) => Some(self.vm.get(self.virtuals[id.index()]).0 as u64),
+            ResumeValue::Value(v) => match &self.t.values[v].def {
+                ValueDef::Const(c) => Some(self.constant(c)),
+                _ => match self.held.get(&v) {
+                    Some(Held::Word(w)) => Some(*w),
+                    Some(Held::Root(r)) => Some(self.vm.get(*r).0 as u64),
+                    None => None,
+                },
+            },
+        }
+    }
+
+    fn constant(&self, c: &Const) -> u64 {
+        match c {
+            Const::Int(i) => *i as u64,
+            Const::Float(bits) => *bits,
+            Const::Ptr(name) => const_source(name).map_or(0, |s| const_ref(self.vm, s).0 as u64),
+            Const::Null | Const::Class(_) | Const::Func(_) => 0,
+        }
+    }
+}
