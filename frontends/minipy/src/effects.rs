@@ -102,7 +102,8 @@ macro_rules! helper {
 }
 
 // Helpers that may run Python code (a dunder method, `__eq__` of a key) state no read or write
-// set: the conservative answer. The integer arguments after the references are green operands
+// set: the conservative answer. None is elidable: a helper that makes an object gives a new one
+// each time (`[]` in a loop), and a lookup's answer changes when a class or dict does. The integer arguments after the references are green operands
 // of the bytecode (an operator, a symbol), constants in a trace.
 helper!(LIST_APPEND, "list_append", "Callv 0 rr EF=2", Some(LIST), Some(LIST), collects true, raises false, H::list_append, "list.append(v): may grow the storage (copying it)");
 helper!(DICT_LOOKUP_STR, "dict_lookup_str", "Callr 8 rr EF=2", Some(DICT_STR_READS), Some(&["str.hash"]), collects false, raises false, H::dict_lookup_str, "d[k] for an exact str key: null when absent; caches the key's hash");
@@ -115,7 +116,7 @@ helper!(CONTAINS, "contains", "Calli 8 rr EF=5", None, None, collects true, rais
 helper!(TRUTHY, "truthy", "Calli 8 r EF=5", None, None, collects true, raises true, H::truthy, "the truth of any object (__bool__, __len__): 0 or 1");
 helper!(GETATTR, "getattr", "Callr 8 ri EF=5", None, None, collects true, raises true, H::getattr, "obj.name by symbol");
 helper!(SETATTR, "setattr", "Callv 0 rir EF=5", None, None, collects true, raises true, H::setattr, "obj.name = v by symbol");
-helper!(METHOD_ON_CLASS, "method_on_class", "Callr 8 ri EF=4", None, Some(&[]), collects false, raises false, H::method_on_class, "the plain function obj.name(...) calls when an instance's class defines it and the instance does not shadow it, else null");
+helper!(METHOD_ON_CLASS, "method_on_class", "Callr 8 ri EF=2", None, Some(&[]), collects false, raises false, H::method_on_class, "the plain function obj.name(...) calls when an instance's class defines it and the instance does not shadow it, else null");
 helper!(GETITEM, "getitem", "Callr 8 rr EF=5", None, None, collects true, raises true, H::getitem, "obj[key]");
 helper!(SETITEM, "setitem", "Callv 0 rrr EF=5", None, None, collects true, raises true, H::setitem, "obj[key] = v");
 helper!(GET_ITER, "get_iter", "Callr 8 r EF=5", None, None, collects true, raises true, H::get_iter, "iter(obj)");
@@ -133,8 +134,8 @@ pub const ITER_NEXT: Helper = Helper {
     what: "next(it), null when exhausted",
 };
 helper!(CALL, "call", "Callr 8 r EF=5", None, None, collects true, raises true, H::call, "callee(args...) with positional arguments; a Python function runs in a nested interpreter");
-helper!(BUILD_TUPLE, "build_tuple", "Callr 8 r EF=3", Some(&[]), Some(&[]), collects true, raises false, H::build_tuple, "a tuple of the arguments");
-helper!(BUILD_LIST, "build_list", "Callr 8 r EF=3", Some(&[]), Some(&[]), collects true, raises false, H::build_list, "a list of the arguments");
+helper!(BUILD_TUPLE, "build_tuple", "Callr 8 r EF=2", Some(&[]), Some(&[]), collects true, raises false, H::build_tuple, "a tuple of the arguments");
+helper!(BUILD_LIST, "build_list", "Callr 8 r EF=2", Some(&[]), Some(&[]), collects true, raises false, H::build_list, "a list of the arguments");
 
 /// Every helper a trace may call.
 pub const HELPERS: &[&Helper] = &[

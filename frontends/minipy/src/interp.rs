@@ -140,8 +140,15 @@ pub fn run<X: Exec>(x: &mut X) -> Res<Exit> {
             Ok(Flow::Next) => {
                 if let Op::Jump(target) = op {
                     if target as usize <= pc {
-                        if let Some(exit) = x.loop_header(code, target as usize)? {
-                            return Ok(exit);
+                        // Compiled code that ran from here may leave an exception pending
+                        // (a helper raised): it unwinds like one raised by a bytecode.
+                        match x.loop_header(code, target as usize) {
+                            Ok(Some(exit)) => return Ok(exit),
+                            Ok(None) => {}
+                            Err(Raised) => {
+                                x.raised();
+                                unwind(x, false)?;
+                            }
                         }
                     }
                 }

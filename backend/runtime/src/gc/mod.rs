@@ -310,6 +310,15 @@ impl Heap {
         }
     }
 
+    /// The write barrier's slow path for a reference already stored (by compiled code) into
+    /// word `i` of `r`, whose header has [`flags::TRACK_YOUNG`]: remembers `r` (or its card).
+    pub fn remember_store(&mut self, r: Ref, i: usize) {
+        let header = self.mem[r.index()];
+        if header & flags::TRACK_YOUNG != 0 {
+            self.barrier_slow(r, header, r.index() + i);
+        }
+    }
+
     /// The item count of an object with a variable part.
     #[inline]
     pub fn len(&self, r: Ref) -> usize {

@@ -1,23 +1,25 @@
 //! Running a loop's compiled code on minipy's heap and resuming the interpreter when one of its
 //! guards fails.
 //!
-//! A loop is compiled by `tracelab-backend`'s `gc_heap` (ops that need the GC while compiled
-//! code runs, such as calls and allocations, are not compiled yet: such a loop keeps being
-//! interpreted). Entering it passes the frame (the trace's one input) and the current place of
-//! each constant it names; constants are named by where they come from (`c3_5`: constant 5 of
+//! A loop is compiled by `tracelab-backend`'s `gc_heap`; [`MinipyEnv`] is what the code asks
+//! of minipy while it runs: the heap, calls of the runtime helpers (`effects::HELPERS`, by
+//! number), allocations, and the current place of each constant. Entering it passes the frame
+//! (the trace's one input). Constants are named by where they come from (`c3_5`: constant 5 of
 //! code 3; `none`, `true`, `false`), never by a reference, because objects move.
 //!
 //! Resuming from guard `g` follows `g`'s resume data: the virtual objects it names are
 //! allocated (the fail args that are references are rooted first: allocating may move them),
 //! delayed writes done, the frame's fields written back (`vable` entries: slots and the stack
 //! depth), and the frame's bytecode index set to the frame's `pc`. The interpreter then goes on
-//! from there, exactly where it would have been.
+//! from there, exactly where it would have been; after a failing `guard_no_exception` the
+//! helper's exception is pending and the interpreter unwinds from that bytecode.
 
 use crate::bytecode::CodeId;
 use crate::layout as L;
-use crate::vm::{Exc, Res, Root, Vm};
+use crate::vm::{Exc, Raised, Res, Root, Vm};
 use std::collections::HashMap;
-use tracelab_backend::gc_heap::{self, HeapCode, HeapExit, HeapTarget};
+use tracelab_backend::gc_heap::{self, HeapCode, HeapEnv, HeapExit, HeapTarget};
+use tracelab_runtime::gc::Heap;
 use tracelab_ir::descr::{DescrData, MemKind};
 use tracelab_ir::entity::EntityRef;
 use tracelab_ir::resume::{FieldKey, Resume, ResumeValue, VableSlot};
@@ -40,11 +42,40 @@ pub struct NativeLoop {
     consts: Vec<ConstSource>,
 }
 
-/// The class names traces use for minipy's layouts (`minipy.int`), with their ids.
+/// The class names traces use for minipy's layouts (`minipy.int`), with their ids, and the
+/// helpers' names with their numbers.
 pub fn heap_target(vm: &Vm) -> HeapTarget {
     let n = vm.heap.layouts().len();
     let classes = (0..n as u16).map(|id| (super::record::class_name(LayoutId(id)), id)).collect();
-    HeapTarget { classes }
+    let functions = crate::effects::HELPERS.iter().enumerate().map(|(k, h)| (format!("minipy.{}", h.name), k as u32)).collect();
+    HeapTarget { classes, functions }
+}
+
+/// What compiled code asks of minipy while it runs.
+struct MinipyEnv<'a> {
+    vm: &'a mut Vm,
+    consts: &'a [ConstSource],
+}
+
+impl HeapEnv for MinipyEnv<'_> {
+    fn heap(&mut self) -> &mut Heap {
+        &mut self.vm.heap
+    }
+
+    fn call(&mut self, f: u32, args: &[u64]) -> Result<u64, ()> {
+        let Some(h) = crate::effects::HELPERS.get(f as usize) else { return Err(()) };
+        (h.run)(self.vm, args).map_err(|Raised| ())
+    }
+
+    fn alloc(&mut self, layout: u16) -> Result<u64, ()> {
+        self.vm.heap.alloc(LayoutId(layout), 0).map(|r| r.0 as u64).map_err(|_| ())
+    }
+
+    fn constants(&mut self, out: &mut [u64]) {
+        for (w, &c) in out.iter_mut().zip(self.consts) {
+            *w = const_ref(self.vm, c).0 as u64;
+        }
+    }
 }
 
 /// Compiles loop `tid` of `m` (optimized); an error says why it stays interpreted.
@@ -82,13 +113,13 @@ impl NativeLoop {
     /// the frame as the interpreter would have it there. Returns the guard's number.
     pub fn run(&self, vm: &mut Vm) -> Res<usize> {
         let frame = vm.get(vm.frame);
-        let consts: Vec<u64> = self.consts.iter().map(|&c| const_ref(vm, c).0 as u64).collect();
-        match self.code.run(&mut vm.heap, &consts, &[frame.0 as u64]) {
+        let exit = self.code.run(&mut MinipyEnv { vm, consts: &self.consts }, &[frame.0 as u64]);
+        match exit {
             HeapExit::Guard { index, values } => {
                 self.resume(vm, index, &values)?;
                 Ok(index)
             }
-            HeapExit::Trap => vm.raise(Exc::RuntimeError, "internal error: a compiled loop accessed memory outside the heap"),
+            HeapExit::Trap => vm.raise(Exc::MemoryError, "a compiled loop found no room to allocate (or read outside the heap)"),
         }
     }
 
@@ -111,7 +142,12 @@ impl NativeLoop {
         }
         let r = Decoder { vm, t, m: &self.module, held, virtuals: Vec::new() }.restore(&resume);
         vm.roots_reset(mark);
-        r
+        r?;
+        // The helper's exception is pending: the interpreter unwinds from the bytecode.
+        if t.ops[op].opcode == tracelab_ir::Opcode::GuardNoException {
+            return Err(Raised);
+        }
+        Ok(())
     }
 }
 
