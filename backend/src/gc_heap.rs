@@ -113,6 +113,17 @@ pub struct HeapCode {
     most_args: usize,
     most_spilled: usize,
     pub code_size: usize,
+    /// The buffers a run uses, kept for the next run (a loop left by a guard at every few
+    /// iterations is entered often).
+    buffers: std::cell::RefCell<Buffers>,
+}
+
+#[derive(Default)]
+struct Buffers {
+    exit_values: Vec<u64>,
+    consts: Vec<u64>,
+    args: Vec<u64>,
+    spill: Vec<u64>,
 }
 
 impl std::fmt::Debug for HeapCode {
@@ -135,12 +146,15 @@ impl HeapCode {
     /// fails.
     pub fn run(&self, env: &mut dyn HeapEnv, inputs: &[u64]) -> HeapExit {
         assert_eq!(inputs.len(), self.inputs, "one word per input");
+        // A run nested in one of this code's calls (a frontend may allow it) gets its own.
+        let mut taken = self.buffers.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default();
         let most = self.guards.iter().map(|g| g.1).max().unwrap_or(0);
-        let mut exit_values = vec![0u64; most.max(1)];
-        let mut consts = vec![0u64; self.consts.len().max(1)];
+        let Buffers { exit_values, consts, args, spill } = &mut taken;
+        exit_values.resize(most.max(1), 0);
+        consts.resize(self.consts.len().max(1), 0);
         env.constants(&mut consts[..self.consts.len()]);
-        let mut args = vec![0u64; self.most_args.max(1)];
-        let mut spill = vec![0u64; self.most_spilled.max(1)];
+        args.resize(self.most_args.max(1), 0);
+        spill.resize(self.most_spilled.max(1), 0);
         let (base, words) = env.heap().raw_words();
         let mut env_ref: &mut dyn HeapEnv = env;
         let mut ctx = HeapCtx {
@@ -163,13 +177,14 @@ impl HeapCode {
         // call, the only place the heap can grow or move. The calls it makes are the shims
         // below, given this context; `env` outlives the run.
         let r = unsafe { (self.entry)((&mut ctx as *mut HeapCtx).cast()) };
-        match usize::try_from(r) {
-            Ok(index) if index < self.guards.len() => {
-                exit_values.truncate(self.guards[index].1);
-                HeapExit::Guard { index, values: exit_values }
-            }
+        let exit = match usize::try_from(r) {
+            Ok(index) if index < self.guards.len() => HeapExit::Guard { index, values: exit_values[..self.guards[index].1].to_vec() },
             _ => HeapExit::Trap,
+        };
+        if let Ok(mut b) = self.buffers.try_borrow_mut() {
+            *b = taken;
         }
+        exit
     }
 }
 
@@ -189,21 +204,25 @@ unsafe fn env_of<'a>(ctx: *mut HeapCtx) -> (&'a mut HeapCtx, &'a mut dyn HeapEnv
 }
 
 /// Runs `f` with the `nspill` spilled references rooted on the heap's shadow stack, writes
-/// their new places back, and refreshes the heap's place and the constants.
+/// their new places back, and, if a collection ran, refreshes the heap's place and the
+/// constants.
 ///
 /// # Safety
 /// As [`env_of`]; the spill buffer holds at least `nspill` words.
-unsafe fn with_spilled_roots(ctx: *mut HeapCtx, nspill: u64, f: impl FnOnce(&mut dyn HeapEnv) -> Result<u64, ()>) -> u64 {
+unsafe fn with_spilled_roots(ctx: *mut HeapCtx, nspill: u64, f: impl FnOnce(&mut dyn HeapEnv, &[u64]) -> Result<u64, ()>, nargs: u64) -> u64 {
     // SAFETY: forwarded.
     let (ctx, env) = unsafe { env_of(ctx) };
-    // SAFETY: `run` sized the buffer for the most references any call spills.
-    let spill = unsafe { std::slice::from_raw_parts_mut(ctx.spill, nspill as usize) };
+    // SAFETY: `run` sized the buffers for the most references any call spills and the most
+    // arguments any call passes; they are `run`'s, apart from the heap and the environment.
+    let (spill, args) = unsafe { (std::slice::from_raw_parts_mut(ctx.spill, nspill as usize), std::slice::from_raw_parts(ctx.args, nargs as usize)) };
     let heap = env.heap();
+    let collections = |h: &Heap| h.stats().minor_collections + h.stats().major_collections;
+    let before = collections(heap);
     let mark = heap.root_count();
     for &w in spill.iter() {
         heap.push_root(Ref(w as u32));
     }
-    let r = f(&mut *env);
+    let r = f(&mut *env, args);
     let heap = env.heap();
     for (k, w) in spill.iter_mut().enumerate() {
         *w = heap.root(mark + k).0 as u64;
@@ -212,26 +231,25 @@ unsafe fn with_spilled_roots(ctx: *mut HeapCtx, nspill: u64, f: impl FnOnce(&mut
     let (base, words) = heap.raw_words();
     ctx.base = base;
     ctx.words = words as u64;
-    // SAFETY: `run` sized the table for the constants.
-    let consts = unsafe { std::slice::from_raw_parts_mut(ctx.consts, ctx.nconsts as usize) };
-    env.constants(consts);
+    if collections(heap) != before {
+        // SAFETY: `run` sized the table for the constants.
+        let consts = unsafe { std::slice::from_raw_parts_mut(ctx.consts, ctx.nconsts as usize) };
+        env.constants(consts);
+    }
     ctx.exception = r.is_err() as u64;
     r.unwrap_or(0)
 }
 
 /// Calls function `f` with the `nargs` words in the context's argument buffer.
 extern "C" fn heap_call(ctx: *mut HeapCtx, f: u64, nargs: u64, nspill: u64) -> u64 {
-    // SAFETY: compiled code passes its context; `run` sized the argument buffer for the most
-    // arguments any call passes.
-    let args: Vec<u64> = unsafe { std::slice::from_raw_parts((*ctx).args, nargs as usize).to_vec() };
-    // SAFETY: compiled code passes its context and a spill count within the buffer.
-    unsafe { with_spilled_roots(ctx, nspill, |env| env.call(f as u32, &args)) }
+    // SAFETY: compiled code passes its context and counts within its buffers.
+    unsafe { with_spilled_roots(ctx, nspill, |env, args| env.call(f as u32, args), nargs) }
 }
 
 /// Allocates an object of `layout`; 0 when there is no room.
 extern "C" fn heap_alloc(ctx: *mut HeapCtx, layout: u64, nspill: u64) -> u64 {
     // SAFETY: compiled code passes its context and a spill count within the buffer.
-    let r = unsafe { with_spilled_roots(ctx, nspill, |env| env.alloc(layout as u16)) };
+    let r = unsafe { with_spilled_roots(ctx, nspill, |env, _| env.alloc(layout as u16), 0) };
     // SAFETY: as above; an allocation failure is not an exception of the program's.
     unsafe { (*ctx).exception = 0 };
     r
@@ -286,7 +304,7 @@ pub fn compile(m: &Module, tid: TraceId, target: &HeapTarget, settings: Settings
     // SAFETY: the function was declared with one pointer-sized parameter and an `i64` result
     // in the target's default (C) calling convention: this type.
     let entry = unsafe { std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut u8) -> i64>(ptr) };
-    Ok(HeapCode { module: Some(module), entry, guards: lowered.guards, consts: lowered.consts, inputs: t.inputs.len(), most_args: lowered.most_args, most_spilled: lowered.most_spilled, code_size })
+    Ok(HeapCode { module: Some(module), entry, guards: lowered.guards, consts: lowered.consts, inputs: t.inputs.len(), most_args: lowered.most_args, most_spilled: lowered.most_spilled, code_size, buffers: Default::default() })
 }
 
 /// Refuses what this backend does not compile, before Cranelift sees anything.

@@ -17,7 +17,6 @@
 use crate::bytecode::CodeId;
 use crate::layout as L;
 use crate::vm::{Exc, Raised, Res, Root, Vm};
-use std::collections::HashMap;
 use tracelab_backend::gc_heap::{self, HeapCode, HeapEnv, HeapExit, HeapTarget};
 use tracelab_runtime::gc::Heap;
 use tracelab_ir::descr::{DescrData, MemKind};
@@ -131,16 +130,17 @@ impl NativeLoop {
         let (op, _) = self.code.guards[index];
         let t = self.trace();
         let Some(g) = t.ops[op].guard() else { return vm.raise(Exc::RuntimeError, "internal error: a compiled exit is not a guard") };
-        let resume = g.resume_or_default();
+        // Every guard of a recorded trace has resume data (the recorder gives it).
+        let Some(resume) = g.resume.as_ref() else { return vm.raise(Exc::RuntimeError, "internal error: a guard without resume data") };
         let mark = vm.roots_mark();
         // Fail args by value; references rooted (allocating the virtuals may move them).
-        let mut held: HashMap<Value, Held> = HashMap::new();
+        let mut held: Vec<(Value, Held)> = Vec::with_capacity(values.len());
         for (slot, bits) in g.fail_args.iter().zip(values) {
             let Some(v) = *slot else { continue };
             let h = if t.ty(v) == Type::Ref { Held::Root(vm.root(Ref(*bits as u32))) } else { Held::Word(*bits) };
-            held.insert(v, h);
+            held.push((v, h));
         }
-        let r = Decoder { vm, t, m: &self.module, held, virtuals: Vec::new() }.restore(&resume);
+        let r = Decoder { vm, t, m: &self.module, held, virtuals: Vec::new() }.restore(resume);
         vm.roots_reset(mark);
         r?;
         // The helper's exception is pending: the interpreter unwinds from the bytecode.
@@ -162,7 +162,8 @@ struct Decoder<'a> {
     vm: &'a mut Vm,
     t: &'a Trace,
     m: &'a Module,
-    held: HashMap<Value, Held>,
+    /// The fail args' values (a few: looked up by a scan).
+    held: Vec<(Value, Held)>,
     /// The virtuals allocated so far (rooted).
     virtuals: Vec<Root>,
 }
@@ -229,9 +230,9 @@ impl Decoder<'_> {
             ResumeValue::Virtual(id) => Some(self.vm.get(self.virtuals[id.index()]).0 as u64),
             ResumeValue::Value(v) => match &self.t.values[v].def {
                 ValueDef::Const(c) => Some(self.constant(c)),
-                _ => match self.held.get(&v) {
-                    Some(Held::Word(w)) => Some(*w),
-                    Some(Held::Root(r)) => Some(self.vm.get(*r).0 as u64),
+                _ => match self.held.iter().find(|(x, _)| *x == v).map(|(_, h)| *h) {
+                    Some(Held::Word(w)) => Some(w),
+                    Some(Held::Root(r)) => Some(self.vm.get(r).0 as u64),
                     None => None,
                 },
             },
