@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # minipy against CPython 3.11 on the benchmark programs, whole process, in one run: wall time
 # and peak RSS of each (GNU time), at two sizes per program to show how cost grows, with the
-# ratios and their geometric mean as a markdown table. Then the GC on an allocation-heavy
-# program at several nursery sizes (`tracelab py --gc-stats`).
+# ratios and their geometric mean as a markdown table: minipy interpreting only (--no-jit) and
+# with its JIT (the default), and PyPy when `pypy3` is installed. Then the GC on an
+# allocation-heavy program at several nursery sizes (`tracelab py --gc-stats`).
 #
 #   testsuite/python/bench.sh            # builds tracelab in release first
 #   SIZES=small testsuite/python/bench.sh  # the first size only
@@ -32,17 +33,21 @@ measure() { # command... -> "seconds kilobytes"
 
 scratch=$(mktemp -d)
 results=$(mktemp)
-echo "| program | size | CPython s | minipy s | time ratio | CPython MB | minipy MB | memory ratio |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+pypy=$(command -v pypy3 || true)
+echo "| program | size | CPython s | minipy --no-jit s | minipy JIT s | PyPy s | no-JIT / CPython | JIT / CPython | JIT / no-JIT | CPython MB | minipy JIT MB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for line in "${benches[@]}"; do
     read -r name small large <<<"$line"
     sizes="$small $large"
     [ "${SIZES:-}" = small ] && sizes=$small
     for n in $sizes; do
         read -r ct cm < <(measure python3 "bench_$name.py" "$scratch" "$n")
-        read -r mt mm < <(measure "$tracelab" py "bench_$name.py" "$scratch" "$n")
-        echo "$name $n $ct $mt $cm $mm" >>"$results"
-        python3 -c "import sys; n,s,ct,mt,cm,mm=sys.argv[1:]; ct,mt,cm,mm=map(float,(ct,mt,cm,mm)); print(f'| {n} | {s} | {ct:.2f} | {mt:.2f} | {mt/ct:.2f} | {cm/1024:.1f} | {mm/1024:.1f} | {mm/cm:.2f} |')" "$name" "$n" "$ct" "$mt" "$cm" "$mm"
+        read -r nt _ < <(measure "$tracelab" py --no-jit "bench_$name.py" "$scratch" "$n")
+        read -r jt jm < <(measure "$tracelab" py "bench_$name.py" "$scratch" "$n")
+        pt=-
+        [ -n "$pypy" ] && read -r pt _ < <(measure "$pypy" "bench_$name.py" "$scratch" "$n")
+        echo "$name $n $ct $nt $jt $pt $cm $jm" >>"$results"
+        python3 -c "import sys; n,s,ct,nt,jt,pt,cm,jm=sys.argv[1:]; ct,nt,jt,cm,jm=map(float,(ct,nt,jt,cm,jm)); print(f'| {n} | {s} | {ct:.2f} | {nt:.2f} | {jt:.2f} | {pt} | {nt/ct:.2f} | {jt/ct:.2f} | {jt/nt:.2f} | {cm/1024:.1f} | {jm/1024:.1f} |')" "$name" "$n" "$ct" "$nt" "$jt" "$pt" "$cm" "$jm"
     done
 done
 python3 - "$results" <<'EOF'
@@ -50,11 +55,12 @@ import math, sys
 rows = [l.split() for l in open(sys.argv[1])]
 # The geometric mean over each program's largest size.
 last = {}
-for name, n, ct, mt, cm, mm in rows:
-    last[name] = (float(ct), float(mt), float(cm), float(mm))
-t = math.exp(sum(math.log(mt / ct) for ct, mt, _, _ in last.values()) / len(last))
-m = math.exp(sum(math.log(mm / cm) for _, _, cm, mm in last.values()) / len(last))
-print(f"\ngeometric mean over the largest sizes: time {t:.2f}x CPython, peak memory {m:.2f}x")
+for name, n, ct, nt, jt, pt, cm, jm in rows:
+    last[name] = (float(ct), float(nt), float(jt), float(cm), float(jm))
+geo = lambda f: math.exp(sum(math.log(f(*r)) for r in last.values()) / len(last))
+print(f"\ngeometric mean over the largest sizes: no JIT {geo(lambda c, n, j, cm, jm: n / c):.2f}x CPython, "
+      f"JIT {geo(lambda c, n, j, cm, jm: j / c):.2f}x CPython, JIT / no JIT {geo(lambda c, n, j, cm, jm: j / n):.2f}, "
+      f"peak memory with the JIT {geo(lambda c, n, j, cm, jm: jm / cm):.2f}x CPython")
 EOF
 
 echo
