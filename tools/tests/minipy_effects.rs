@@ -24,7 +24,10 @@ loop l [p0, p1, p2, p3] {
 ";
 
 fn optimize(text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("minipy-effects-{}", std::process::id()));
+    // One folder per call: the tests run on parallel threads of one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("minipy-effects-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("effects.trace");
     std::fs::write(&path, text).expect("write trace");
