@@ -8,11 +8,9 @@
 //! closed loop is optimized with the pass manager (`-O`, or the pipeline of `--jit-opt`), and
 //! both forms go to the log.
 //!
-//! The optimized loop is then compiled for minipy's heap ([`native`]) when it does nothing that
-//! needs the GC while it runs (no calls, no allocations: those stay interpreted for now), and
-//! later arrivals at its header run the compiled code until a guard fails, where the
-//! interpreter resumes. Not yet done (docs/minipy.md): compiling calls and allocations, inlining
-//! calls into traces, bridges.
+//! The optimized loop is then compiled for minipy's heap ([`native`]), and later arrivals at
+//! its header run the compiled code until a guard fails, where the interpreter resumes. Not yet
+//! done (docs/minipy.md): inlining calls into traces, outer loops, bridges.
 
 pub mod native;
 pub mod record;
