@@ -135,9 +135,13 @@ fn peel_labelled(t: &mut Trace, token: Target) -> usize {
     let mut second: Vec<Option<Value>> = vec![None; t.values.len()];
     let mut label_args = Vec::new();
     let mut carried = Vec::new();
-    for (j, (&p, &e)) in params.iter().zip(&entry).enumerate() {
-        let r = t.through_same_as(passed[j]);
-        if r == e || t.is_const(r) {
+    for (j, &p) in params.iter().enumerate() {
+        // Invariant when the loop passes the parameter back unchanged or passes a constant,
+        // judged on the body as written (the first copy sees the entry values instead).
+        let r = t.through_same_as(jump.args[j]);
+        if r == p {
+            second[p.index()] = Some(entry[j]);
+        } else if t.is_const(r) {
             second[p.index()] = Some(r);
         } else {
             label_args.push(passed[j]);

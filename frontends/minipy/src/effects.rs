@@ -114,6 +114,7 @@ helper!(COMPARE, "compare", "Callr 8 rri EF=5", None, None, collects true, raise
 helper!(UNARY, "unary", "Callr 8 ri EF=5", None, None, collects true, raises true, H::unary, "a unary operator on any operand");
 helper!(CONTAINS, "contains", "Calli 8 rr EF=5", None, None, collects true, raises true, H::contains, "item in container: 0 or 1");
 helper!(TRUTHY, "truthy", "Calli 8 r EF=5", None, None, collects true, raises true, H::truthy, "the truth of any object (__bool__, __len__): 0 or 1");
+helper!(CLASS_SHADOWS_ATTR, "class_shadows_attr", "Calli 8 ri EF=2", None, Some(&[]), collects false, raises false, H::class_shadows_attr, "whether an instance's class defines a descriptor (a property) for the name, which then decides access: 0 or 1");
 helper!(GETATTR, "getattr", "Callr 8 ri EF=5", None, None, collects true, raises true, H::getattr, "obj.name by symbol");
 helper!(SETATTR, "setattr", "Callv 0 rir EF=5", None, None, collects true, raises true, H::setattr, "obj.name = v by symbol");
 helper!(METHOD_ON_CLASS, "method_on_class", "Callr 8 ri EF=2", None, Some(&[]), collects false, raises false, H::method_on_class, "the plain function obj.name(...) calls when an instance's class defines it and the instance does not shadow it, else null");
@@ -139,7 +140,7 @@ helper!(BUILD_LIST, "build_list", "Callr 8 r EF=2", Some(&[]), Some(&[]), collec
 
 /// Every helper a trace may call.
 pub const HELPERS: &[&Helper] = &[
-    &LIST_APPEND, &DICT_LOOKUP_STR, &STORE_GLOBAL, &LOAD_GLOBAL, &BINARY, &COMPARE, &UNARY, &CONTAINS, &TRUTHY, &GETATTR, &SETATTR,
+    &LIST_APPEND, &DICT_LOOKUP_STR, &STORE_GLOBAL, &LOAD_GLOBAL, &BINARY, &COMPARE, &UNARY, &CONTAINS, &TRUTHY, &CLASS_SHADOWS_ATTR, &GETATTR, &SETATTR,
     &METHOD_ON_CLASS, &GETITEM, &SETITEM, &GET_ITER, &ITER_NEXT, &CALL, &BUILD_TUPLE, &BUILD_LIST,
 ];
 

@@ -99,8 +99,12 @@ pub trait Exec {
     fn word(&mut self, v: Self::V, f: &'static Field) -> Self::W;
     fn field(&mut self, v: Self::V, f: &'static Field) -> Self::V;
     fn set_word(&mut self, v: Self::V, f: &'static Field, w: Self::W);
-    /// Item `i` of a reference array (`REFARRAY`), in bounds.
+    /// Item `i` of a reference array (`REFARRAY`), in bounds, and a store into one.
     fn item(&mut self, array: Self::V, i: Self::W) -> Self::V;
+    fn set_item(&mut self, array: Self::V, i: Self::W, v: Self::V);
+    /// The word's value, which the code after it may treat as a constant (`guard_value` in a
+    /// trace: PyPy's `promote`).
+    fn promote(&mut self, w: Self::W) -> u64;
 
     /// `a + b`, `a - b`, `a * b` on 64-bit ints, `None` on overflow (a guard in a trace).
     fn int_add(&mut self, a: Self::W, b: Self::W) -> Option<Self::W>;
@@ -295,6 +299,16 @@ impl Exec for Concrete<'_> {
     #[inline(always)]
     fn item(&mut self, array: Ref, i: u64) -> Ref {
         self.vm.heap.field(array, L::ITEMS + i as usize)
+    }
+
+    #[inline(always)]
+    fn set_item(&mut self, array: Ref, i: u64, v: Ref) {
+        self.vm.heap.set_field(array, L::ITEMS + i as usize, v);
+    }
+
+    #[inline(always)]
+    fn promote(&mut self, w: u64) -> u64 {
+        w
     }
 
     #[inline(always)]

@@ -76,6 +76,11 @@ pub fn truthy(vm: &mut Vm, a: &[u64]) -> Res<u64> {
     crate::ops::truthy(vm, r(a[0])).map(u64::from)
 }
 
+pub fn class_shadows_attr(vm: &mut Vm, a: &[u64]) -> Res<u64> {
+    let t = vm.type_of(r(a[0]));
+    Ok(crate::types::lookup_sym(vm, t, sym(a[1])).is_some_and(|d| vm.layout(d) == crate::layout::DESCRIPTOR) as u64)
+}
+
 pub fn getattr(vm: &mut Vm, a: &[u64]) -> Res<u64> {
     crate::interp::load_attr(vm, r(a[0]), sym(a[1])).map(w)
 }

@@ -435,8 +435,7 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow<X::V>> {
             let obj = x.peek(0);
             let v = x.peek(1);
             let sym = x.vm().code_syms[code.0 as usize][i as usize];
-            let args = [x.ref_word(obj), x.const_word(sym.0 as u64), x.ref_word(v)];
-            x.call(&E::SETATTR, &args)?;
+            store_attr_fast(x, obj, sym, v)?;
             x.pop();
             x.pop();
         }
@@ -932,10 +931,45 @@ pub fn load_attr(vm: &mut Vm, obj: Ref, sym: crate::vm::Sym) -> Res<Ref> {
     crate::attr::get(vm, obj, sym)
 }
 
+/// Where an instance keeps attribute `sym`, if its class does not decide the access (a
+/// property) and its map has the attribute: the map promoted, so a trace guards on it and the
+/// slot is a constant.
+fn instance_slot<X: Exec>(x: &mut X, obj: X::V, sym: crate::vm::Sym) -> Res<Option<X::W>> {
+    if !x.has_layout(obj, L::INSTANCE) {
+        return Ok(None);
+    }
+    let args = [x.ref_word(obj), x.const_word(sym.0 as u64)];
+    let shadowed = x.call(&E::CLASS_SHADOWS_ATTR, &args)?;
+    let zero = x.const_word(0);
+    if !x.int_eq(shadowed, zero) {
+        return Ok(None);
+    }
+    let map = x.word(obj, &E::INST_MAP);
+    let map = crate::maps::MapId(x.promote(map) as u32);
+    Ok(x.vm().maps.lookup(map, sym).map(|k| x.const_word(k as u64)))
+}
+
+/// `obj.name`: an instance's own attribute straight from its storage, else the helper.
 fn load_attr_fast<X: Exec>(x: &mut X, obj: X::V, sym: crate::vm::Sym) -> Res<X::V> {
+    if let Some(k) = instance_slot(x, obj, sym)? {
+        let storage = x.field(obj, &E::INST_STORAGE);
+        return Ok(x.item(storage, k));
+    }
     let args = [x.ref_word(obj), x.const_word(sym.0 as u64)];
     let v = x.call(&E::GETATTR, &args)?;
     Ok(x.word_ref(v))
+}
+
+/// `obj.name = v`: into an instance's storage where its map has the attribute, else the helper.
+fn store_attr_fast<X: Exec>(x: &mut X, obj: X::V, sym: crate::vm::Sym, v: X::V) -> Res<()> {
+    if let Some(k) = instance_slot(x, obj, sym)? {
+        let storage = x.field(obj, &E::INST_STORAGE);
+        x.set_item(storage, k, v);
+        return Ok(());
+    }
+    let args = [x.ref_word(obj), x.const_word(sym.0 as u64), x.ref_word(v)];
+    x.call(&E::SETATTR, &args)?;
+    Ok(())
 }
 
 fn drop_n<X: Exec>(x: &mut X, n: usize) {

@@ -571,6 +571,20 @@ impl Exec for Recording<'_> {
         Traced { c, ir }
     }
 
+    fn set_item(&mut self, array: Traced, i: Traced, v: Traced) {
+        self.vm.heap.set_field(Ref(array.c as u32), L::ITEMS + i.c as usize, Ref(v.c as u32));
+        let d = self.descr("minipy.refarray.items");
+        self.emit(Opcode::SetarrayitemGc, &[array.ir, i.ir, v.ir], d);
+    }
+
+    fn promote(&mut self, w: Traced) -> u64 {
+        if !self.is_const(w.ir) {
+            let c = self.constant_value(Const::Int(w.c as i64));
+            self.guard(Opcode::GuardValue, &[w.ir, c]);
+        }
+        w.c
+    }
+
     fn int_add(&mut self, a: Traced, b: Traced) -> Option<Traced> {
         let r = (a.c as i64).checked_add(b.c as i64);
         self.int_op_ovf(Opcode::IntAddOvf, a, b, r)

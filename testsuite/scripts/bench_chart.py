@@ -3,7 +3,7 @@
 minipy without and with its JIT (and PyPy's, when measured), as ratios to CPython's.
 
     testsuite/python/bench.sh | tee /tmp/bench.txt
-    python3 testsuite/python/chart.py < /tmp/bench.txt > docs/img/jit-bench.svg
+    python3 testsuite/scripts/bench_chart.py < /tmp/bench.txt > docs/img/jit-bench.svg
 
 Plain SVG, no plotting library: the chart is a few rectangles and labels.
 """
@@ -20,7 +20,7 @@ for line in sys.stdin:
     rows[name] = (nt / ct, jt / ct, float(pt) / ct if pt not in ("-", "") else None)
 
 if not rows:
-    sys.exit("chart.py: no table rows on stdin (run bench.sh first)")
+    sys.exit("bench_chart.py: no table rows on stdin (run bench.sh first)")
 
 series = [("minipy, no JIT", "#9aa5b1", 0), ("minipy, JIT", "#2f6fb5", 1), ("PyPy", "#d9822b", 2)]
 series = [s for s in series if s[2] < 2 or any(r[2] is not None for r in rows.values())]
