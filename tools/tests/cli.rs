@@ -313,3 +313,44 @@ fn py_runs_code_and_rejects_unknown_options() {
     assert_eq!(code(&args), 0);
     assert_eq!(stdout(&args), "['--flag', '-x']\n");
 }
+
+/// A loop hot enough at threshold 1: the JIT records, optimizes and compiles it, and the log it
+/// writes is a module the other commands read.
+const HOT_LOOP: &str = "def f(n):\n    t = 0\n    i = 0\n    while i < n:\n        t = t + i * 2\n        i = i + 1\n    return t\nprint(f(3000))\n";
+
+#[test]
+fn py_jit_flags_log_and_stats() {
+    let dir = std::env::temp_dir().join(format!("tracelab-py-jit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("loops.trace");
+    let run = tracelab(&["py", "--jit-threshold", "1", "--jit-stats", "--jit-check", "4", "--jit-log", log.to_str().unwrap(), "-c", HOT_LOOP]);
+    assert_eq!(code(&run), 0, "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(stdout(&run), "8997000\n");
+    let stats = String::from_utf8_lossy(&run.stderr).to_string();
+    assert!(stats.contains("loops recorded: 1"), "{stats}");
+    assert!(stats.contains("loops compiled: 1"), "{stats}");
+    assert!(stats.contains("checked against the recorded ones: 1, different: 0"), "{stats}");
+    // The log: the loop as recorded and as optimized, which verify and opt read.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("loop loop_f_") && text.contains("_opt ["), "{text}");
+    assert!(text.contains("debug_merge_point('f <string>:4 #"), "{text}");
+    assert_eq!(code(&tracelab(&["verify", log.to_str().unwrap()])), 0);
+    assert_eq!(code(&tracelab(&["opt", log.to_str().unwrap(), "-O"])), 0);
+    // Without the JIT nothing is recorded; the output is the same.
+    let plain = tracelab(&["py", "--no-jit", "-c", HOT_LOOP]);
+    assert_eq!(stdout(&plain), "8997000\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn py_jit_flags_that_cannot_work_are_usage_errors() {
+    for args in [
+        &["py", "--jit-opt", "no-such-pass", "-c", "pass"][..],
+        &["py", "--jit-threshold", "0", "-c", "pass"],
+        &["py", "--no-jit", "--jit-log", "x.trace", "-c", "pass"],
+    ] {
+        let out = tracelab(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty(), "{args:?} says why");
+    }
+}
