@@ -328,6 +328,7 @@ fn check(m: &Module, t: &Trace, target: &HeapTarget) -> Result<(), BackendError>
             Opcode::CallI | Opcode::CallR | Opcode::CallN | Opcode::CallF => op.args.first().and_then(|&c| class_of(c)).is_some_and(|n| target.functions.contains_key(n)),
             Opcode::NewWithVtable => alloc_layout(m, op, target).is_some(),
             _ if is_load(o) => word_access(m, op).is_some(),
+            Opcode::ArraylenGc => matches!(op.descr.map(|d| &m.descrs[d].data), Some(DescrData::Array(_))),
             Opcode::SetfieldGc | Opcode::SetarrayitemGc => word_access(m, op).is_some(),
             _ => pure_opcode(o),
         };
@@ -569,6 +570,16 @@ impl<'a, 'f> HeapLower<'a, 'f> {
                 }
             }
             Opcode::SetfieldGc | Opcode::SetarrayitemGc => self.store(op),
+            Opcode::ArraylenGc => {
+                // The IR's arrays keep their length at byte 8: word 1.
+                let r = pure::get_int(self, op.args[0]);
+                let one = self.b.ins().iconst(types::I64, 1);
+                let at = self.word_address(r, one);
+                let n = self.b.ins().load(types::I64, TRUSTED, at, 0);
+                if let Some(v) = op.result {
+                    self.def(v, n);
+                }
+            }
             _ if is_call(o) => self.call(pos, op),
             Opcode::NewWithVtable => self.alloc(pos, op),
             _ => {

@@ -58,6 +58,7 @@ fields! {
     RANGE_START = "range.start", 1, 'S';
     RANGE_STEP = "range.step", 3, 'S';
     FRAME_GLOBALS = "frame.globals", L::FRAME_GLOBALS, 'P';
+    CELL_VALUE = "cell.value", L::CELL_VALUE, 'P';
 }
 
 /// Array kinds: descr name and literal. `refarray.items` is what [`crate::exec::Exec::item`]
@@ -136,12 +137,13 @@ pub const ITER_NEXT: Helper = Helper {
 };
 helper!(CALL, "call", "Callr 8 r EF=5", None, None, collects true, raises true, H::call, "callee(args...) with positional arguments; a Python function runs in a nested interpreter");
 helper!(BUILD_TUPLE, "build_tuple", "Callr 8 r EF=2", Some(&[]), Some(&[]), collects true, raises false, H::build_tuple, "a tuple of the arguments");
+helper!(BUILD_SLICE, "build_slice", "Callr 8 rrr EF=2", Some(&[]), Some(&[]), collects true, raises false, H::build_slice, "a slice object start:stop:step");
 helper!(BUILD_LIST, "build_list", "Callr 8 r EF=2", Some(&[]), Some(&[]), collects true, raises false, H::build_list, "a list of the arguments");
 
 /// Every helper a trace may call.
 pub const HELPERS: &[&Helper] = &[
     &LIST_APPEND, &DICT_LOOKUP_STR, &STORE_GLOBAL, &LOAD_GLOBAL, &BINARY, &COMPARE, &UNARY, &CONTAINS, &TRUTHY, &CLASS_SHADOWS_ATTR, &GETATTR, &SETATTR,
-    &METHOD_ON_CLASS, &GETITEM, &SETITEM, &GET_ITER, &ITER_NEXT, &CALL, &BUILD_TUPLE, &BUILD_LIST,
+    &METHOD_ON_CLASS, &GETITEM, &SETITEM, &GET_ITER, &ITER_NEXT, &CALL, &BUILD_TUPLE, &BUILD_SLICE, &BUILD_LIST,
 ];
 
 impl Helper {

@@ -99,6 +99,10 @@ pub trait Exec {
     fn word(&mut self, v: Self::V, f: &'static Field) -> Self::W;
     fn field(&mut self, v: Self::V, f: &'static Field) -> Self::V;
     fn set_word(&mut self, v: Self::V, f: &'static Field, w: Self::W);
+    /// The item count of an array-like object (a tuple, a `REFARRAY`).
+    fn array_len(&mut self, v: Self::V) -> Self::W;
+    /// A reference field store (with the write barrier).
+    fn set_field(&mut self, v: Self::V, f: &'static Field, value: Self::V);
     /// Item `i` of a reference array (`REFARRAY`), in bounds, and a store into one.
     fn item(&mut self, array: Self::V, i: Self::W) -> Self::V;
     fn set_item(&mut self, array: Self::V, i: Self::W, v: Self::V);
@@ -294,6 +298,16 @@ impl Exec for Concrete<'_> {
     #[inline(always)]
     fn set_word(&mut self, v: Ref, f: &'static Field, w: u64) {
         self.vm.heap.set_word(v, f.word, w);
+    }
+
+    #[inline(always)]
+    fn array_len(&mut self, v: Ref) -> u64 {
+        self.vm.heap.len(v) as u64
+    }
+
+    #[inline(always)]
+    fn set_field(&mut self, v: Ref, f: &'static Field, value: Ref) {
+        self.vm.heap.set_field(v, f.word, value);
     }
 
     #[inline(always)]

@@ -131,3 +131,13 @@ pub fn build_list(vm: &mut Vm, a: &[u64]) -> Res<u64> {
     vm.heap.set_word(l, crate::layout::LIST_LEN, a.len() as u64);
     Ok(w(l))
 }
+
+pub fn build_slice(vm: &mut Vm, a: &[u64]) -> Res<u64> {
+    let roots: Vec<_> = a.iter().map(|&x| vm.root(r(x))).collect();
+    let s = vm.alloc(crate::layout::SLICE, 0)?;
+    for (k, field) in [crate::layout::SLICE_START, crate::layout::SLICE_STOP, crate::layout::SLICE_STEP].into_iter().enumerate() {
+        let v = vm.get(roots[k]);
+        vm.heap.set_field(s, field, v);
+    }
+    Ok(w(s))
+}

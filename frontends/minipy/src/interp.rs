@@ -338,9 +338,8 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow<X::V>> {
         }
         Op::LoadDeref(i) => {
             let cell = x.slot(i as usize);
-            let cell = x.concrete(cell);
-            let v = x.vm().heap.field(cell, L::CELL_VALUE);
-            if v.is_null() {
+            let v = x.field(cell, &E::CELL_VALUE);
+            if x.is_null(v) {
                 let c = &x.vm().codes[code.0 as usize];
                 let k = i as usize - c.varnames.len();
                 let name = c.cellvars.iter().chain(&c.freevars).nth(k).cloned().unwrap_or_default();
@@ -349,15 +348,12 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow<X::V>> {
                     format!("cannot access free variable '{name}' where it is not associated with a value in enclosing scope"),
                 );
             }
-            let v = x.opaque(v);
             x.push(v);
         }
         Op::StoreDeref(i) => {
             let v = x.pop();
-            let v = x.concrete(v);
             let cell = x.slot(i as usize);
-            let cell = x.concrete(cell);
-            x.vm().heap.set_field(cell, L::CELL_VALUE, v);
+            x.set_field(cell, &E::CELL_VALUE, v);
         }
         Op::DeleteDeref(i) => {
             let cell = x.slot(i as usize);
@@ -571,17 +567,13 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow<X::V>> {
             x.push(d);
         }
         Op::BuildSlice(n) => {
-            let s = x.vm().alloc(L::SLICE, 0)?;
-            let step = if n == 3 { x.peek(0) } else { let none = x.vm().none; x.constant(none) };
             let k = n as usize;
+            let step = if n == 3 { x.peek(0) } else { let none = x.vm().none; x.constant(none) };
             let (a, b) = (x.peek(k - 1), x.peek(k - 2));
-            let (a, b, step) = (x.concrete(a), x.concrete(b), x.concrete(step));
-            let vm = x.vm();
-            vm.heap.set_field(s, L::SLICE_START, a);
-            vm.heap.set_field(s, L::SLICE_STOP, b);
-            vm.heap.set_field(s, L::SLICE_STEP, step);
+            let args = [x.ref_word(a), x.ref_word(b), x.ref_word(step)];
+            let s = x.call(&E::BUILD_SLICE, &args)?;
+            let s = x.word_ref(s);
             drop_n(x, k);
-            let s = x.opaque(s);
             x.push(s);
         }
         Op::BuildString(n) => {
@@ -1250,6 +1242,20 @@ fn call_ex<X: Exec>(x: &mut X, has_kwargs: bool) -> Res<Flow<X::V>> {
 
 fn unpack<X: Exec>(x: &mut X, before: usize, after: Option<usize>) -> Res<()> {
     let v = x.peek(0);
+    // A tuple of the right length: its items, read through the context (`a, b = b, a`).
+    if after.is_none() && x.has_layout(v, L::TUPLE) {
+        let len = x.array_len(v);
+        let want = x.const_word(before as u64);
+        if x.int_eq(len, want) {
+            x.pop();
+            for k in (0..before).rev() {
+                let k = x.const_word(k as u64);
+                let item = x.item(v, k);
+                x.push(item);
+            }
+            return Ok(());
+        }
+    }
     let v = x.concrete(v);
     let vm = x.vm();
     let items = if matches!(vm.layout(v), L::TUPLE | L::LIST) { v } else { crate::iter::to_list(vm, v)? };

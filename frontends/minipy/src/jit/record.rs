@@ -564,6 +564,19 @@ impl Exec for Recording<'_> {
         self.emit(Opcode::SetfieldGc, &[v.ir, w.ir], d);
     }
 
+    fn array_len(&mut self, v: Traced) -> Traced {
+        let c = self.vm.heap.len(Ref(v.c as u32)) as u64;
+        let d = self.descr("minipy.refarray.items");
+        let ir = self.emit(Opcode::ArraylenGc, &[v.ir], d);
+        Traced { c, ir }
+    }
+
+    fn set_field(&mut self, v: Traced, f: &'static Field, value: Traced) {
+        self.vm.heap.set_field(Ref(v.c as u32), f.word, Ref(value.c as u32));
+        let d = self.field_descr(f);
+        self.emit(Opcode::SetfieldGc, &[v.ir, value.ir], d);
+    }
+
     fn item(&mut self, array: Traced, i: Traced) -> Traced {
         let c = self.vm.heap.field(Ref(array.c as u32), L::ITEMS + i.c as usize).0 as u64;
         let d = self.descr("minipy.refarray.items");
