@@ -62,6 +62,8 @@ pub struct JitReport {
     /// (including resuming).
     pub entries: u64,
     pub time_native: Duration,
+    /// Compiled loops no longer entered: they kept leaving before completing an iteration.
+    pub loops_given_up: u32,
 }
 
 pub struct Jit {
@@ -76,8 +78,8 @@ pub struct Jit {
     log: Option<Module>,
     notes: Vec<String>,
     report: JitReport,
-    /// Compiled code by loop token.
-    native: FxHashMap<u64, native::NativeLoop>,
+    /// Compiled code by loop token, with its entries and those that left in the preamble.
+    native: FxHashMap<u64, (native::NativeLoop, u64, u64)>,
     target: Option<tracelab_backend::gc_heap::HeapTarget>,
 }
 
@@ -162,7 +164,7 @@ impl Jit {
             Ok(code) => {
                 self.report.loops_native += 1;
                 self.report.code_bytes += code.code_size() as u64;
-                self.native.insert(token, code);
+                self.native.insert(token, (code, 0, 0));
             }
             Err(why) => {
                 let reason = why.split_once(": ").map_or(why.as_str(), |(_, r)| r).to_string();
@@ -235,6 +237,9 @@ pub fn summary(r: &JitReport) -> String {
         out.push_str(&format!("  {n:>6}  not compiled: {reason}\n"));
     }
     out.push_str(&format!("compiled loops entered: {} times, {:.1} ms in them\n", r.entries, ms(r.time_native)));
+    if r.loops_given_up > 0 {
+        out.push_str(&format!("compiled loops no longer entered (most entries left before one iteration): {}\n", r.loops_given_up));
+    }
     out.push_str(&format!("time tracing: {:.1} ms, optimizing: {:.1} ms, compiling: {:.1} ms\n", ms(r.time_tracing), ms(r.time_optimizing), ms(r.time_compiling)));
     out
 }
@@ -261,13 +266,27 @@ pub fn merge_point(vm: &mut Vm, code: CodeId, header: usize) -> Res<Option<Exit>
     result
 }
 
+/// Entries after which a loop that mostly leaves before completing an iteration is no longer
+/// entered (each such entry costs the preamble and a resume; without bridges nothing better
+/// can be done with it).
+const PREAMBLE_EXIT_PATIENCE: u64 = 1000;
+
 /// Runs loop `token`'s compiled code, if it has any, from the current frame.
 fn enter(vm: &mut Vm, jit: &mut Jit, token: LoopToken) -> Res<Option<Exit>> {
-    let Some(code) = jit.native.get(&(token.0 as u64)) else { return Ok(None) };
+    let Some((code, entries, early)) = jit.native.get_mut(&(token.0 as u64)) else { return Ok(None) };
     let started = Instant::now();
     let r = code.run(vm);
+    *entries += 1;
+    if let Ok(index) = r {
+        *early += code.in_preamble(index) as u64;
+    }
+    let give_up = *entries >= PREAMBLE_EXIT_PATIENCE && *early * 2 > *entries;
     jit.report.entries += 1;
     jit.report.time_native += started.elapsed();
+    if give_up {
+        jit.native.remove(&(token.0 as u64));
+        jit.report.loops_given_up += 1;
+    }
     r.map(|_| None)
 }
 

@@ -39,6 +39,9 @@ pub struct NativeLoop {
     module: Module,
     tid: TraceId,
     consts: Vec<ConstSource>,
+    /// Guards numbered below this one are in the preamble: a run that fails one of them did
+    /// not complete a single iteration.
+    first_body_guard: usize,
 }
 
 /// The class names traces use for minipy's layouts (`minipy.int`), with their ids, and the
@@ -81,7 +84,11 @@ impl HeapEnv for MinipyEnv<'_> {
 pub fn compile(m: Module, tid: TraceId, target: &HeapTarget) -> Result<NativeLoop, String> {
     let code = gc_heap::compile(&m, tid, target, tracelab_backend::Settings::default()).map_err(|e| e.to_string())?;
     let consts = code.consts.iter().map(|name| const_source(name).ok_or(format!("a constant of unknown origin (`{name}`)"))).collect::<Result<_, _>>()?;
-    Ok(NativeLoop { code, module: m, tid, consts })
+    let t = &m.traces[tid];
+    let order = t.ops.ids();
+    let label = order.iter().position(|&id| t.ops[id].opcode == tracelab_ir::Opcode::Label).unwrap_or(0);
+    let first_body_guard = code.guards.iter().position(|(op, _)| order.iter().position(|id| id == op).unwrap_or(0) > label).unwrap_or(code.guards.len());
+    Ok(NativeLoop { code, module: m, tid, consts, first_body_guard })
 }
 
 fn const_source(name: &str) -> Option<ConstSource> {
@@ -106,6 +113,11 @@ fn const_ref(vm: &Vm, c: ConstSource) -> Ref {
 impl NativeLoop {
     pub fn code_size(&self) -> usize {
         self.code.code_size
+    }
+
+    /// Whether guard `index` is in the preamble (its failure means no iteration completed).
+    pub fn in_preamble(&self, index: usize) -> bool {
+        index < self.first_body_guard
     }
 
     /// Runs the loop from the current frame (at its header) until a guard fails, then leaves
