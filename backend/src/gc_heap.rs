@@ -325,7 +325,7 @@ fn check(m: &Module, t: &Trace, target: &HeapTarget) -> Result<(), BackendError>
             Opcode::Jump => op.jump_target() == t.labels().next().map(|(_, l)| l.token),
             Opcode::GuardClass => op.args.get(1).and_then(|&c| class_of(c)).is_some_and(|n| target.classes.contains_key(n)),
             Opcode::GuardTrue | Opcode::GuardFalse | Opcode::GuardNonnull | Opcode::GuardIsnull | Opcode::GuardValue | Opcode::GuardNoOverflow | Opcode::GuardOverflow | Opcode::GuardNoException => true,
-            Opcode::CallI | Opcode::CallR | Opcode::CallN | Opcode::CallF => op.args.first().and_then(|&c| class_of(c)).is_some_and(|n| target.functions.contains_key(n)),
+            _ if is_call(o) => op.args.first().and_then(|&c| class_of(c)).is_some_and(|n| target.functions.contains_key(n)),
             Opcode::NewWithVtable => alloc_layout(m, op, target).is_some(),
             _ if is_load(o) => word_access(m, op).is_some(),
             Opcode::ArraylenGc => matches!(op.descr.map(|d| &m.descrs[d].data), Some(DescrData::Array(_))),
@@ -335,10 +335,14 @@ fn check(m: &Module, t: &Trace, target: &HeapTarget) -> Result<(), BackendError>
         if !supported {
             return refuse(format!("`{}`", o.name()));
         }
-        let skip = usize::from(matches!(o, Opcode::CallI | Opcode::CallR | Opcode::CallN | Opcode::CallF | Opcode::GuardClass));
+        // Where a class or function constant may stand: a call's target, a class guard's class.
+        let class_at = match o {
+            _ if is_call(o) => Some(0),
+            Opcode::GuardClass => Some(1),
+            _ => None,
+        };
         for (k, &a) in op.args.iter().enumerate() {
-            let is_target = (k == 0 && skip == 1 && o != Opcode::GuardClass) || (k == 1 && o == Opcode::GuardClass);
-            if !is_target && class_of(a).is_some() {
+            if Some(k) != class_at && class_of(a).is_some() {
                 return refuse(format!("a class or function constant as an operand of `{}`", o.name()));
             }
             if let ValueDef::Const(Const::Func(_)) = t.values[a].def {

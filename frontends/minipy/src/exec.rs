@@ -47,9 +47,10 @@ pub trait Exec {
     fn loop_header(&mut self, code: CodeId, target: usize) -> Res<Option<Exit>>;
     /// An exception is being raised in the current frame (a recording gives up).
     fn raised(&mut self);
-    /// Whether Python-to-Python calls push a frame in this loop (the plain interpreter) or are
-    /// made as one call that runs the callee to completion (a recording, until it inlines).
-    fn inlines_calls(&self) -> bool;
+    /// Whether Python-to-Python calls push the callee's frame in this loop (the plain
+    /// interpreter) or are made as one helper call that runs the callee to completion (a
+    /// recording, until it inlines).
+    fn pushes_callee_frames(&self) -> bool;
 
     /// The current frame, for reading what is green (its code and bytecode index); re-read
     /// after anything that may allocate (it moves).
@@ -161,7 +162,7 @@ impl Exec for Concrete<'_> {
     fn raised(&mut self) {}
 
     #[inline(always)]
-    fn inlines_calls(&self) -> bool {
+    fn pushes_callee_frames(&self) -> bool {
         true
     }
 

@@ -1125,7 +1125,7 @@ fn for_iter<X: Exec>(x: &mut X, target: u32) -> Res<Flow<X::V>> {
 fn call_from_stack<X: Exec>(x: &mut X, n: usize, names: Option<Ref>) -> Res<Flow<X::V>> {
     let sp = x.sp();
     let callee = x.slot(sp - n - 1);
-    if names.is_none() && !x.inlines_calls() {
+    if names.is_none() && !x.pushes_callee_frames() {
         // A call the context makes as one op: the callee runs to completion (a Python
         // function in a nested run of the interpreter).
         let mut args = vec![x.ref_word(callee)];

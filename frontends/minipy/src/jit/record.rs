@@ -225,10 +225,9 @@ impl<'v> Recording<'v> {
 
     fn frame_descr(&mut self, full: &str, name: &str, word: usize, kind: MemKind) -> DescrId {
         let data = DescrData::Field(FieldDescr { owner: "minipy.frame".into(), name: name.into(), offset: (word * 8) as u32, size: None, kind, pure: false });
-        let d = match self.rec.as_mut() {
-            Some(rec) => rec.module_mut().intern_descr_named(full, data),
-            None => DescrId::new(0), // the trace is given up; nothing reads it
-        };
+        // A given-up trace records nothing more: the stand-in names no op.
+        let Some(rec) = self.rec.as_mut() else { return DescrId::new(0) };
+        let d = rec.module_mut().intern_descr_named(full, data);
         if !self.vable_fields.contains(&d) {
             self.vable_fields.push(d);
         }
@@ -410,7 +409,7 @@ impl Exec for Recording<'_> {
         self.unsupported(what);
     }
 
-    fn inlines_calls(&self) -> bool {
+    fn pushes_callee_frames(&self) -> bool {
         false
     }
 
