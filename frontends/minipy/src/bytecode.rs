@@ -213,6 +213,15 @@ impl Code {
         self.varnames.len() + self.cellvars.len() + self.freevars.len() + self.max_stack as usize
     }
 
+    /// Whether the code has a loop: a jump back to an earlier instruction (the loop headers
+    /// the JIT's merge points are at).
+    pub fn has_loops(&self) -> bool {
+        self.ops.iter().enumerate().any(|(pc, op)| match *op {
+            Op::Jump(t) | Op::PopJumpIfFalse(t) | Op::PopJumpIfTrue(t) | Op::JumpIfFalseOrPop(t) | Op::JumpIfTrueOrPop(t) | Op::PopJumpIfNotNone(t) => t as usize <= pc,
+            _ => false,
+        })
+    }
+
     pub fn ncells(&self) -> usize {
         self.cellvars.len() + self.freevars.len()
     }

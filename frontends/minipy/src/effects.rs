@@ -59,6 +59,8 @@ fields! {
     RANGE_STEP = "range.step", 3, 'S';
     FRAME_GLOBALS = "frame.globals", L::FRAME_GLOBALS, 'P';
     CELL_VALUE = "cell.value", L::CELL_VALUE, 'P';
+    FUNC_CODE = "function.code", L::FUNC_CODE, 'S';
+    FUNC_GLOBALS = "function.globals", L::FUNC_GLOBALS, 'P';
 }
 
 /// Array kinds: descr name and literal. `refarray.items` is what [`crate::exec::Exec::item`]

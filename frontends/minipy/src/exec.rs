@@ -51,6 +51,16 @@ pub trait Exec {
     /// interpreter) or are made as one helper call that runs the callee to completion (a
     /// recording, until it inlines).
     fn pushes_callee_frames(&self) -> bool;
+    /// A call of a Python function the context traces through (a recording inlining a
+    /// function without loops): the callee's frame, made and holding `args`, which the loop
+    /// then enters. `None`: the call is made as one helper call.
+    fn inline_call(&mut self, _callee: Self::V, _args: &[Self::V]) -> Res<Option<Ref>> {
+        Ok(None)
+    }
+    /// A frame was entered (it is now the current one) and one returned to its caller (now
+    /// current again), so that a context following frames knows.
+    fn entered_frame(&mut self) {}
+    fn returned_frame(&mut self) {}
 
     /// The current frame, for reading what is green (its code and bytecode index); re-read
     /// after anything that may allocate (it moves).

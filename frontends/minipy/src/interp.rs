@@ -183,6 +183,7 @@ fn enter<X: Exec>(x: &mut X, frame: Ref) -> Res<()> {
     vm.heap.set_word(frame, L::FRAME_HANDLED, handled as u64);
     vm.set(vm.frame, frame);
     vm.depth += 1;
+    x.entered_frame();
     Ok(())
 }
 
@@ -196,6 +197,7 @@ fn leave<X: Exec>(x: &mut X, v: X::V) -> Option<Exit> {
     }
     vm.depth -= 1;
     vm.set(vm.frame, back);
+    x.returned_frame();
     x.push(v);
     None
 }
@@ -1126,13 +1128,15 @@ fn call_from_stack<X: Exec>(x: &mut X, n: usize, names: Option<Ref>) -> Res<Flow
     let sp = x.sp();
     let callee = x.slot(sp - n - 1);
     if names.is_none() && !x.pushes_callee_frames() {
+        let values: Vec<X::V> = (0..n).map(|k| x.slot(sp - n + k)).collect();
+        if let Some(frame) = x.inline_call(callee, &values)? {
+            drop_n(x, n + 1);
+            return Ok(Flow::Enter(frame));
+        }
         // A call the context makes as one op: the callee runs to completion (a Python
         // function in a nested run of the interpreter).
         let mut args = vec![x.ref_word(callee)];
-        for k in 0..n {
-            let v = x.slot(sp - n + k);
-            args.push(x.ref_word(v));
-        }
+        args.extend(values.iter().map(|&v| x.ref_word(v)));
         let r = x.call(&E::CALL, &args)?;
         let r = x.word_ref(r);
         drop_n(x, n + 1);

@@ -21,7 +21,7 @@ use tracelab_backend::gc_heap::{self, HeapCode, HeapEnv, HeapExit, HeapTarget};
 use tracelab_runtime::gc::Heap;
 use tracelab_ir::descr::{DescrData, MemKind};
 use tracelab_ir::entity::EntityRef;
-use tracelab_ir::resume::{FieldKey, Resume, ResumeValue, VableSlot};
+use tracelab_ir::resume::{FieldKey, Resume, ResumeFrame, ResumeValue, VableSlot};
 use tracelab_ir::trace::ValueDef;
 use tracelab_ir::{Const, DescrId, Module, Trace, TraceId, Type, Value};
 use tracelab_runtime::gc::{LayoutId, Ref};
@@ -182,9 +182,7 @@ struct Decoder<'a> {
 
 impl Decoder<'_> {
     fn restore(mut self, r: &Resume) -> Res<()> {
-        if r.frames.len() != 1 {
-            return self.vm.raise(Exc::RuntimeError, "internal error: resume data with more than one frame (calls are not inlined yet)");
-        }
+        let Some(outer) = r.frames.first() else { return self.vm.raise(Exc::RuntimeError, "internal error: resume data without a frame") };
         for v in &r.virtuals {
             let layout = match &self.m.descrs[v.descr].data {
                 DescrData::Size(s) => s.class.as_deref().and_then(|c| self.layout_named(c)),
@@ -215,7 +213,40 @@ impl Decoder<'_> {
             }
         }
         let frame = self.vm.get(self.vm.frame);
-        self.vm.heap.set_word(frame, L::FRAME_PC, r.frames[0].pc as u64);
+        self.vm.heap.set_word(frame, L::FRAME_PC, outer.pc as u64);
+        for f in &r.frames[1..] {
+            self.push_frame(f)?;
+        }
+        Ok(())
+    }
+
+    /// Builds the frame of a call the trace inlined and makes it the current one, called from
+    /// the current one. Its resume slots are its function, its stack depth, then its slots.
+    fn push_frame(&mut self, f: &ResumeFrame) -> Res<()> {
+        let code = f.code.rsplit_once('#').and_then(|(_, id)| id.parse::<u32>().ok()).map(CodeId);
+        let (Some(code), Some(func), Some(sp)) = (code, f.slots.first().and_then(|&v| self.value(v)), f.slots.get(1).and_then(|&v| self.value(v))) else {
+            return self.vm.raise(Exc::RuntimeError, format!("internal error: an inlined frame `{}` without its code, function or depth", f.code));
+        };
+        let func = Ref(func as u32);
+        let globals = self.vm.heap.field(func, L::FUNC_GLOBALS);
+        let frame = crate::call::new_frame(self.vm, code, globals, func)?;
+        let n = self.vm.heap.len(frame);
+        if sp as usize > n || f.slots.len() - 2 > n {
+            return self.vm.raise(Exc::RuntimeError, format!("internal error: inlined frame `{}` does not fit its code", f.code));
+        }
+        for (i, &rv) in f.slots[2..].iter().enumerate() {
+            if let Some(bits) = self.value(rv) {
+                self.vm.heap.set_field(frame, L::FRAME_SLOTS + i, Ref(bits as u32));
+            }
+        }
+        self.vm.heap.set_word(frame, L::FRAME_SP, sp);
+        self.vm.heap.set_word(frame, L::FRAME_PC, f.pc as u64);
+        let caller = self.vm.get(self.vm.frame);
+        self.vm.heap.set_field(frame, L::FRAME_BACK, caller);
+        let handled = crate::list::len(self.vm, self.vm.get(self.vm.handled));
+        self.vm.heap.set_word(frame, L::FRAME_HANDLED, handled as u64);
+        self.vm.set(self.vm.frame, frame);
+        self.vm.depth += 1;
         Ok(())
     }
 

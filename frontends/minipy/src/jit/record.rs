@@ -49,17 +49,38 @@ pub enum Outcome {
     Invalid(Vec<Diagnostic>),
 }
 
+/// Frames a trace inlines beyond the loop's own (a call deeper than this is one helper call).
+const MAX_INLINED_FRAMES: usize = 6;
+
+/// A frame the trace is in: the loop's own (the virtualizable, in the heap) or an inlined
+/// callee's, which exists only in the trace: its slots are SSA values, and resume data
+/// describes it so that a failing guard can build it.
+struct TracedFrame {
+    code: CodeId,
+    /// The function an inlined frame runs (`None` for the loop's frame) and its globals, once read.
+    func: Option<Value>,
+    globals: Option<Value>,
+    /// The IR value of each slot the trace has read or written (all of an inlined frame's
+    /// live slots: the others are null, as in a new frame).
+    slots: Vec<Option<Value>>,
+}
+
 pub struct Recording<'v> {
     vm: &'v mut Vm,
     rec: Option<Recorder>,
     /// The loop's frame, rooted (it moves), and the label parameter standing for it.
     frame: Root,
     frame_ir: Value,
-    code: CodeId,
     header: usize,
-    /// The IR value of each frame slot the trace has read or written.
-    slots: Vec<Option<Value>>,
-    /// The same at the start of the current bytecode, with its index and stack depth.
+    /// The loop's frame first, then the inlined callees' (the current frame last); the
+    /// interpreter's frames are these, linked by `back` from the current one.
+    frames: Vec<TracedFrame>,
+    /// The interpreter's call depth in the loop's frame.
+    base_depth: u32,
+    /// An inlined callee's frame made by the call under way, entered next.
+    entering: Option<TracedFrame>,
+    /// The current frame's slots at the start of the current bytecode, with its index and
+    /// stack depth.
     slots_at_op: Vec<Option<Value>>,
     op_pc: usize,
     op_sp: usize,
@@ -83,14 +104,16 @@ impl<'v> Recording<'v> {
         let f = vm.get(vm.frame);
         let frame = vm.root(f);
         let nslots = vm.heap.len(f);
+        let base_depth = vm.depth;
         Recording {
             vm,
             rec: Some(rec),
             frame,
             frame_ir: params[0],
-            code,
             header,
-            slots: vec![None; nslots],
+            frames: vec![TracedFrame { code, func: None, globals: None, slots: vec![None; nslots] }],
+            base_depth,
+            entering: None,
             slots_at_op: vec![None; nslots],
             op_pc: header,
             op_sp: 0,
@@ -158,26 +181,65 @@ impl<'v> Recording<'v> {
     }
 
     /// Resume data for a guard in the current bytecode: at its start (`restore`: the slots it
-    /// changed get their old values back) or after it (an exception check).
+    /// changed get their old values back) or after it (an exception check). The loop's frame
+    /// is written back through `vable` entries; each inlined frame is described in full (its
+    /// function, its stack depth, then its slots).
     fn resume_here(&mut self, restore: bool) -> Resume {
-        let name = self.vm.codes[self.code.0 as usize].name.clone();
-        let pc = if restore { self.op_pc } else { self.op_pc + 1 };
-        let mut r = Resume { frames: vec![ResumeFrame { code: name, pc: pc as u32, slots: vec![] }], ..Resume::default() };
-        let sp = if restore { self.op_sp } else { self.concrete_sp() };
+        let mut r = Resume::default();
+        let top = self.frames.len() - 1;
+        for k in 0..=top {
+            let here = self.frame_at(k);
+            let (pc, sp) = if k < top {
+                (self.vm.heap.word(here, L::FRAME_PC) as usize, self.vm.heap.word(here, L::FRAME_SP) as usize)
+            } else if restore {
+                (self.op_pc, self.op_sp)
+            } else {
+                (self.op_pc + 1, self.vm.heap.word(here, L::FRAME_SP) as usize)
+            };
+            let code = self.frames[k].code;
+            let name = format!("{}#{}", self.vm.codes[code.0 as usize].name, code.0);
+            let slots = if k == 0 {
+                self.vable_resume(&mut r, sp, restore && k == top);
+                vec![]
+            } else {
+                self.inlined_frame_slots(k, sp, restore && k == top)
+            };
+            r.frames.push(ResumeFrame { code: name, pc: pc as u32, slots });
+        }
+        r
+    }
+
+    /// The loop frame's `vable` entries: its stack depth and (`restore`) the old values of
+    /// the slots the current bytecode changed.
+    fn vable_resume(&mut self, r: &mut Resume, sp: usize, restore: bool) {
         let sp_descr = self.frame_word_descr("sp", L::FRAME_SP);
         let sp_value = self.constant_value(Const::Int(sp as i64));
         r.vable.push(VableEntry { slot: VableSlot::Field(sp_descr), value: ResumeValue::Value(sp_value) });
-        if restore {
-            for i in 0..self.slots.len() {
-                if self.slots[i] != self.slots_at_op[i] {
-                    if let Some(old) = self.slots_at_op[i] {
-                        let d = self.slot_descr(i);
-                        r.vable.push(VableEntry { slot: VableSlot::Field(d), value: ResumeValue::Value(old) });
-                    }
+        if !restore {
+            return;
+        }
+        for i in 0..self.frames[0].slots.len() {
+            if self.frames[0].slots[i] != self.slots_at_op[i] {
+                if let Some(old) = self.slots_at_op[i] {
+                    let d = self.slot_descr(i);
+                    r.vable.push(VableEntry { slot: VableSlot::Field(d), value: ResumeValue::Value(old) });
                 }
             }
         }
-        r
+    }
+
+    /// An inlined frame in resume data: its function, its stack depth, then its slots (as at
+    /// the start of the current bytecode with `restore`); trailing dead slots left out.
+    fn inlined_frame_slots(&mut self, k: usize, sp: usize, restore: bool) -> Vec<ResumeValue> {
+        let func = self.frames[k].func.unwrap_or(self.frame_ir);
+        let sp = self.constant_value(Const::Int(sp as i64));
+        let values = if restore { &self.slots_at_op } else { &self.frames[k].slots };
+        let mut slots = vec![ResumeValue::Value(func), ResumeValue::Value(sp)];
+        slots.extend(values.iter().map(|v| v.map_or(ResumeValue::Dead, ResumeValue::Value)));
+        while slots.len() > 2 && slots.last() == Some(&ResumeValue::Dead) {
+            slots.pop();
+        }
+        slots
     }
 
     fn constant_value(&mut self, c: Const) -> Value {
@@ -234,18 +296,38 @@ impl<'v> Recording<'v> {
         d
     }
 
-    fn frame_ref(&self) -> Ref {
-        self.vm.get(self.frame)
+    /// The interpreter's frame for traced frame `k` (0: the loop's), found from the current
+    /// one by its `back` links (frames move, and only the loop's is rooted).
+    fn frame_at(&self, k: usize) -> Ref {
+        let mut f = self.vm.get(self.vm.frame);
+        for _ in k + 1..self.frames.len() {
+            f = self.vm.heap.field(f, L::FRAME_BACK);
+        }
+        f
     }
 
-    /// The frame the interpreter runs now: the loop's, or (after a return took the recording
-    /// out of it) its caller, which the trace does not follow.
+    /// Whether the interpreter runs the frames the trace follows: the call depth matches
+    /// and the `back` links lead to the loop's frame.
+    fn in_traced_frames(&self) -> bool {
+        self.vm.depth as usize == self.base_depth as usize + self.frames.len() - 1 && self.frame_at(0) == self.vm.get(self.frame)
+    }
+
+    fn top(&self) -> &TracedFrame {
+        &self.frames[self.frames.len() - 1]
+    }
+
+    fn top_mut(&mut self) -> &mut TracedFrame {
+        let k = self.frames.len() - 1;
+        &mut self.frames[k]
+    }
+
+    /// The frame the interpreter runs now: the trace's current one, or (after a return took
+    /// the recording out of the loop's frame) its caller, which the trace does not follow.
     fn current_frame(&mut self) -> Ref {
-        let now = self.vm.get(self.vm.frame);
-        if now != self.frame_ref() {
+        if self.rec.is_some() && !self.in_traced_frames() {
             self.give_up(AbortReason::LeftEntryFrame);
         }
-        now
+        self.vm.get(self.vm.frame)
     }
 
     fn concrete_sp(&mut self) -> usize {
@@ -256,13 +338,21 @@ impl<'v> Recording<'v> {
     fn read_slot(&mut self, i: usize) -> Traced {
         let f = self.current_frame();
         let c = self.vm.heap.field(f, L::FRAME_SLOTS + i).0 as u64;
-        if let Some(Some(v)) = self.slots.get(i) {
+        if let Some(Some(v)) = self.top().slots.get(i) {
             return Traced { c, ir: *v };
         }
-        let d = self.slot_descr(i);
-        let ir = self.emit(Opcode::GetfieldGcR, &[self.frame_ir], Some(d));
-        if i < self.slots.len() {
-            self.slots[i] = Some(ir);
+        let ir = if self.frames.len() == 1 {
+            let d = self.slot_descr(i);
+            self.emit(Opcode::GetfieldGcR, &[self.frame_ir], Some(d))
+        } else {
+            // An inlined frame's slot the trace never wrote is null, as in a new frame.
+            if c != 0 && self.rec.is_some() {
+                self.unsupported(format!("an inlined frame's slot the trace does not know, in {}", self.op_name()));
+            }
+            self.constant_value(Const::Null)
+        };
+        if i < self.top().slots.len() {
+            self.top_mut().slots[i] = Some(ir);
             self.slots_at_op[i] = Some(ir);
         }
         Traced { c, ir }
@@ -270,8 +360,8 @@ impl<'v> Recording<'v> {
 
     fn write_slot(&mut self, i: usize, v: Traced) {
         let f = self.current_frame();
-        let traced = self.rec.is_some() && i < self.slots.len();
-        if traced && self.slots[i].is_none() {
+        let traced = self.rec.is_some() && i < self.top().slots.len();
+        if traced && self.top().slots[i].is_none() {
             // Read first: a guard later in this bytecode restores the old value.
             self.read_slot(i);
         }
@@ -282,9 +372,43 @@ impl<'v> Recording<'v> {
             }
             return;
         }
-        let d = self.slot_descr(i);
-        self.emit(Opcode::SetfieldGc, &[self.frame_ir, v.ir], Some(d));
-        self.slots[i] = Some(v.ir);
+        if self.frames.len() == 1 {
+            let d = self.slot_descr(i);
+            self.emit(Opcode::SetfieldGc, &[self.frame_ir, v.ir], Some(d));
+        }
+        self.top_mut().slots[i] = Some(v.ir);
+    }
+
+    /// A field of an inlined frame: its globals are its function's (read once); nothing else
+    /// is traced.
+    fn inlined_frame_field(&mut self, f: &'static Field, c: u64) -> Traced {
+        if f.word != L::FRAME_GLOBALS {
+            let what = format!("field `{}` of an inlined frame in {}", f.name, self.op_name());
+            self.unsupported(what);
+            return Traced { c, ir: self.frame_ir };
+        }
+        if let Some(ir) = self.top().globals {
+            return Traced { c, ir };
+        }
+        let func = self.top().func.unwrap_or(self.frame_ir);
+        let d = self.field_descr(&crate::effects::FUNC_GLOBALS);
+        let ir = self.emit(Opcode::GetfieldGcR, &[func], d);
+        self.top_mut().globals = Some(ir);
+        Traced { c, ir }
+    }
+
+    /// The code a call of `callee` with `n` arguments runs if the trace may go into it: a
+    /// plain Python function without loops, cells or a generator, called with exactly its
+    /// positional parameters, not already on the traced frames (recursion), within the depth.
+    fn inlinable(&self, callee: Ref, n: usize) -> Option<CodeId> {
+        if self.vm.heap.layout_of(callee) != L::FUNCTION || self.frames.len() > MAX_INLINED_FRAMES {
+            return None;
+        }
+        let id = CodeId(self.vm.heap.word(callee, L::FUNC_CODE) as u32);
+        let c = &self.vm.codes[id.0 as usize];
+        let plain = c.argcount as usize == n && c.kwonlyargcount == 0 && !c.flags.varargs && !c.flags.varkw && !c.flags.generator;
+        let ok = plain && c.ncells() == 0 && !c.has_loops() && self.frames.iter().all(|f| f.code != id);
+        ok.then_some(id)
     }
 
     fn null(&mut self) -> Traced {
@@ -368,8 +492,7 @@ impl Exec for Recording<'_> {
         if self.rec.is_none() {
             return false;
         }
-        let here = self.vm.get(self.vm.frame);
-        if here != self.frame_ref() || code != self.code {
+        if !self.in_traced_frames() || code != self.top().code {
             self.give_up(AbortReason::LeftEntryFrame);
             return false;
         }
@@ -377,7 +500,8 @@ impl Exec for Recording<'_> {
         self.op_sp = self.concrete_sp();
         self.op = Some(op);
         self.effect_in_op = None;
-        self.slots_at_op.clone_from(&self.slots);
+        let k = self.frames.len() - 1;
+        self.slots_at_op.clone_from(&self.frames[k].slots);
         let c = &self.vm.codes[code.0 as usize];
         let text = format!("{} {}:{} #{pc} {}", c.name, c.filename, c.lines.get(pc).copied().unwrap_or(0), op_text(&op));
         if let Some(rec) = self.rec.as_mut() {
@@ -387,7 +511,7 @@ impl Exec for Recording<'_> {
     }
 
     fn loop_header(&mut self, code: CodeId, target: usize) -> Res<Option<Exit>> {
-        if code != self.code || target != self.header {
+        if self.frames.len() > 1 || code != self.frames[0].code || target != self.header {
             self.unsupported("reached the header of another loop".to_string());
             return Ok(None);
         }
@@ -411,6 +535,47 @@ impl Exec for Recording<'_> {
 
     fn pushes_callee_frames(&self) -> bool {
         false
+    }
+
+    fn inline_call(&mut self, callee: Traced, args: &[Traced]) -> Res<Option<Ref>> {
+        let Some(id) = self.rec.as_ref().and_then(|_| self.inlinable(Ref(callee.c as u32), args.len())) else { return Ok(None) };
+        // The trace goes on only for this function's code: its class and code are guarded.
+        self.layout_of(callee);
+        let code = self.word(callee, &crate::effects::FUNC_CODE);
+        self.promote(code);
+        let func = Ref(callee.c as u32);
+        let globals = self.vm.heap.field(func, L::FUNC_GLOBALS);
+        // Making the frame may move the arguments: they are held where the GC updates them.
+        let held: Vec<Root> = args.iter().map(|a| self.vm.root(Ref(a.c as u32))).collect();
+        let frame = crate::call::new_frame(self.vm, id, globals, func)?;
+        let mut slots = vec![None; self.vm.heap.len(frame)];
+        for (k, (a, &r)) in args.iter().zip(&held).enumerate() {
+            let now = self.vm.get(r);
+            self.vm.heap.set_field(frame, L::FRAME_SLOTS + k, now);
+            slots[k] = Some(a.ir);
+        }
+        self.entering = Some(TracedFrame { code: id, func: Some(callee.ir), globals: None, slots });
+        Ok(Some(frame))
+    }
+
+    fn entered_frame(&mut self) {
+        match self.entering.take() {
+            Some(f) if self.rec.is_some() => {
+                self.slots_at_op.clone_from(&f.slots);
+                self.frames.push(f);
+            }
+            _ => self.give_up(AbortReason::Unsupported("entered a frame the trace did not inline".into())),
+        }
+    }
+
+    fn returned_frame(&mut self) {
+        if self.frames.len() == 1 {
+            self.give_up(AbortReason::LeftEntryFrame);
+            return;
+        }
+        self.frames.pop();
+        let k = self.frames.len() - 1;
+        self.slots_at_op.clone_from(&self.frames[k].slots);
     }
 
     fn frame(&mut self) -> Ref {
@@ -437,6 +602,9 @@ impl Exec for Recording<'_> {
     fn frame_field(&mut self, f: &'static Field) -> Traced {
         let frame = self.current_frame();
         let c = self.vm.heap.field(frame, f.word).0 as u64;
+        if self.frames.len() > 1 {
+            return self.inlined_frame_field(f, c);
+        }
         let d = self.frame_descr(&format!("minipy.{}", f.name), f.name.trim_start_matches("frame."), f.word, MemKind::Ref);
         let ir = self.emit(Opcode::GetfieldGcR, &[self.frame_ir], Some(d));
         Traced { c, ir }
