@@ -89,6 +89,8 @@ const CTX_EXCEPTION: i32 = 56;
 
 /// What compiled code returns for an access outside the heap or an allocation that failed.
 const TRAP: i64 = -1;
+/// What compiled code returns when it reaches its `finish`.
+const FINISHED: i64 = -2;
 
 /// How a run of compiled code ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +98,9 @@ pub enum HeapExit {
     /// Guard number `index` (in trace order, see [`HeapCode::guards`]) failed; its fail args'
     /// bits (0 for a dead one).
     Guard { index: usize, values: Vec<u64> },
+    /// The trace reached its `finish` (a trace that is not a loop: a bridge, or one that
+    /// leads into another loop).
+    Finished,
     /// An access fell outside the heap (the inputs were not what the trace's guards assume),
     /// or an allocation found no room.
     Trap,
@@ -179,6 +184,7 @@ impl HeapCode {
         let r = unsafe { (self.entry)((&mut ctx as *mut HeapCtx).cast()) };
         let exit = match usize::try_from(r) {
             Ok(index) if index < self.guards.len() => HeapExit::Guard { index, values: exit_values[..self.guards[index].1].to_vec() },
+            _ if r == FINISHED => HeapExit::Finished,
             _ => HeapExit::Trap,
         };
         if let Ok(mut b) = self.buffers.try_borrow_mut() {
@@ -311,7 +317,8 @@ pub fn compile(m: &Module, tid: TraceId, target: &HeapTarget, settings: Settings
 fn check(m: &Module, t: &Trace, target: &HeapTarget) -> Result<(), BackendError> {
     let refuse = |what: String| Err(BackendError(format!("trace `{}`: {what} is not compiled for a GC heap yet", t.name)));
     let labels = t.labels().count();
-    if labels != 1 {
+    let finishes = t.last_op().is_some_and(|o| o.opcode == Opcode::Finish);
+    if labels > 1 || (labels == 0 && !finishes) {
         return refuse(format!("a loop with {labels} labels"));
     }
     let class_of = |v: Value| match &t.values[v].def {
@@ -321,7 +328,7 @@ fn check(m: &Module, t: &Trace, target: &HeapTarget) -> Result<(), BackendError>
     for (_, op) in t.ops.iter() {
         let o = op.opcode;
         let supported = match o {
-            Opcode::Label | Opcode::DebugMergePoint => true,
+            Opcode::Label | Opcode::DebugMergePoint | Opcode::Finish => true,
             Opcode::Jump => op.jump_target() == t.labels().next().map(|(_, l)| l.token),
             Opcode::GuardClass => op.args.get(1).and_then(|&c| class_of(c)).is_some_and(|n| target.classes.contains_key(n)),
             Opcode::GuardTrue | Opcode::GuardFalse | Opcode::GuardNonnull | Opcode::GuardIsnull | Opcode::GuardValue | Opcode::GuardNoOverflow | Opcode::GuardOverflow | Opcode::GuardNoException => true,
@@ -560,6 +567,10 @@ impl<'a, 'f> HeapLower<'a, 'f> {
         match o {
             Opcode::DebugMergePoint => {}
             Opcode::Label => self.label(op),
+            Opcode::Finish => {
+                let done = self.b.ins().iconst(types::I64, FINISHED);
+                self.b.ins().return_(&[done]);
+            }
             Opcode::Jump => {
                 let args: Vec<ir::BlockArg> = op.args.iter().map(|&a| ir::BlockArg::Value(self.get(a))).collect();
                 let block = self.loop_block.expect("checked: one label, before its jump");

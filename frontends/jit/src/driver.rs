@@ -31,6 +31,17 @@ pub enum Action {
     Enter(LoopToken),
 }
 
+/// What the interpreter does when a guard of compiled trace fails (after resuming from it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuardAction {
+    /// Go on interpreting.
+    Interpret,
+    /// Run the bridge compiled for this guard.
+    Enter(LoopToken),
+    /// The guard is hot: record a bridge from where it resumes.
+    TraceBridge,
+}
+
 /// Why a trace was given up; counted per reason in [`Stats`].
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AbortReason {
@@ -57,6 +68,9 @@ impl fmt::Display for AbortReason {
 pub struct Stats {
     pub traces_started: u32,
     pub loops_compiled: u32,
+    pub bridges_compiled: u32,
+    /// Failures of compiled guards (those that ran a bridge included).
+    pub guard_failures: u64,
     /// Ops recorded by the traces that ended (the recorder counts them against the limit).
     pub ops_recorded: u64,
     /// Aborted traces by reason (its `Display` text).
@@ -85,20 +99,30 @@ struct Entry {
     aborts: u32,
 }
 
+/// A compiled guard's failures and its bridge (`Status::Compiled`), counted as positions are.
+type GuardEntry = Entry;
+
 
 /// The JIT driver: one per interpreter instance.
 #[derive(Debug)]
 pub struct Driver<P: Position> {
     params: JitParams,
     positions: FxHashMap<P, Entry>,
-    /// Where the trace being recorded started.
-    tracing: Option<P>,
+    /// Where the trace being recorded started: a position, or (a bridge) a compiled guard.
+    tracing: Option<Start<P>>,
+    guards: FxHashMap<(LoopToken, u32), GuardEntry>,
     stats: Stats,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Start<P> {
+    Position(P),
+    Guard(LoopToken, u32),
 }
 
 impl<P: Position> Driver<P> {
     pub fn new(params: JitParams) -> Self {
-        Driver { params, positions: FxHashMap::default(), tracing: None, stats: Stats::default() }
+        Driver { params, positions: FxHashMap::default(), tracing: None, guards: FxHashMap::default(), stats: Stats::default() }
     }
 
     pub fn params(&self) -> &JitParams {
@@ -117,7 +141,10 @@ impl<P: Position> Driver<P> {
     /// Called at every loop header the interpreter reaches, with its green key.
     pub fn merge_point(&mut self, at: P) -> Action {
         if let Some(start) = self.tracing {
-            return if start == at { Action::CloseLoop } else { Action::KeepTracing };
+            return match start {
+                Start::Position(p) if p == at => Action::CloseLoop,
+                _ => Action::KeepTracing,
+            };
         }
         let threshold = self.params.threshold;
         let entry = self.positions.entry(at).or_insert(Entry { status: Status::Counting(0), aborts: 0 });
@@ -126,7 +153,7 @@ impl<P: Position> Driver<P> {
             Status::Blacklisted => Action::Interpret,
             Status::Counting(n) if n + 1 >= threshold => {
                 entry.status = Status::Counting(0);
-                self.tracing = Some(at);
+                self.tracing = Some(Start::Position(at));
                 self.stats.traces_started += 1;
                 Action::StartTracing
             }
@@ -137,13 +164,51 @@ impl<P: Position> Driver<P> {
         }
     }
 
-    /// Gives up the trace under way after `ops` recorded ops. Its position counts again from
-    /// zero, or is blacklisted after [`JitParams::max_aborts`] aborts.
+    /// The compiled loop at position `at`, if it has one.
+    pub fn compiled_at(&self, at: P) -> Option<LoopToken> {
+        match self.positions.get(&at)?.status {
+            Status::Compiled(token) => Some(token),
+            _ => None,
+        }
+    }
+
+    /// Called when guard `guard` of compiled trace `token` failed: runs its bridge if it has
+    /// one, or says to record one when it has failed [`JitParams::trace_eagerness`] times
+    /// (a bridge is then under way, ended by [`Driver::compiled`] or [`Driver::abort`]).
+    pub fn guard_failed(&mut self, token: LoopToken, guard: u32) -> GuardAction {
+        self.stats.guard_failures += 1;
+        if self.tracing.is_some() {
+            return GuardAction::Interpret;
+        }
+        let eagerness = self.params.trace_eagerness;
+        let entry = self.guards.entry((token, guard)).or_insert(Entry { status: Status::Counting(0), aborts: 0 });
+        match entry.status {
+            Status::Compiled(bridge) => GuardAction::Enter(bridge),
+            Status::Blacklisted => GuardAction::Interpret,
+            Status::Counting(n) if n + 1 >= eagerness => {
+                entry.status = Status::Counting(0);
+                self.tracing = Some(Start::Guard(token, guard));
+                self.stats.traces_started += 1;
+                GuardAction::TraceBridge
+            }
+            Status::Counting(n) => {
+                entry.status = Status::Counting(n + 1);
+                GuardAction::Interpret
+            }
+        }
+    }
+
+    /// Gives up the trace under way after `ops` recorded ops. Its position (or guard) counts
+    /// again from zero, or is blacklisted after [`JitParams::max_aborts`] aborts.
     pub fn abort(&mut self, reason: AbortReason, ops: usize) {
         let Some(start) = self.tracing.take() else { return };
         self.stats.ops_recorded += ops as u64;
         *self.stats.aborts.entry(reason.to_string()).or_insert(0) += 1;
-        if let Some(e) = self.positions.get_mut(&start) {
+        let e = match start {
+            Start::Position(p) => self.positions.get_mut(&p),
+            Start::Guard(t, g) => self.guards.get_mut(&(t, g)),
+        };
+        if let Some(e) = e {
             e.aborts += 1;
             if e.aborts >= self.params.max_aborts {
                 e.status = Status::Blacklisted;
@@ -152,13 +217,22 @@ impl<P: Position> Driver<P> {
         }
     }
 
-    /// The trace under way closed after `ops` recorded ops and was compiled as `token`: later
-    /// arrivals enter it.
+    /// The trace under way ended after `ops` recorded ops and was compiled as `token`: later
+    /// arrivals at its position enter it (a bridge: later failures of its guard run it).
     pub fn compiled(&mut self, token: LoopToken, ops: usize) {
         let Some(start) = self.tracing.take() else { return };
-        self.stats.loops_compiled += 1;
         self.stats.ops_recorded += ops as u64;
-        if let Some(e) = self.positions.get_mut(&start) {
+        let e = match start {
+            Start::Position(p) => {
+                self.stats.loops_compiled += 1;
+                self.positions.get_mut(&p)
+            }
+            Start::Guard(t, g) => {
+                self.stats.bridges_compiled += 1;
+                self.guards.get_mut(&(t, g))
+            }
+        };
+        if let Some(e) = e {
             e.status = Status::Compiled(token);
         }
     }
@@ -166,7 +240,7 @@ impl<P: Position> Driver<P> {
     /// Forgets a compiled loop (a quasi-immutable field it relied on changed): its position
     /// counts again and may be traced anew.
     pub fn invalidate(&mut self, token: LoopToken) {
-        for e in self.positions.values_mut() {
+        for e in self.positions.values_mut().chain(self.guards.values_mut()) {
             if e.status == Status::Compiled(token) {
                 e.status = Status::Counting(0);
                 self.stats.loops_invalidated += 1;

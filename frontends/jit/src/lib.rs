@@ -17,6 +17,6 @@ pub mod driver;
 pub mod params;
 pub mod recorder;
 
-pub use driver::{AbortReason, Action, Driver, LoopToken, Position, Stats};
+pub use driver::{AbortReason, Action, Driver, GuardAction, LoopToken, Position, Stats};
 pub use params::JitParams;
 pub use recorder::Recorder;

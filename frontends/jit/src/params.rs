@@ -20,8 +20,12 @@ impl Default for JitParams {
 }
 
 impl JitParams {
-    /// Parameters with a hot threshold of `threshold` (at least 1) and the other defaults.
+    /// Parameters with a hot threshold of `threshold` (at least 1), guards as eager to get a
+    /// bridge when that is lower than the default (so a low threshold compiles bridges at once
+    /// too), and the other defaults.
     pub fn with_threshold(threshold: u32) -> Self {
-        JitParams { threshold: threshold.max(1), ..JitParams::default() }
+        let threshold = threshold.max(1);
+        let defaults = JitParams::default();
+        JitParams { threshold, trace_eagerness: defaults.trace_eagerness.min(threshold), ..defaults }
     }
 }

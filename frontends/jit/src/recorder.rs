@@ -53,6 +53,17 @@ impl Recorder {
         (Recorder { module, trace, token: None, next_guard, ops: 0, limit }, inputs)
     }
 
+    /// Makes guard ids start at `id` at least (so that an interpreter's traces, recorded into
+    /// separate modules, name their guards apart).
+    pub fn first_guard_id(&mut self, id: u64) {
+        self.next_guard = self.next_guard.max(id);
+    }
+
+    /// The id the next guard gets.
+    pub fn next_guard_id(&self) -> u64 {
+        self.next_guard
+    }
+
     /// The module the trace goes into, for interning the descrs ops name.
     pub fn module_mut(&mut self) -> &mut Module {
         &mut self.module
@@ -139,6 +150,31 @@ impl Recorder {
     /// (one per label parameter), and returns the module with the bridge added, verified.
     pub fn close_bridge(self, args: &[Value], token: u64) -> Result<Module, Vec<Diagnostic>> {
         self.close(args, Target::Token(token))
+    }
+
+    /// Ends the trace with `finish(args)`: it leads out of compiled code (a bridge or a trace
+    /// that reached another loop's header), and returns the module holding it, verified.
+    /// A loop that ends this way never jumps to its label: the label goes, its parameters
+    /// replaced by the values it was given.
+    pub fn close_finish(mut self, args: &[Value]) -> Result<Module, Vec<Diagnostic>> {
+        self.trace.push_op(Op::new(Opcode::Finish, args), None);
+        self.drop_label();
+        self.module.traces.push(self.trace);
+        tracelab_ir::verify(&self.module)?;
+        Ok(self.module)
+    }
+
+    fn drop_label(&mut self) {
+        let mut cursor = tracelab_ir::cursor::Cursor::new(&mut self.trace);
+        while cursor.next_op().is_some() {
+            let Some(info) = cursor.op().label() else { continue };
+            let pairs: Vec<(Value, Value)> = info.params.iter().copied().zip(cursor.op().args.iter().copied()).collect();
+            for (param, arg) in pairs {
+                cursor.replace_uses(param, arg);
+            }
+            cursor.remove();
+        }
+        cursor.finish();
     }
 
     fn close(mut self, args: &[Value], target: Target) -> Result<Module, Vec<Diagnostic>> {

@@ -81,3 +81,40 @@ fn abort_and_compiled_without_a_trace_change_nothing() {
     d.compiled(LoopToken(1), 1);
     assert_eq!(*d.stats(), Stats::default());
 }
+
+#[test]
+fn a_guard_gets_a_bridge_after_failing_trace_eagerness_times() {
+    let mut d = Driver::<u32>::new(JitParams { trace_eagerness: 3, max_aborts: 2, ..JitParams::with_threshold(1) });
+    let (token, guard) = (LoopToken(1), 4);
+    assert_eq!(d.guard_failed(token, guard), GuardAction::Interpret);
+    assert_eq!(d.guard_failed(token, 5), GuardAction::Interpret, "another guard counts apart");
+    assert_eq!(d.guard_failed(token, guard), GuardAction::Interpret);
+    assert_eq!(d.guard_failed(token, guard), GuardAction::TraceBridge);
+    assert!(d.is_tracing());
+    assert_eq!(d.guard_failed(token, 5), GuardAction::Interpret, "no second trace while one is under way");
+    d.compiled(LoopToken(9), 20);
+    assert_eq!(d.guard_failed(token, guard), GuardAction::Enter(LoopToken(9)));
+    assert_eq!(d.stats().bridges_compiled, 1);
+    assert_eq!(d.stats().loops_compiled, 0);
+    assert_eq!(d.stats().guard_failures, 6);
+}
+
+#[test]
+fn a_guard_whose_bridges_keep_aborting_is_given_up() {
+    let mut d = Driver::<u32>::new(JitParams { trace_eagerness: 1, max_aborts: 2, ..JitParams::with_threshold(1) });
+    for _ in 0..2 {
+        assert_eq!(d.guard_failed(LoopToken(1), 0), GuardAction::TraceBridge);
+        d.abort(AbortReason::TooLong, 7);
+    }
+    assert_eq!(d.guard_failed(LoopToken(1), 0), GuardAction::Interpret);
+    assert_eq!(d.stats().blacklisted, 1);
+}
+
+#[test]
+fn compiled_at_names_the_loop_a_position_enters() {
+    let mut d = driver(1);
+    assert_eq!(d.compiled_at((0, 3)), None);
+    assert_eq!(d.merge_point((0, 3)), Action::StartTracing);
+    d.compiled(LoopToken(2), 5);
+    assert_eq!(d.compiled_at((0, 3)), Some(LoopToken(2)));
+}

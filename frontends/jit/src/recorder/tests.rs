@@ -104,3 +104,16 @@ fn a_bridge_cannot_be_closed_as_a_loop() {
     let err = r.close_loop(&ins).expect_err("a bridge has no label");
     assert!(err[0].message.contains("close_bridge"), "{}", err[0].message);
 }
+
+#[test]
+fn a_loop_that_ends_in_finish_loses_its_label() {
+    let (mut r, p) = Recorder::start_loop(Module::new(), "entry", 1, &[Type::Int], 100);
+    let one = r.constant(Const::Int(1));
+    let next = r.op(Opcode::IntAdd, &[p[0], one], None).unwrap().unwrap();
+    r.guard(Opcode::GuardTrue, &[next], frame(2, &[p[0], next])).unwrap();
+    let m = r.close_finish(&[next]).expect("verifies");
+    let text = tracelab_ir::print_module(&m);
+    assert!(!text.contains("label("), "{text}");
+    assert!(text.contains("int_add(i0, 1)"), "the label's parameter is its input now: {text}");
+    assert!(text.contains("finish(i"), "{text}");
+}

@@ -18,11 +18,12 @@ pub mod record;
 use crate::bytecode::CodeId;
 use crate::interp::{self, Exit};
 use crate::vm::{Res, Vm};
-use record::{Outcome, Recording};
+use native::NativeExit;
+use record::{Outcome, Recording, Shape};
 use std::time::{Duration, Instant};
 use tracelab_ir::trace::OpExtra;
 use tracelab_ir::{Module, Target, TraceId};
-use tracelab_jit::{AbortReason, Action, Driver, JitParams, LoopToken};
+use tracelab_jit::{AbortReason, Action, Driver, GuardAction, JitParams, LoopToken};
 use rustc_hash::FxHashMap;
 use tracelab_passes::manager::{self, Step};
 
@@ -66,6 +67,14 @@ pub struct JitReport {
     pub loops_given_up: u32,
 }
 
+/// A compiled trace, with its name, its entries and those that left in its preamble.
+struct Installed {
+    code: native::NativeLoop,
+    name: String,
+    entries: u64,
+    early: u64,
+}
+
 pub struct Jit {
     driver: Driver<(CodeId, usize)>,
     pipeline: Vec<Step>,
@@ -73,13 +82,16 @@ pub struct Jit {
     /// minipy's descr declarations, the module every recording starts from.
     base: Module,
     next_token: u64,
+    /// Guard ids are unique across the traces (each is recorded into its own module), so a
+    /// bridge names the guard it attaches to.
+    next_guard: u64,
     /// Every trace as recorded and as optimized (`None` without `--jit-log`), and the log's
     /// comment lines (aborts).
     log: Option<Module>,
     notes: Vec<String>,
     report: JitReport,
-    /// Compiled code by loop token, with its entries and those that left in the preamble.
-    native: FxHashMap<u64, (native::NativeLoop, u64, u64)>,
+    /// Compiled code by token (loops and bridges).
+    native: FxHashMap<u64, Installed>,
     target: Option<tracelab_backend::gc_heap::HeapTarget>,
 }
 
@@ -93,7 +105,7 @@ impl Jit {
         let base = tracelab_ir::parse(&crate::effects::declarations())
             .map_err(|d| format!("minipy's descr declarations do not parse: {}", d.first().map_or(String::new(), |d| d.message.clone())))?;
         let log = options.log.then(|| base.clone());
-        Ok(Jit { driver: Driver::new(options.params.clone()), pipeline, check_seeds: options.check_seeds, base, next_token: 1, log, notes: Vec::new(), report: JitReport::default(), native: FxHashMap::default(), target: None })
+        Ok(Jit { driver: Driver::new(options.params.clone()), pipeline, check_seeds: options.check_seeds, base, next_token: 1, next_guard: 1, log, notes: Vec::new(), report: JitReport::default(), native: FxHashMap::default(), target: None })
     }
 
     pub fn report(&self) -> JitReport {
@@ -115,7 +127,9 @@ impl Jit {
         Some(out)
     }
 
-    fn loop_closed(&mut self, recorded: Module, name: &str, token: u64, ops: usize) {
+    /// A recorded trace ended (a loop closed, or a trace finished at `finish_at`, a loop
+    /// header and stack depth): it is optimized, checked, compiled and logged.
+    fn trace_ended(&mut self, recorded: Module, name: &str, token: u64, ops: usize, finish_at: Option<(usize, usize)>) {
         let started = Instant::now();
         let mut optimized = recorded.clone();
         let opts = manager::Options { verify_each: true, ..manager::Options::default() };
@@ -126,7 +140,7 @@ impl Jit {
                 self.report.loops_optimized += 1;
                 self.report.ops_kept += optimized.traces.values().map(|t| t.ops.len() as u64).sum::<u64>();
                 self.check(&recorded, &optimized, name);
-                self.compile(optimized.clone(), name, token);
+                self.compile(optimized.clone(), name, token, finish_at);
             }
             Err(e) => {
                 self.report.optimizer_failures += 1;
@@ -154,17 +168,17 @@ impl Jit {
         }
     }
 
-    /// Compiles the optimized loop for minipy's heap, or says why not.
-    fn compile(&mut self, optimized: Module, name: &str, token: u64) {
+    /// Compiles the optimized trace for minipy's heap, or says why not.
+    fn compile(&mut self, optimized: Module, name: &str, token: u64, finish_at: Option<(usize, usize)>) {
         let (Some(target), Some(tid)) = (self.target.as_ref(), optimized.traces.keys().next()) else { return };
         let started = Instant::now();
-        let result = native::compile(optimized, tid, target);
+        let result = native::compile(optimized, tid, target, finish_at);
         self.report.time_compiling += started.elapsed();
         match result {
             Ok(code) => {
                 self.report.loops_native += 1;
                 self.report.code_bytes += code.code_size() as u64;
-                self.native.insert(token, (code, 0, 0));
+                self.native.insert(token, Installed { code, name: name.to_string(), entries: 0, early: 0 });
             }
             Err(why) => {
                 let reason = why.split_once(": ").map_or(why.as_str(), |(_, r)| r).to_string();
@@ -232,11 +246,12 @@ pub fn summary(r: &JitReport) -> String {
     for (reason, n) in &s.aborts {
         out.push_str(&format!("  {n:>6}  {reason}\n"));
     }
-    out.push_str(&format!("loops compiled: {} ({} bytes of code)\n", r.loops_native, r.code_bytes));
+    out.push_str(&format!("bridges recorded: {}, guard failures: {}\n", s.bridges_compiled, s.guard_failures));
+    out.push_str(&format!("traces compiled: {} ({} bytes of code)\n", r.loops_native, r.code_bytes));
     for (reason, n) in &r.not_native {
         out.push_str(&format!("  {n:>6}  not compiled: {reason}\n"));
     }
-    out.push_str(&format!("compiled loops entered: {} times, {:.1} ms in them\n", r.entries, ms(r.time_native)));
+    out.push_str(&format!("compiled traces entered: {} times, {:.1} ms in them\n", r.entries, ms(r.time_native)));
     if r.loops_given_up > 0 {
         out.push_str(&format!("compiled loops no longer entered (most entries left before one iteration): {}\n", r.loops_given_up));
     }
@@ -257,7 +272,10 @@ pub fn merge_point(vm: &mut Vm, code: CodeId, header: usize) -> Res<Option<Exit>
             if jit.target.is_none() {
                 jit.target = Some(native::heap_target(vm));
             }
-            trace_loop(vm, &mut jit, code, header)
+            let name = loop_name(vm, code, header);
+            let enters = loop_headers(vm, code).filter(|&h| h != header && jit.driver.compiled_at((code, h)).is_some()).collect();
+            let token = jit.next_token;
+            record(vm, &mut jit, &name, Shape::Loop { token, header, enters })
         }
         Action::Enter(token) => enter(vm, &mut jit, token),
         _ => Ok(None),
@@ -266,51 +284,101 @@ pub fn merge_point(vm: &mut Vm, code: CodeId, header: usize) -> Res<Option<Exit>
     result
 }
 
-/// Entries after which a loop that mostly leaves before completing an iteration is no longer
-/// entered (each such entry costs the preamble and a resume; without bridges nothing better
-/// can be done with it).
-const PREAMBLE_EXIT_PATIENCE: u64 = 1000;
-
-/// Runs loop `token`'s compiled code, if it has any, from the current frame.
-fn enter(vm: &mut Vm, jit: &mut Jit, token: LoopToken) -> Res<Option<Exit>> {
-    let Some((code, entries, early)) = jit.native.get_mut(&(token.0 as u64)) else { return Ok(None) };
-    let started = Instant::now();
-    let r = code.run(vm);
-    *entries += 1;
-    if let Ok(index) = r {
-        *early += code.in_preamble(index) as u64;
-    }
-    let give_up = *entries >= PREAMBLE_EXIT_PATIENCE && *early * 2 > *entries;
-    jit.report.entries += 1;
-    jit.report.time_native += started.elapsed();
-    if give_up {
-        jit.native.remove(&(token.0 as u64));
-        jit.report.loops_given_up += 1;
-    }
-    r.map(|_| None)
+/// The loop headers of `code`: the targets of its backward jumps.
+fn loop_headers(vm: &Vm, code: CodeId) -> impl Iterator<Item = usize> + '_ {
+    let ops = &vm.codes[code.0 as usize].ops;
+    ops.iter().enumerate().filter_map(|(pc, op)| match *op {
+        crate::bytecode::Op::Jump(t) if t as usize <= pc => Some(t as usize),
+        _ => None,
+    })
 }
 
-/// Records the loop at `header` while running it; the JIT is out of `vm` meanwhile, so runs
-/// nested in helpers do not trace.
-fn trace_loop(vm: &mut Vm, jit: &mut Jit, code: CodeId, header: usize) -> Res<Option<Exit>> {
+/// Entries after which a loop that mostly leaves before completing an iteration (from guards
+/// without bridges) is no longer entered: each such entry costs the preamble and a resume.
+const PREAMBLE_EXIT_PATIENCE: u64 = 1000;
+
+/// Why compiled code handed control back.
+enum Stop {
+    Interpret,
+    /// Guard `index` of trace `token` is hot: a bridge is to be recorded from it.
+    TraceBridge { token: u64, index: usize },
+}
+
+/// Runs compiled trace `token` from the current frame, then whatever its exits lead to: the
+/// bridge of a failing guard, the loop compiled at the header a trace finishes at.
+fn enter(vm: &mut Vm, jit: &mut Jit, token: LoopToken) -> Res<Option<Exit>> {
     let started = Instant::now();
-    let name = loop_name(vm, code, header);
+    let stop = run_compiled(vm, jit, token.0 as u64);
+    jit.report.time_native += started.elapsed();
+    match stop? {
+        Stop::Interpret => Ok(None),
+        Stop::TraceBridge { token, index } => {
+            let installed = &jit.native[&token];
+            let guard = installed.code.guard_id(index).unwrap_or(index as u64);
+            let name = format!("bridge_{}_g{guard}", installed.name);
+            record(vm, jit, &name, Shape::Bridge { guard })
+        }
+    }
+}
+
+fn run_compiled(vm: &mut Vm, jit: &mut Jit, mut token: u64) -> Res<Stop> {
+    loop {
+        let Some(installed) = jit.native.get_mut(&token) else { return Ok(Stop::Interpret) };
+        jit.report.entries += 1;
+        installed.entries += 1;
+        let index = match installed.code.run(vm)? {
+            NativeExit::Finished { header } => {
+                let code = CodeId(vm.heap.word(vm.get(vm.frame), crate::layout::FRAME_CODE) as u32);
+                match jit.driver.compiled_at((code, header)) {
+                    Some(next) => {
+                        token = next.0 as u64;
+                        continue;
+                    }
+                    None => return Ok(Stop::Interpret),
+                }
+            }
+            NativeExit::Guard(index) => index,
+        };
+        // A bridge starts in the loop's frame: not from a guard in an inlined call.
+        let action = if installed.code.guard_frames(index) == 1 { jit.driver.guard_failed(LoopToken(token as u32), index as u32) } else { GuardAction::Interpret };
+        match action {
+            GuardAction::Enter(bridge) => token = bridge.0 as u64,
+            GuardAction::TraceBridge => return Ok(Stop::TraceBridge { token, index }),
+            GuardAction::Interpret => {
+                installed.early += installed.code.in_preamble(index) as u64;
+                if installed.entries >= PREAMBLE_EXIT_PATIENCE && installed.early * 2 > installed.entries {
+                    jit.native.remove(&token);
+                    jit.report.loops_given_up += 1;
+                }
+                return Ok(Stop::Interpret);
+            }
+        }
+    }
+}
+
+/// Records a trace of `shape` from the current frame while running it; the JIT is out of `vm`
+/// meanwhile, so runs nested in helpers do not trace. The driver has started the trace.
+fn record(vm: &mut Vm, jit: &mut Jit, name: &str, shape: Shape) -> Res<Option<Exit>> {
+    let started = Instant::now();
     let token = jit.next_token;
     jit.next_token += 1;
     let mark = vm.roots_mark();
     let limit = jit.driver.params().trace_limit;
-    let mut recording = Recording::start(vm, jit.base.clone(), &name, token, code, header, limit);
+    let mut recording = Recording::start(vm, jit.base.clone(), name, shape, jit.next_guard, limit);
     let exit = interp::run(&mut recording);
     let (outcome, ops) = recording.finish();
+    // Each op records at most one guard.
+    jit.next_guard += ops as u64 + 1;
     vm.roots_reset(mark);
     jit.report.time_tracing += started.elapsed();
     match outcome {
-        Outcome::Closed(m) => jit.loop_closed(m, &name, token, ops),
-        Outcome::Aborted(reason) => jit.aborted(&name, reason, ops),
+        Outcome::Closed(m) => jit.trace_ended(m, name, token, ops, None),
+        Outcome::Finished { module, header, sp } => jit.trace_ended(module, name, token, ops, Some((header, sp))),
+        Outcome::Aborted(reason) => jit.aborted(name, reason, ops),
         Outcome::Invalid(d) => {
             jit.report.invalid_traces += 1;
             let first = d.first().map_or(String::new(), |d| d.message.clone());
-            jit.aborted(&name, AbortReason::Unsupported(format!("the recorded trace does not verify ({first})")), ops);
+            jit.aborted(name, AbortReason::Unsupported(format!("the recorded trace does not verify ({first})")), ops);
         }
     }
     match exit? {

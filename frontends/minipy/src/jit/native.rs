@@ -42,6 +42,17 @@ pub struct NativeLoop {
     /// Guards numbered below this one are in the preamble: a run that fails one of them did
     /// not complete a single iteration.
     first_body_guard: usize,
+    /// Where a trace that ends in `finish` leaves its frame: the loop header and stack depth.
+    finish_at: Option<(usize, usize)>,
+}
+
+/// How a run of compiled code ended, with the interpreter's state as it should be there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NativeExit {
+    /// Guard number `index` failed; the interpreter resumes where it says.
+    Guard(usize),
+    /// The trace reached its `finish` at loop header `header` of the frame.
+    Finished { header: usize },
 }
 
 /// The class names traces use for minipy's layouts (`minipy.int`), with their ids, and the
@@ -80,15 +91,16 @@ impl HeapEnv for MinipyEnv<'_> {
     }
 }
 
-/// Compiles loop `tid` of `m` (optimized); an error says why it stays interpreted.
-pub fn compile(m: Module, tid: TraceId, target: &HeapTarget) -> Result<NativeLoop, String> {
+/// Compiles trace `tid` of `m` (optimized; a loop, or with `finish_at` a trace that ends at
+/// that loop header and stack depth); an error says why it stays interpreted.
+pub fn compile(m: Module, tid: TraceId, target: &HeapTarget, finish_at: Option<(usize, usize)>) -> Result<NativeLoop, String> {
     let code = gc_heap::compile(&m, tid, target, tracelab_backend::Settings::default()).map_err(|e| e.to_string())?;
     let consts = code.consts.iter().map(|name| const_source(name).ok_or(format!("a constant of unknown origin (`{name}`)"))).collect::<Result<_, _>>()?;
     let t = &m.traces[tid];
     let order = t.ops.ids();
     let label = order.iter().position(|&id| t.ops[id].opcode == tracelab_ir::Opcode::Label).unwrap_or(0);
     let first_body_guard = code.guards.iter().position(|(op, _)| order.iter().position(|id| id == op).unwrap_or(0) > label).unwrap_or(code.guards.len());
-    Ok(NativeLoop { code, module: m, tid, consts, first_body_guard })
+    Ok(NativeLoop { code, module: m, tid, consts, first_body_guard, finish_at })
 }
 
 fn const_source(name: &str) -> Option<ConstSource> {
@@ -120,15 +132,38 @@ impl NativeLoop {
         index < self.first_body_guard
     }
 
-    /// Runs the loop from the current frame (at its header) until a guard fails, then leaves
-    /// the frame as the interpreter would have it there. Returns the guard's number.
-    pub fn run(&self, vm: &mut Vm) -> Res<usize> {
+    /// The interpreter frames guard `index` resumes (more than one when it is in an inlined
+    /// call), and its id.
+    pub fn guard_frames(&self, index: usize) -> usize {
+        self.guard_info(index).and_then(|g| g.resume.as_ref()).map_or(0, |r| r.frames.len())
+    }
+
+    pub fn guard_id(&self, index: usize) -> Option<u64> {
+        self.guard_info(index).and_then(|g| g.id)
+    }
+
+    fn guard_info(&self, index: usize) -> Option<&tracelab_ir::resume::GuardInfo> {
+        let (op, _) = *self.code.guards.get(index)?;
+        self.trace().ops[op].guard()
+    }
+
+    /// Runs the trace from the current frame (where it starts) until a guard fails or it
+    /// finishes, then leaves the frame as the interpreter would have it there.
+    pub fn run(&self, vm: &mut Vm) -> Res<NativeExit> {
         let frame = vm.get(vm.frame);
         let exit = self.code.run(&mut MinipyEnv { vm, consts: &self.consts }, &[frame.0 as u64]);
         match exit {
             HeapExit::Guard { index, values } => {
                 self.resume(vm, index, &values)?;
-                Ok(index)
+                Ok(NativeExit::Guard(index))
+            }
+            HeapExit::Finished => {
+                let Some((header, sp)) = self.finish_at else { return vm.raise(Exc::RuntimeError, "internal error: a compiled loop finished") };
+                // `finish` wrote the frame's slots back; its position and depth are green.
+                let frame = vm.get(vm.frame);
+                vm.heap.set_word(frame, L::FRAME_PC, header as u64);
+                vm.heap.set_word(frame, L::FRAME_SP, sp as u64);
+                Ok(NativeExit::Finished { header })
             }
             HeapExit::Trap => vm.raise(Exc::MemoryError, "a compiled loop found no room to allocate (or read outside the heap)"),
         }

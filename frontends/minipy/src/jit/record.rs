@@ -40,10 +40,24 @@ pub struct Traced {
     pub ir: Value,
 }
 
+/// What a recording records, and where it ends.
+#[derive(Clone, Debug)]
+pub enum Shape {
+    /// The loop at `header` (its label named by `token`): it closes there, or ends at another
+    /// loop header of its frame in `enters`, where a compiled loop takes over.
+    Loop { token: u64, header: usize, enters: Vec<usize> },
+    /// A bridge from the guard with id `guard`, starting where the guard resumes: it ends at
+    /// the first loop header its frame reaches.
+    Bridge { guard: u64 },
+}
+
 /// How a recording ended.
 pub enum Outcome {
     /// The loop closed: the module holds the trace, verified.
     Closed(Module),
+    /// The trace ended with `finish` at loop header `header` of its frame, with the stack
+    /// `sp` deep there (a bridge, or a loop that reached a compiled one).
+    Finished { module: Module, header: usize, sp: usize },
     Aborted(AbortReason),
     /// The recorded trace failed to verify (a bug in the recording context).
     Invalid(Vec<Diagnostic>),
@@ -71,7 +85,7 @@ pub struct Recording<'v> {
     /// The loop's frame, rooted (it moves), and the label parameter standing for it.
     frame: Root,
     frame_ir: Value,
-    header: usize,
+    shape: Shape,
     /// The loop's frame first, then the inlined callees' (the current frame last); the
     /// interpreter's frames are these, linked by `back` from the current one.
     frames: Vec<TracedFrame>,
@@ -97,11 +111,23 @@ pub struct Recording<'v> {
 }
 
 impl<'v> Recording<'v> {
-    /// Starts recording the loop at `header` of `code`, the current frame's, with `module`'s
-    /// descrs (minipy's declarations).
-    pub fn start(vm: &'v mut Vm, module: Module, name: &str, token: u64, code: CodeId, header: usize, limit: usize) -> Recording<'v> {
-        let (rec, params) = Recorder::start_loop(module, name, token, &[Type::Ref], limit);
+    /// Starts recording a trace of `shape` from the current frame, where it is now, with
+    /// `module`'s descrs (minipy's declarations); its guards get ids from `first_guard` on.
+    pub fn start(vm: &'v mut Vm, module: Module, name: &str, shape: Shape, first_guard: u64, limit: usize) -> Recording<'v> {
+        let (mut rec, frame_ir) = match &shape {
+            Shape::Loop { token, .. } => {
+                let (rec, params) = Recorder::start_loop(module, name, *token, &[Type::Ref], limit);
+                (rec, params[0])
+            }
+            Shape::Bridge { guard } => {
+                let (rec, inputs) = Recorder::start_bridge(module, *guard, &[Type::Ref], limit);
+                (rec, inputs[0])
+            }
+        };
+        rec.first_guard_id(first_guard);
         let f = vm.get(vm.frame);
+        let code = CodeId(vm.heap.word(f, L::FRAME_CODE) as u32);
+        let pc = vm.heap.word(f, L::FRAME_PC) as usize;
         let frame = vm.root(f);
         let nslots = vm.heap.len(f);
         let base_depth = vm.depth;
@@ -109,13 +135,13 @@ impl<'v> Recording<'v> {
             vm,
             rec: Some(rec),
             frame,
-            frame_ir: params[0],
-            header,
+            frame_ir,
+            shape,
             frames: vec![TracedFrame { code, func: None, globals: None, slots: vec![None; nslots] }],
             base_depth,
             entering: None,
             slots_at_op: vec![None; nslots],
-            op_pc: header,
+            op_pc: pc,
             op_sp: 0,
             op: None,
             effect_in_op: None,
@@ -511,20 +537,29 @@ impl Exec for Recording<'_> {
     }
 
     fn loop_header(&mut self, code: CodeId, target: usize) -> Res<Option<Exit>> {
-        if self.frames.len() > 1 || code != self.frames[0].code || target != self.header {
-            self.unsupported("reached the header of another loop".to_string());
+        let in_own_frame = self.frames.len() == 1 && code == self.frames[0].code;
+        let closes = match &self.shape {
+            _ if !in_own_frame => None,
+            Shape::Loop { header, .. } if *header == target => Some(true),
+            Shape::Loop { enters, .. } if enters.contains(&target) => Some(false),
+            Shape::Loop { .. } => None,
+            Shape::Bridge { .. } => Some(false),
+        };
+        let Some(closes) = closes else {
+            self.unsupported("reached the header of another loop, not compiled".to_string());
             return Ok(None);
-        }
+        };
         let Some(mut rec) = self.rec.take() else { return Ok(None) };
         self.ops_recorded = rec.len();
         let frame = rec.inputs()[0];
         let mut fields = std::mem::take(&mut self.vable_fields);
         fields.sort();
         rec.set_virtualizable(Virtualizable { frame, fields, arrays: vec![] });
-        self.outcome = Some(match rec.close_loop(&[self.frame_ir]) {
-            Ok(m) => Outcome::Closed(m),
-            Err(d) => Outcome::Invalid(d),
-        });
+        let ended = if closes { rec.close_loop(&[self.frame_ir]).map(Outcome::Closed) } else {
+            let sp = self.concrete_sp();
+            rec.close_finish(&[self.frame_ir]).map(|module| Outcome::Finished { module, header: target, sp })
+        };
+        self.outcome = Some(ended.unwrap_or_else(Outcome::Invalid));
         Ok(None)
     }
 
