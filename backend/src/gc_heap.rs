@@ -46,6 +46,13 @@ pub struct HeapTarget {
     pub classes: HashMap<String, u16>,
     /// The frontend's functions traces call, by the name of their `ConstClass` target.
     pub functions: HashMap<String, u32>,
+    /// Compile guards to also fail when the run's countdown ([`HeapEnv::guard_countdown`])
+    /// reaches them, though their conditions hold: a test mode for the resume path (a guard
+    /// resumes before the bytecode it is in, so failing one that would pass only redoes
+    /// work). Not `guard_no_exception`, nor a guard on a call's result: those resume where
+    /// the call would run again, which is right only when the guard fails for real (a
+    /// frontend lets a trace branch on a call with effects only then).
+    pub random_guard_failures: bool,
 }
 
 /// What compiled code asks of the frontend while it runs.
@@ -58,6 +65,11 @@ pub trait HeapEnv {
     fn alloc(&mut self, layout: u16) -> Result<u64, ()>;
     /// The current word of each constant (a collection may have moved them).
     fn constants(&mut self, out: &mut [u64]);
+    /// With [`HeapTarget::random_guard_failures`]: the guard check at which this run fails
+    /// (1 the first; 0 never).
+    fn guard_countdown(&mut self) -> u64 {
+        0
+    }
 }
 
 /// The context compiled code gets: where the heap is, the constants and inputs, where a
@@ -76,6 +88,8 @@ struct HeapCtx {
     /// A `*mut &mut dyn HeapEnv` (thin), valid during the run.
     env: *mut u8,
     nconsts: u64,
+    /// Guard checks left before one fails regardless (random guard failures; 0: never).
+    countdown: u64,
 }
 
 const CTX_BASE: i32 = 0;
@@ -86,6 +100,7 @@ const CTX_EXIT_VALUES: i32 = 32;
 const CTX_ARGS: i32 = 40;
 const CTX_SPILL: i32 = 48;
 const CTX_EXCEPTION: i32 = 56;
+const CTX_COUNTDOWN: i32 = 80;
 
 /// What compiled code returns for an access outside the heap or an allocation that failed.
 const TRAP: i64 = -1;
@@ -173,7 +188,9 @@ impl HeapCode {
             exception: 0,
             env: (&mut env_ref as *mut &mut dyn HeapEnv).cast(),
             nconsts: self.consts.len() as u64,
+            countdown: 0,
         };
+        ctx.countdown = env_ref.guard_countdown();
         // SAFETY: the code was compiled by `compile` for a context laid out as `HeapCtx`: it
         // reads `inputs.len()` inputs and the constants (checked above), writes at most `most`
         // exit values, `most_args` arguments and `most_spilled` spilled references into the
@@ -790,6 +807,8 @@ impl<'a, 'f> HeapLower<'a, 'f> {
                 self.b.ins().icmp_imm_s(IntCC::NotEqual, of, 0)
             }
         };
+        let on_call = op.args.iter().any(|&a| matches!(self.t.values[a].def, ValueDef::Op(d) if is_call(self.t.ops[d].opcode)));
+        let pass = if self.target.random_guard_failures && op.opcode != GuardNoException && !on_call { self.countdown(pass) } else { pass };
         let fail_args: Vec<Option<Value>> = op.guard().map(|g| g.fail_args.clone()).unwrap_or_default();
         let values: Vec<Option<ir::Value>> = fail_args.iter().map(|a| a.map(|v| self.get(v))).collect();
         let number = self.guards.len();
@@ -798,6 +817,15 @@ impl<'a, 'f> HeapLower<'a, 'f> {
         self.b.set_cold_block(exit);
         self.continue_if(pass, exit);
         self.exits.push((exit, number, values));
+    }
+
+    /// `pass`, unless the countdown is at 1 (it counts down at each check).
+    fn countdown(&mut self, pass: ir::Value) -> ir::Value {
+        let c = self.b.ins().load(types::I64, TRUSTED, self.ctx, CTX_COUNTDOWN);
+        let next = self.b.ins().iadd_imm_s(c, -1);
+        self.b.ins().store(TRUSTED, next, self.ctx, CTX_COUNTDOWN);
+        let go_on = self.b.ins().icmp_imm_s(IntCC::NotEqual, c, 1);
+        self.b.ins().band(pass, go_on)
     }
 
     fn def(&mut self, v: Value, x: ir::Value) {

@@ -30,10 +30,11 @@ enum Mode {
     Jit,
     JitEveryLoop,
     JitEveryLoopGcStress,
+    JitEveryLoopFailingGuards,
 }
 
 impl Mode {
-    const ALL: [Mode; 4] = [Mode::NoJit, Mode::Jit, Mode::JitEveryLoop, Mode::JitEveryLoopGcStress];
+    const ALL: [Mode; 5] = [Mode::NoJit, Mode::Jit, Mode::JitEveryLoop, Mode::JitEveryLoopGcStress, Mode::JitEveryLoopFailingGuards];
 
     fn name(self) -> &'static str {
         match self {
@@ -41,6 +42,7 @@ impl Mode {
             Mode::Jit => "jit",
             Mode::JitEveryLoop => "jit_threshold_1",
             Mode::JitEveryLoopGcStress => "jit_threshold_1_gc_stress",
+            Mode::JitEveryLoopFailingGuards => "jit_threshold_1_failing_guards",
         }
     }
 
@@ -48,11 +50,13 @@ impl Mode {
         let params = match self {
             Mode::NoJit => return None,
             Mode::Jit => tracelab_jit::JitParams::default(),
-            Mode::JitEveryLoop | Mode::JitEveryLoopGcStress => tracelab_jit::JitParams::with_threshold(1),
+            Mode::JitEveryLoop | Mode::JitEveryLoopGcStress | Mode::JitEveryLoopFailingGuards => tracelab_jit::JitParams::with_threshold(1),
         };
         // Every loop traced: each optimized trace is also checked against its recording.
         let check_seeds = if matches!(self, Mode::JitEveryLoop) { 3 } else { 0 };
-        Some(tracelab_minipy::jit::JitOptions { params, check_seeds, ..Default::default() })
+        // Guards fail at random too: the output must not change.
+        let fail_guards = matches!(self, Mode::JitEveryLoopFailingGuards).then_some(7);
+        Some(tracelab_minipy::jit::JitOptions { params, check_seeds, fail_guards, ..Default::default() })
     }
 }
 

@@ -42,6 +42,10 @@ pub struct PyArgs {
     /// described in the log.
     #[arg(long, value_name = "SEEDS")]
     pub jit_check: Option<u64>,
+    /// A test mode: compiled guards also fail at random (seeded by SEED) though their
+    /// conditions hold, so the program resumes from them everywhere; output must not change.
+    #[arg(long, value_name = "SEED")]
+    pub jit_fail_guards: Option<u64>,
     /// The program file (unless -c) and its arguments (`sys.argv[1:]`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "FILE [ARGS]")]
     pub args: Vec<String>,
@@ -51,8 +55,8 @@ pub struct PyArgs {
 /// usage error.
 fn jit_options(io: &mut Io, a: &PyArgs) -> Option<Option<tracelab_minipy::jit::JitOptions>> {
     if a.no_jit {
-        if a.jit_threshold.is_some() || a.jit_log.is_some() || a.jit_opt.is_some() || a.jit_check.is_some() {
-            crate::io_errln!(io, "tracelab py: --no-jit does not go with --jit-threshold, --jit-log, --jit-opt or --jit-check");
+        if a.jit_threshold.is_some() || a.jit_log.is_some() || a.jit_opt.is_some() || a.jit_check.is_some() || a.jit_fail_guards.is_some() {
+            crate::io_errln!(io, "tracelab py: --no-jit does not go with --jit-threshold, --jit-log, --jit-opt, --jit-check or --jit-fail-guards");
             return None;
         }
         return Some(None);
@@ -65,7 +69,7 @@ fn jit_options(io: &mut Io, a: &PyArgs) -> Option<Option<tracelab_minipy::jit::J
         }
         params = tracelab_jit::JitParams::with_threshold(n);
     }
-    let options = tracelab_minipy::jit::JitOptions { params, pipeline: a.jit_opt.clone(), log: false, check_seeds: a.jit_check.unwrap_or(0) };
+    let options = tracelab_minipy::jit::JitOptions { params, pipeline: a.jit_opt.clone(), log: false, check_seeds: a.jit_check.unwrap_or(0), fail_guards: a.jit_fail_guards };
     // A bad pipeline is a usage error, found before the program runs.
     if let Err(e) = tracelab_minipy::jit::Jit::new(&options) {
         crate::io_errln!(io, "tracelab py: {e}");

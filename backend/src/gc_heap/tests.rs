@@ -40,6 +40,8 @@ loop l [p0, i1] {
 
 struct TestEnv {
     heap: Heap,
+    /// What `guard_countdown` gives.
+    countdown: u64,
     /// `double` raises when its argument is this.
     raise_at: i64,
 }
@@ -63,6 +65,10 @@ impl HeapEnv for TestEnv {
     }
 
     fn constants(&mut self, _out: &mut [u64]) {}
+
+    fn guard_countdown(&mut self) -> u64 {
+        self.countdown
+    }
 }
 
 fn env(stress: bool) -> (TestEnv, HeapTarget) {
@@ -71,9 +77,9 @@ fn env(stress: bool) -> (TestEnv, HeapTarget) {
     let boxed = layouts.declare(Layout::fixed("box", 2, 0));
     let holder = layouts.declare(Layout::fixed("holder", 2, 1 << 1));
     let classes = [("box", boxed), ("nothing", nothing), ("holder", holder)].map(|(n, l)| (n.to_string(), l.0)).into();
-    let target = HeapTarget { classes, functions: [("double".to_string(), 0)].into() };
+    let target = HeapTarget { classes, functions: [("double".to_string(), 0)].into(), random_guard_failures: false };
     let config = GcConfig { stress, verify: true, ..GcConfig::default() };
-    (TestEnv { heap: Heap::new(layouts, config), raise_at: -1 }, target)
+    (TestEnv { heap: Heap::new(layouts, config), countdown: 0, raise_at: -1 }, target)
 }
 
 fn compiled(text: &str, target: &HeapTarget) -> Result<HeapCode, BackendError> {
@@ -180,4 +186,18 @@ fn a_trace_without_a_loop_runs_once_to_its_finish() {
     assert_eq!(env.heap.word(b, 1), 17);
     // Past 100 its second guard fails instead.
     assert_eq!(code.run(&mut env, &[b.0 as u64, 90]), HeapExit::Guard { index: 1, values: vec![b.0 as u64, 107] });
+}
+
+#[test]
+fn with_random_guard_failures_a_guard_fails_when_the_countdown_reaches_it() {
+    let (mut env, mut target) = env(false);
+    target.random_guard_failures = true;
+    let code = compiled(COUNT, &target).expect("compiles");
+    let b = env.heap.alloc(LayoutId(target.classes["box"]), 0).expect("room");
+    env.heap.set_word(b, 1, 7);
+    // Checks: class (1), bound (2), class (3), bound (4): the fourth fails, after two rounds.
+    env.countdown = 4;
+    assert_eq!(code.run(&mut env, &[b.0 as u64, 10]), HeapExit::Guard { index: 1, values: vec![b.0 as u64, 27] });
+    env.countdown = 0;
+    assert_eq!(code.run(&mut env, &[b.0 as u64, 10]), HeapExit::Guard { index: 1, values: vec![b.0 as u64, 107] }, "0: never");
 }

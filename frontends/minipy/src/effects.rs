@@ -82,9 +82,9 @@ pub struct Helper {
     pub collects: bool,
     /// Whether it may raise (a trace checks `guard_no_exception` after it).
     pub raises: bool,
-    /// Calling it again after it gave the result a guard rejects gives that result again and
-    /// does nothing else (an exhausted iterator stays exhausted), so a guard on its result may
-    /// resume before the call.
+    /// Calling it again after it gave a result a guard rejects may be right: an exhausted
+    /// iterator stays exhausted, so a guard that fails on null may resume before the call
+    /// (a guard that fails on a value resumes after it: `Exec::iter_exhausted`).
     pub rerun_safe: bool,
     pub run: HelperFn,
     pub what: &'static str,

@@ -103,6 +103,11 @@ pub trait Exec {
     fn has_layout(&mut self, v: Self::V, l: LayoutId) -> bool;
     /// Whether `v` is null (a guard in a trace).
     fn is_null(&mut self, v: Self::V) -> bool;
+    /// Whether an iterator's next value (null when it is exhausted) ends the loop: a guard in
+    /// a trace, whose failure must not ask the iterator again when it gave a value.
+    fn iter_exhausted(&mut self, next: Self::V) -> bool {
+        self.is_null(next)
+    }
     /// Whether `a` and `b` are the same object (a pointer comparison branch).
     fn same(&mut self, a: Self::V, b: Self::V) -> bool;
 

@@ -1114,7 +1114,7 @@ fn for_iter<X: Exec>(x: &mut X, target: u32) -> Res<Flow<X::V>> {
     let args = [x.ref_word(it)];
     let v = x.call(&E::ITER_NEXT, &args)?;
     let v = x.word_ref(v);
-    if x.is_null(v) {
+    if x.iter_exhausted(v) {
         x.pop();
         jump(x, target);
     } else {

@@ -38,6 +38,9 @@ pub struct JitOptions {
     /// Check each optimized trace against the trace as recorded with the reference
     /// interpreter (`tracelab equiv`) on this many seeds (0: no check).
     pub check_seeds: u64,
+    /// A test mode: compiled guards also fail at random (seeded), though their conditions
+    /// hold, so that resuming is exercised everywhere (`--jit-fail-guards SEED`).
+    pub fail_guards: Option<u64>,
 }
 
 /// What the JIT did, for `--jit-stats` and the log's summary.
@@ -93,6 +96,8 @@ pub struct Jit {
     /// Compiled code by token (loops and bridges).
     native: FxHashMap<u64, Installed>,
     target: Option<tracelab_backend::gc_heap::HeapTarget>,
+    /// The random state of `fail_guards` (xorshift; `None`: off).
+    fail_guards: Option<u64>,
 }
 
 impl Jit {
@@ -105,7 +110,7 @@ impl Jit {
         let base = tracelab_ir::parse(&crate::effects::declarations())
             .map_err(|d| format!("minipy's descr declarations do not parse: {}", d.first().map_or(String::new(), |d| d.message.clone())))?;
         let log = options.log.then(|| base.clone());
-        Ok(Jit { driver: Driver::new(options.params.clone()), pipeline, check_seeds: options.check_seeds, base, next_token: 1, next_guard: 1, log, notes: Vec::new(), report: JitReport::default(), native: FxHashMap::default(), target: None })
+        Ok(Jit { driver: Driver::new(options.params.clone()), pipeline, check_seeds: options.check_seeds, base, next_token: 1, next_guard: 1, log, notes: Vec::new(), report: JitReport::default(), native: FxHashMap::default(), target: None, fail_guards: options.fail_guards.map(|seed| seed | 1) })
     }
 
     pub fn report(&self) -> JitReport {
@@ -270,7 +275,9 @@ pub fn merge_point(vm: &mut Vm, code: CodeId, header: usize) -> Res<Option<Exit>
     let result = match jit.driver.merge_point((code, header)) {
         Action::StartTracing => {
             if jit.target.is_none() {
-                jit.target = Some(native::heap_target(vm));
+                let mut target = native::heap_target(vm);
+                target.random_guard_failures = jit.fail_guards.is_some();
+                jit.target = Some(target);
             }
             let name = loop_name(vm, code, header);
             let enters = loop_headers(vm, code).filter(|&h| h != header && jit.driver.compiled_at((code, h)).is_some()).collect();
@@ -326,7 +333,8 @@ fn run_compiled(vm: &mut Vm, jit: &mut Jit, mut token: u64) -> Res<Stop> {
         let Some(installed) = jit.native.get_mut(&token) else { return Ok(Stop::Interpret) };
         jit.report.entries += 1;
         installed.entries += 1;
-        let index = match installed.code.run(vm)? {
+        let countdown = jit.fail_guards.as_mut().map_or(0, next_countdown);
+        let index = match installed.code.run(vm, countdown)? {
             NativeExit::Finished { header } => {
                 let code = CodeId(vm.heap.word(vm.get(vm.frame), crate::layout::FRAME_CODE) as u32);
                 match jit.driver.compiled_at((code, header)) {
@@ -354,6 +362,14 @@ fn run_compiled(vm: &mut Vm, jit: &mut Jit, mut token: u64) -> Res<Stop> {
             }
         }
     }
+}
+
+/// The guard check at which a run fails with `--jit-fail-guards`: 1 to 32 (xorshift64).
+fn next_countdown(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    1 + *state % 32
 }
 
 /// Records a trace of `shape` from the current frame while running it; the JIT is out of `vm`

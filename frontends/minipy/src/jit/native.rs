@@ -61,13 +61,15 @@ pub fn heap_target(vm: &Vm) -> HeapTarget {
     let n = vm.heap.layouts().len();
     let classes = (0..n as u16).map(|id| (super::record::class_name(LayoutId(id)), id)).collect();
     let functions = crate::effects::HELPERS.iter().enumerate().map(|(k, h)| (format!("minipy.{}", h.name), k as u32)).collect();
-    HeapTarget { classes, functions }
+    HeapTarget { classes, functions, random_guard_failures: false }
 }
 
 /// What compiled code asks of minipy while it runs.
 struct MinipyEnv<'a> {
     vm: &'a mut Vm,
     consts: &'a [ConstSource],
+    /// The guard check that fails regardless (`--jit-fail-guards`; 0: none).
+    countdown: u64,
 }
 
 impl HeapEnv for MinipyEnv<'_> {
@@ -88,6 +90,10 @@ impl HeapEnv for MinipyEnv<'_> {
         for (w, &c) in out.iter_mut().zip(self.consts) {
             *w = const_ref(self.vm, c).0 as u64;
         }
+    }
+
+    fn guard_countdown(&mut self) -> u64 {
+        self.countdown
     }
 }
 
@@ -148,10 +154,11 @@ impl NativeLoop {
     }
 
     /// Runs the trace from the current frame (where it starts) until a guard fails or it
-    /// finishes, then leaves the frame as the interpreter would have it there.
-    pub fn run(&self, vm: &mut Vm) -> Res<NativeExit> {
+    /// finishes, then leaves the frame as the interpreter would have it there. With a
+    /// nonzero `countdown` (code compiled for random guard failures), that guard check fails.
+    pub fn run(&self, vm: &mut Vm, countdown: u64) -> Res<NativeExit> {
         let frame = vm.get(vm.frame);
-        let exit = self.code.run(&mut MinipyEnv { vm, consts: &self.consts }, &[frame.0 as u64]);
+        let exit = self.code.run(&mut MinipyEnv { vm, consts: &self.consts, countdown }, &[frame.0 as u64]);
         match exit {
             HeapExit::Guard { index, values } => {
                 self.resume(vm, index, &values)?;
@@ -230,15 +237,18 @@ impl Decoder<'_> {
         }
         for (k, v) in r.virtuals.iter().enumerate() {
             for (key, rv) in &v.fields {
-                if let FieldKey::Field(d) = key {
-                    let obj = self.vm.get(self.virtuals[k]);
-                    self.store(obj, *d, *rv);
+                let obj = self.vm.get(self.virtuals[k]);
+                match *key {
+                    FieldKey::Field(d) => self.store(obj, d, *rv),
+                    FieldKey::Item(i) => self.store_item(obj, v.descr, i, *rv),
                 }
             }
         }
         for w in &r.pending {
-            if let (Some(obj), None) = (self.value(w.object), w.index) {
-                self.store(Ref(obj as u32), w.descr, w.value);
+            let Some(obj) = self.value(w.object) else { continue };
+            match w.index {
+                None => self.store(Ref(obj as u32), w.descr, w.value),
+                Some(i) => self.store_item(Ref(obj as u32), w.descr, i, w.value),
             }
         }
         for e in &r.vable {
@@ -298,6 +308,21 @@ impl Decoder<'_> {
             self.vm.heap.set_field(obj, word, Ref(bits as u32));
         } else {
             self.vm.heap.set_word(obj, word, bits);
+        }
+    }
+
+    /// Writes a resume value into item `i` of array `obj` (array descr `d`), if in bounds.
+    fn store_item(&mut self, obj: Ref, d: DescrId, i: u32, rv: ResumeValue) {
+        let DescrData::Array(a) = &self.m.descrs[d].data else { return };
+        let is_ref = a.kind == MemKind::Ref;
+        let Some(bits) = self.value(rv) else { return };
+        if (i as usize) >= self.vm.heap.len(obj) {
+            return;
+        }
+        if is_ref {
+            self.vm.heap.set_field(obj, L::ITEMS + i as usize, Ref(bits as u32));
+        } else {
+            self.vm.heap.set_word(obj, L::ITEMS + i as usize, bits);
         }
     }
 

@@ -40,6 +40,18 @@ pub struct Traced {
     pub ir: Value,
 }
 
+/// Where a failing guard resumes the interpreter in the bytecode it is in.
+#[derive(Clone, Copy, Debug)]
+enum ResumeAt {
+    /// At its start, with the slots it changed restored: the bytecode runs again.
+    Start,
+    /// After it (an exception check: the interpreter unwinds from there).
+    After,
+    /// After it, with this value pushed (an iterator gave a value the trace took for none:
+    /// asking again would lose it).
+    AfterPushing(Value),
+}
+
 /// What a recording records, and where it ends.
 #[derive(Clone, Debug)]
 pub enum Shape {
@@ -190,45 +202,60 @@ impl<'v> Recording<'v> {
     }
 
     fn guard(&mut self, opcode: Opcode, args: &[Value]) {
+        let at = if opcode == Opcode::GuardNoException { ResumeAt::After } else { ResumeAt::Start };
+        self.guard_at(opcode, args, at);
+    }
+
+    fn guard_at(&mut self, opcode: Opcode, args: &[Value], at: ResumeAt) {
         if self.rec.is_none() {
             return;
         }
-        let after_call = opcode == Opcode::GuardNoException;
-        if let (Some(h), false) = (self.effect_in_op, after_call) {
+        if let (Some(h), ResumeAt::Start) = (self.effect_in_op, at) {
             let what = format!("a branch on the result of `{h}` in {} (it may have had effects)", self.op_name());
             self.unsupported(what);
             return;
         }
-        let resume = self.resume_here(!after_call);
+        let resume = self.resume_here(at);
         let Some(rec) = self.rec.as_mut() else { return };
         if let Err(reason) = rec.guard(opcode, args, resume) {
             self.give_up(reason);
         }
     }
 
-    /// Resume data for a guard in the current bytecode: at its start (`restore`: the slots it
-    /// changed get their old values back) or after it (an exception check). The loop's frame
+    /// Resume data for a guard in the current bytecode, where `at` says. The loop's frame
     /// is written back through `vable` entries; each inlined frame is described in full (its
     /// function, its stack depth, then its slots).
-    fn resume_here(&mut self, restore: bool) -> Resume {
+    fn resume_here(&mut self, at: ResumeAt) -> Resume {
         let mut r = Resume::default();
         let top = self.frames.len() - 1;
         for k in 0..=top {
             let here = self.frame_at(k);
-            let (pc, sp) = if k < top {
-                (self.vm.heap.word(here, L::FRAME_PC) as usize, self.vm.heap.word(here, L::FRAME_SP) as usize)
-            } else if restore {
-                (self.op_pc, self.op_sp)
-            } else {
-                (self.op_pc + 1, self.vm.heap.word(here, L::FRAME_SP) as usize)
+            let sp_now = self.vm.heap.word(here, L::FRAME_SP) as usize;
+            let (pc, sp, pushed) = match at {
+                _ if k < top => (self.vm.heap.word(here, L::FRAME_PC) as usize, sp_now, None),
+                ResumeAt::Start => (self.op_pc, self.op_sp, None),
+                ResumeAt::After => (self.op_pc + 1, sp_now, None),
+                ResumeAt::AfterPushing(v) => (self.op_pc + 1, sp_now + 1, Some((sp_now, v))),
             };
+            let restore = k == top && matches!(at, ResumeAt::Start);
             let code = self.frames[k].code;
             let name = format!("{}#{}", self.vm.codes[code.0 as usize].name, code.0);
             let slots = if k == 0 {
-                self.vable_resume(&mut r, sp, restore && k == top);
+                self.vable_resume(&mut r, sp, restore);
+                if let Some((i, v)) = pushed {
+                    let d = self.slot_descr(i);
+                    r.vable.push(VableEntry { slot: VableSlot::Field(d), value: ResumeValue::Value(v) });
+                }
                 vec![]
             } else {
-                self.inlined_frame_slots(k, sp, restore && k == top)
+                let mut slots = self.inlined_frame_slots(k, sp, restore);
+                if let Some((i, v)) = pushed {
+                    if slots.len() <= 2 + i {
+                        slots.resize(3 + i, ResumeValue::Dead);
+                    }
+                    slots[2 + i] = ResumeValue::Value(v);
+                }
+                slots
             };
             r.frames.push(ResumeFrame { code: name, pc: pc as u32, slots });
         }
@@ -790,6 +817,19 @@ impl Exec for Recording<'_> {
         self.vm.heap.set_field(Ref(array.c as u32), L::ITEMS + i.c as usize, Ref(v.c as u32));
         let d = self.descr("minipy.refarray.items");
         self.emit(Opcode::SetarrayitemGc, &[array.ir, i.ir, v.ir], d);
+    }
+
+    fn iter_exhausted(&mut self, next: Traced) -> bool {
+        let exhausted = next.c == 0;
+        if !self.is_const(next.ir) {
+            if exhausted {
+                self.guard_at(Opcode::GuardIsnull, &[next.ir], ResumeAt::AfterPushing(next.ir));
+            } else {
+                // Fails when the iterator is exhausted, which asking again finds again.
+                self.guard(Opcode::GuardNonnull, &[next.ir]);
+            }
+        }
+        exhausted
     }
 
     fn promote(&mut self, w: Traced) -> u64 {
