@@ -318,6 +318,29 @@ fn py_runs_code_and_rejects_unknown_options() {
 /// writes is a module the other commands read.
 const HOT_LOOP: &str = "def f(n):\n    t = 0\n    i = 0\n    while i < n:\n        t = t + i * 2\n        i = i + 1\n    return t\nprint(f(3000))\n";
 
+/// A hot loop whose branch goes the other way on every third iteration: that guard gets a
+/// bridge.
+const BRANCHY_LOOP: &str = "def f(n):\n    t = 0\n    for i in range(n):\n        if i % 3 == 0:\n            t = t + 1\n        else:\n            t = t + 2\n    return t\nprint(f(3000))\n";
+
+#[test]
+fn py_jit_bridges_are_logged_with_the_guard_they_attach_to() {
+    let dir = std::env::temp_dir().join(format!("tracelab-py-bridge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("bridges.trace");
+    let run = tracelab(&["py", "--jit-threshold", "5", "--jit-stats", "--jit-log", log.to_str().unwrap(), "-c", BRANCHY_LOOP]);
+    assert_eq!(code(&run), 0, "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(stdout(&run), "5000\n");
+    let stats = String::from_utf8_lossy(&run.stderr).to_string();
+    assert!(!stats.contains("bridges recorded: 0"), "{stats}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let bridge = text.lines().find(|l| l.starts_with("bridge bridge_loop_f_")).unwrap_or_else(|| panic!("{text}"));
+    // It names a guard of the loop it leaves from, which the log holds.
+    let guard = bridge.split(" from ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_else(|| panic!("{bridge}"));
+    assert!(text.contains(&format!("descr=<{guard}>")), "{guard} is not in the log:\n{text}");
+    assert_eq!(code(&tracelab(&["verify", log.to_str().unwrap()])), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn py_jit_flags_log_and_stats() {
     let dir = std::env::temp_dir().join(format!("tracelab-py-jit-{}", std::process::id()));
@@ -328,7 +351,7 @@ fn py_jit_flags_log_and_stats() {
     assert_eq!(stdout(&run), "8997000\n");
     let stats = String::from_utf8_lossy(&run.stderr).to_string();
     assert!(stats.contains("loops recorded: 1"), "{stats}");
-    assert!(stats.contains("loops compiled: 1"), "{stats}");
+    assert!(stats.contains("traces compiled: 1"), "{stats}");
     assert!(stats.contains("checked against the recorded ones: 1, different: 0"), "{stats}");
     // The log: the loop as recorded and as optimized, which verify and opt read.
     let text = std::fs::read_to_string(&log).unwrap();
