@@ -1052,8 +1052,8 @@ fn compare<X: Exec>(x: &mut X, op: CmpOp) -> Res<Flow<X::V>> {
     Ok(Flow::Next)
 }
 
-/// `list[int]` in range, as the context's reads: the length, the storage, the item.
-fn list_index<X: Exec>(x: &mut X, obj: X::V, key: X::V) -> Option<X::V> {
+/// Where `list[int]` is, when in range, as the context's reads: the storage and the index.
+fn list_slot<X: Exec>(x: &mut X, obj: X::V, key: X::V) -> Option<(X::V, X::W)> {
     if !(x.has_layout(obj, L::LIST) && x.has_layout(key, L::INT)) {
         return None;
     }
@@ -1064,7 +1064,12 @@ fn list_index<X: Exec>(x: &mut X, obj: X::V, key: X::V) -> Option<X::V> {
     if x.int_lt(j, zero) || !x.int_lt(j, n) {
         return None;
     }
-    let storage = x.field(obj, &E::LIST_STORAGE);
+    Some((x.field(obj, &E::LIST_STORAGE), j))
+}
+
+/// `list[int]` in range, as the context's reads: the length, the storage, the item.
+fn list_index<X: Exec>(x: &mut X, obj: X::V, key: X::V) -> Option<X::V> {
+    let (storage, j) = list_slot(x, obj, key)?;
     Some(x.item(storage, j))
 }
 
@@ -1078,6 +1083,10 @@ fn subscr_fast<X: Exec>(x: &mut X, obj: X::V, key: X::V) -> Res<X::V> {
 }
 
 fn store_subscr<X: Exec>(x: &mut X, obj: X::V, key: X::V, v: X::V) -> Res<()> {
+    if let Some((storage, j)) = list_slot(x, obj, key) {
+        x.set_item(storage, j, v);
+        return Ok(());
+    }
     let args = [x.ref_word(obj), x.ref_word(key), x.ref_word(v)];
     x.call(&E::SETITEM, &args)?;
     Ok(())
@@ -1255,6 +1264,21 @@ fn unpack<X: Exec>(x: &mut X, before: usize, after: Option<usize>) -> Res<()> {
             for k in (0..before).rev() {
                 let k = x.const_word(k as u64);
                 let item = x.item(v, k);
+                x.push(item);
+            }
+            return Ok(());
+        }
+    }
+    // A list of the right length: its items, from its storage (`[x, y, z] = point`).
+    if after.is_none() && x.has_layout(v, L::LIST) {
+        let len = x.word(v, &E::LIST_LEN);
+        let want = x.const_word(before as u64);
+        if x.int_eq(len, want) {
+            let storage = x.field(v, &E::LIST_STORAGE);
+            x.pop();
+            for k in (0..before).rev() {
+                let k = x.const_word(k as u64);
+                let item = x.item(storage, k);
                 x.push(item);
             }
             return Ok(());
