@@ -68,6 +68,11 @@ pub struct JitReport {
     pub time_native: Duration,
     /// Compiled loops no longer entered: they kept leaving before completing an iteration.
     pub loops_given_up: u32,
+    /// Exits from compiled code to the interpreter: guards without a bridge (those in an
+    /// inlined call among them) and traces finishing at a header with no compiled loop.
+    pub exits_to_interpreter: u64,
+    pub exits_in_inlined_calls: u64,
+    pub finishes_to_interpreter: u64,
 }
 
 /// A compiled trace, with its name, its entries and those that left in its preamble.
@@ -257,6 +262,7 @@ pub fn summary(r: &JitReport) -> String {
         out.push_str(&format!("  {n:>6}  not compiled: {reason}\n"));
     }
     out.push_str(&format!("compiled traces entered: {} times, {:.1} ms in them\n", r.entries, ms(r.time_native)));
+    out.push_str(&format!("back to the interpreter: {} from guards without a bridge ({} in inlined calls), {} from traces ending where no loop is compiled\n", r.exits_to_interpreter, r.exits_in_inlined_calls, r.finishes_to_interpreter));
     if r.loops_given_up > 0 {
         out.push_str(&format!("compiled loops no longer entered (most entries left before one iteration): {}\n", r.loops_given_up));
     }
@@ -273,22 +279,25 @@ fn ms(d: Duration) -> f64 {
 pub fn merge_point(vm: &mut Vm, code: CodeId, header: usize) -> Res<Option<Exit>> {
     let Some(mut jit) = vm.jit.take() else { return Ok(None) };
     let result = match jit.driver.merge_point((code, header)) {
-        Action::StartTracing => {
-            if jit.target.is_none() {
-                let mut target = native::heap_target(vm);
-                target.random_guard_failures = jit.fail_guards.is_some();
-                jit.target = Some(target);
-            }
-            let name = loop_name(vm, code, header);
-            let enters = loop_headers(vm, code).filter(|&h| h != header && jit.driver.compiled_at((code, h)).is_some()).collect();
-            let token = jit.next_token;
-            record(vm, &mut jit, &name, Shape::Loop { token, header, enters })
-        }
+        Action::StartTracing => trace_loop(vm, &mut jit, code, header),
         Action::Enter(token) => enter(vm, &mut jit, token),
         _ => Ok(None),
     };
     vm.jit = Some(jit);
     result
+}
+
+/// Records the loop at `header` of `code` (the driver has started the trace).
+fn trace_loop(vm: &mut Vm, jit: &mut Jit, code: CodeId, header: usize) -> Res<Option<Exit>> {
+    if jit.target.is_none() {
+        let mut target = native::heap_target(vm);
+        target.random_guard_failures = jit.fail_guards.is_some();
+        jit.target = Some(target);
+    }
+    let name = loop_name(vm, code, header);
+    let enters = loop_headers(vm, code).filter(|&h| h != header && jit.driver.compiled_at((code, h)).is_some()).collect();
+    let token = jit.next_token;
+    record(vm, jit, &name, Shape::Loop { token, header, enters })
 }
 
 /// The loop headers of `code`: the targets of its backward jumps.
@@ -309,6 +318,8 @@ enum Stop {
     Interpret,
     /// Guard `index` of trace `token` is hot: a bridge is to be recorded from it.
     TraceBridge { token: u64, index: usize },
+    /// A trace finished at this loop header, which just became hot.
+    TraceLoop { code: CodeId, header: usize },
 }
 
 /// Runs compiled trace `token` from the current frame, then whatever its exits lead to: the
@@ -325,6 +336,7 @@ fn enter(vm: &mut Vm, jit: &mut Jit, token: LoopToken) -> Res<Option<Exit>> {
             let name = format!("bridge_{}_g{guard}", installed.name);
             record(vm, jit, &name, Shape::Bridge { guard })
         }
+        Stop::TraceLoop { code, header } => trace_loop(vm, jit, code, header),
     }
 }
 
@@ -336,13 +348,19 @@ fn run_compiled(vm: &mut Vm, jit: &mut Jit, mut token: u64) -> Res<Stop> {
         let countdown = jit.fail_guards.as_mut().map_or(0, next_countdown);
         let index = match installed.code.run(vm, countdown)? {
             NativeExit::Finished { header } => {
+                // Arriving at a loop header from compiled code counts as the interpreter's
+                // arrival there would: the loop may become hot.
                 let code = CodeId(vm.heap.word(vm.get(vm.frame), crate::layout::FRAME_CODE) as u32);
-                match jit.driver.compiled_at((code, header)) {
-                    Some(next) => {
+                match jit.driver.merge_point((code, header)) {
+                    Action::Enter(next) => {
                         token = next.0 as u64;
                         continue;
                     }
-                    None => return Ok(Stop::Interpret),
+                    Action::StartTracing => return Ok(Stop::TraceLoop { code, header }),
+                    _ => {
+                        jit.report.finishes_to_interpreter += 1;
+                        return Ok(Stop::Interpret);
+                    }
                 }
             }
             NativeExit::Guard(index) => index,
@@ -353,6 +371,8 @@ fn run_compiled(vm: &mut Vm, jit: &mut Jit, mut token: u64) -> Res<Stop> {
             GuardAction::Enter(bridge) => token = bridge.0 as u64,
             GuardAction::TraceBridge => return Ok(Stop::TraceBridge { token, index }),
             GuardAction::Interpret => {
+                jit.report.exits_to_interpreter += 1;
+                jit.report.exits_in_inlined_calls += (installed.code.guard_frames(index) > 1) as u64;
                 installed.early += installed.code.in_preamble(index) as u64;
                 if installed.entries >= PREAMBLE_EXIT_PATIENCE && installed.early * 2 > installed.entries {
                     jit.native.remove(&token);
