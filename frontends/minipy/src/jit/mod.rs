@@ -8,9 +8,13 @@
 //! closed loop is optimized with the pass manager (`-O`, or the pipeline of `--jit-opt`), and
 //! both forms go to the log.
 //!
-//! The optimized loop is then compiled for minipy's heap ([`native`]), and later arrivals at
-//! its header run the compiled code until a guard fails, where the interpreter resumes. Not yet
-//! done (docs/minipy.md): inlining calls into traces, outer loops, bridges.
+//! The optimized trace is then compiled for minipy's heap ([`native`]), and later arrivals at
+//! its header run it. A guard of the loop's frame that keeps failing gets a bridge: a trace
+//! recorded from where the guard resumes to the next loop header, run on its later failures; a
+//! loop whose recording reaches another compiled loop's header ends there. The runner goes from
+//! trace to trace (bridge, loop at a finishing header) until one leaves for the interpreter.
+//! Not yet done (docs/minipy.md): bridges from guards in inlined calls, bridges entering a
+//! loop's peeled body, calls of compiled code for functions with loops.
 
 pub mod native;
 pub mod record;
