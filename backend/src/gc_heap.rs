@@ -162,6 +162,11 @@ impl Drop for HeapCode {
 }
 
 impl HeapCode {
+    /// How many words a run takes (one per trace input).
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
     /// Runs the loop on `env`'s heap from `inputs` (one word per trace input) until a guard
     /// fails.
     pub fn run(&self, env: &mut dyn HeapEnv, inputs: &[u64]) -> HeapExit {

@@ -338,7 +338,8 @@ fn enter(vm: &mut Vm, jit: &mut Jit, token: LoopToken) -> Res<Option<Exit>> {
             let installed = &jit.native[&token];
             let guard = installed.code.guard_id(index).unwrap_or(index as u64);
             let name = format!("bridge_{}_g{guard}", installed.name);
-            record(vm, jit, &name, Shape::Bridge { guard })
+            let frames = installed.code.guard_frames(index);
+            record(vm, jit, &name, Shape::Bridge { guard, frames })
         }
         Stop::TraceLoop { code, header } => trace_loop(vm, jit, code, header),
     }
@@ -369,8 +370,7 @@ fn run_compiled(vm: &mut Vm, jit: &mut Jit, mut token: u64) -> Res<Stop> {
             }
             NativeExit::Guard(index) => index,
         };
-        // A bridge starts in the loop's frame: not from a guard in an inlined call.
-        let action = if installed.code.guard_frames(index) == 1 { jit.driver.guard_failed(LoopToken(token as u32), index as u32) } else { GuardAction::Interpret };
+        let action = jit.driver.guard_failed(LoopToken(token as u32), index as u32);
         match action {
             GuardAction::Enter(bridge) => token = bridge.0 as u64,
             GuardAction::TraceBridge => return Ok(Stop::TraceBridge { token, index }),

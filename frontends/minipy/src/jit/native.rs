@@ -157,8 +157,23 @@ impl NativeLoop {
     /// finishes, then leaves the frame as the interpreter would have it there. With a
     /// nonzero `countdown` (code compiled for random guard failures), that guard check fails.
     pub fn run(&self, vm: &mut Vm, countdown: u64) -> Res<NativeExit> {
-        let frame = vm.get(vm.frame);
-        let exit = self.code.run(&mut MinipyEnv { vm, consts: &self.consts, countdown }, &[frame.0 as u64]);
+        // The trace's inputs: the loop's frame, then (a bridge from a guard in an inlined
+        // call) the frames of the calls the guard rebuilt, the current one last.
+        let mut inputs = vec![0u64; self.code.inputs()];
+        let mut f = vm.get(vm.frame);
+        for slot in inputs.iter_mut().rev() {
+            *slot = f.0 as u64;
+            f = vm.heap.field(f, L::FRAME_BACK);
+        }
+        let exit = self.code.run(&mut MinipyEnv { vm, consts: &self.consts, countdown }, &inputs);
+        // The calls' frames the trace started in are its own now (they returned in it, or its
+        // exit describes them): the interpreter goes on from the loop's frame.
+        for _ in 1..inputs.len() {
+            let f = vm.get(vm.frame);
+            let back = vm.heap.field(f, L::FRAME_BACK);
+            vm.set(vm.frame, back);
+            vm.depth -= 1;
+        }
         match exit {
             HeapExit::Guard { index, values } => {
                 self.resume(vm, index, &values)?;

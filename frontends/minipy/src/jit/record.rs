@@ -58,9 +58,10 @@ pub enum Shape {
     /// The loop at `header` (its label named by `token`): it closes there, or ends at another
     /// loop header of its frame in `enters`, where a compiled loop takes over.
     Loop { token: u64, header: usize, enters: Vec<usize> },
-    /// A bridge from the guard with id `guard`, starting where the guard resumes: it ends at
-    /// the first loop header its frame reaches.
-    Bridge { guard: u64 },
+    /// A bridge from the guard with id `guard`, starting where the guard resumes (in `frames`
+    /// interpreter frames: the loop's and the calls inlined there): it ends at the first loop
+    /// header the loop's frame reaches.
+    Bridge { guard: u64, frames: usize },
 }
 
 /// How a recording ended.
@@ -131,19 +132,26 @@ impl<'v> Recording<'v> {
                 let (rec, params) = Recorder::start_loop(module, name, *token, &[Type::Ref], limit);
                 (rec, params[0])
             }
-            Shape::Bridge { guard } => {
-                let (rec, inputs) = Recorder::start_bridge(module, *guard, &[Type::Ref], limit);
+            Shape::Bridge { guard, frames } => {
+                let (rec, inputs) = Recorder::start_bridge(module, *guard, &vec![Type::Ref; (*frames).max(1)], limit);
                 (rec, inputs[0])
             }
         };
         rec.first_guard_id(first_guard);
-        let f = vm.get(vm.frame);
+        let calls = match shape {
+            Shape::Bridge { frames, .. } => frames.max(1) - 1,
+            Shape::Loop { .. } => 0,
+        };
+        let mut f = vm.get(vm.frame);
+        for _ in 0..calls {
+            f = vm.heap.field(f, L::FRAME_BACK);
+        }
         let code = CodeId(vm.heap.word(f, L::FRAME_CODE) as u32);
-        let pc = vm.heap.word(f, L::FRAME_PC) as usize;
+        let pc = vm.heap.word(vm.get(vm.frame), L::FRAME_PC) as usize;
         let frame = vm.root(f);
         let nslots = vm.heap.len(f);
-        let base_depth = vm.depth;
-        Recording {
+        let base_depth = vm.depth - calls as u32;
+        let mut recording = Recording {
             vm,
             rec: Some(rec),
             frame,
@@ -161,7 +169,50 @@ impl<'v> Recording<'v> {
             vable_fields: Vec::new(),
             outcome: None,
             ops_recorded: 0,
+        };
+        for k in 1..=calls {
+            recording.load_call_frame(k);
         }
+        let top = recording.frames.len() - 1;
+        recording.slots_at_op.clone_from(&recording.frames[top].slots);
+        recording
+    }
+
+    /// A bridge from a guard in an inlined call starts in the frames the guard's resume data
+    /// made: frame `k` is the bridge's input `k`, and its function and live slots are read
+    /// once at the start, after which it is traced as an inlined frame (all its slots known).
+    fn load_call_frame(&mut self, k: usize) {
+        let Some(input) = self.rec.as_ref().and_then(|r| r.inputs().get(k).copied()) else { return };
+        let f = self.call_frame_ref(k);
+        let code = CodeId(self.vm.heap.word(f, L::FRAME_CODE) as u32);
+        let sp = self.vm.heap.word(f, L::FRAME_SP) as usize;
+        let func_descr = self.frame_heap_descr("func", L::FRAME_FUNC);
+        let func = self.emit(Opcode::GetfieldGcR, &[input], Some(func_descr));
+        let mut slots = vec![None; self.vm.heap.len(f)];
+        for (i, slot) in slots.iter_mut().enumerate().take(sp) {
+            let d = self.frame_heap_descr(&format!("slot{i}"), L::FRAME_SLOTS + i);
+            *slot = Some(self.emit(Opcode::GetfieldGcR, &[input], Some(d)));
+        }
+        self.frames.push(TracedFrame { code, func: Some(func), globals: None, slots });
+    }
+
+    /// Frame `k` of the `calls + 1` a bridge starts in, found from the current one.
+    fn call_frame_ref(&self, k: usize) -> Ref {
+        let Shape::Bridge { frames, .. } = self.shape else { return self.vm.get(self.vm.frame) };
+        let mut f = self.vm.get(self.vm.frame);
+        for _ in k + 1..frames {
+            f = self.vm.heap.field(f, L::FRAME_BACK);
+        }
+        f
+    }
+
+    /// A field of a call's frame that is not the virtualizable (a bridge's input frames),
+    /// under its own owner (`minipy.callframe`), so that `virtualize` does not take it for the
+    /// loop's frame: a call's frame is never the loop's, and the trace only reads it.
+    fn frame_heap_descr(&mut self, name: &str, word: usize) -> DescrId {
+        let data = DescrData::Field(FieldDescr { owner: "minipy.callframe".into(), name: name.into(), offset: (word * 8) as u32, size: None, kind: MemKind::Ref, pure: false });
+        let Some(rec) = self.rec.as_mut() else { return DescrId::new(0) };
+        rec.module_mut().intern_descr_named(&format!("minipy.callframe.{name}"), data)
     }
 
     /// How the recording ended (`Aborted` if it is still under way: the frame was left), and
