@@ -13,8 +13,8 @@
 //! recorded from where the guard resumes to the next loop header, run on its later failures; a
 //! loop whose recording reaches another compiled loop's header ends there. The runner goes from
 //! trace to trace (bridge, loop at a finishing header) until one leaves for the interpreter.
-//! Not yet done (docs/minipy.md): bridges from guards in inlined calls, bridges entering a
-//! loop's peeled body, calls of compiled code for functions with loops.
+//! Not yet done (docs/minipy.md): bridges entering a loop's peeled body, calls of compiled code
+//! for functions with loops.
 
 pub mod native;
 pub mod record;
