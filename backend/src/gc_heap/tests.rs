@@ -162,24 +162,15 @@ loop l [i0] {
     assert!(e.0.contains("`call_i`"), "{e}");
 }
 
-/// A bridge-like trace: no label, it runs once and ends in `finish`.
-const STRAIGHT: &str = "
-descr box.value = <FieldS t.box.value 8>
-bridge b from Guard0x9 [p0, i1] {
-    guard_class(p0, ConstClass(box), descr=<Guard0x1>) [p0, i1]
-    i2 = getfield_gc_i(p0, descr=box.value)
-    i3 = int_add(i2, i1)
-    setfield_gc(p0, i3, descr=box.value)
-    i4 = int_lt(i3, 100)
-    guard_true(i4, descr=<Guard0x2>) [p0, i3]
-    finish(p0)
+/// `COUNT` as a bridge-like trace: no label, it runs once and ends in `finish`.
+fn straight() -> String {
+    COUNT.replace("loop l [p0, i1] {\n    label(p0, i1, descr=TargetToken(1))", "bridge b from Guard0x9 [p0, i1] {").replace("jump(p0, i1, descr=TargetToken(1))", "finish(p0)")
 }
-";
 
 #[test]
 fn a_trace_without_a_loop_runs_once_to_its_finish() {
     let (mut env, target) = env(false);
-    let code = compiled(STRAIGHT, &target).expect("compiles");
+    let code = compiled(&straight(), &target).expect("compiles");
     let b = env.heap.alloc(LayoutId(target.classes["box"]), 0).expect("room");
     env.heap.set_word(b, 1, 7);
     assert_eq!(code.run(&mut env, &[b.0 as u64, 10]), HeapExit::Finished);

@@ -1253,36 +1253,36 @@ fn call_ex<X: Exec>(x: &mut X, has_kwargs: bool) -> Res<Flow<X::V>> {
     }
 }
 
+/// Unpacks a tuple or list of exactly `n` items through the context (`a, b = b, a`,
+/// `[x, y, z] = point`): its items, read from the tuple or the list's storage. `false` for
+/// anything else (nothing done).
+fn unpack_exact<X: Exec>(x: &mut X, v: X::V, n: usize) -> bool {
+    let is_list = if x.has_layout(v, L::TUPLE) {
+        false
+    } else if x.has_layout(v, L::LIST) {
+        true
+    } else {
+        return false;
+    };
+    let len = if is_list { x.word(v, &E::LIST_LEN) } else { x.array_len(v) };
+    let want = x.const_word(n as u64);
+    if !x.int_eq(len, want) {
+        return false;
+    }
+    let array = if is_list { x.field(v, &E::LIST_STORAGE) } else { v };
+    x.pop();
+    for k in (0..n).rev() {
+        let k = x.const_word(k as u64);
+        let item = x.item(array, k);
+        x.push(item);
+    }
+    true
+}
+
 fn unpack<X: Exec>(x: &mut X, before: usize, after: Option<usize>) -> Res<()> {
     let v = x.peek(0);
-    // A tuple of the right length: its items, read through the context (`a, b = b, a`).
-    if after.is_none() && x.has_layout(v, L::TUPLE) {
-        let len = x.array_len(v);
-        let want = x.const_word(before as u64);
-        if x.int_eq(len, want) {
-            x.pop();
-            for k in (0..before).rev() {
-                let k = x.const_word(k as u64);
-                let item = x.item(v, k);
-                x.push(item);
-            }
-            return Ok(());
-        }
-    }
-    // A list of the right length: its items, from its storage (`[x, y, z] = point`).
-    if after.is_none() && x.has_layout(v, L::LIST) {
-        let len = x.word(v, &E::LIST_LEN);
-        let want = x.const_word(before as u64);
-        if x.int_eq(len, want) {
-            let storage = x.field(v, &E::LIST_STORAGE);
-            x.pop();
-            for k in (0..before).rev() {
-                let k = x.const_word(k as u64);
-                let item = x.item(storage, k);
-                x.push(item);
-            }
-            return Ok(());
-        }
+    if after.is_none() && unpack_exact(x, v, before) {
+        return Ok(());
     }
     let v = x.concrete(v);
     let vm = x.vm();
