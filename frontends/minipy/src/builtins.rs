@@ -5,7 +5,6 @@
 
 use crate::bytecode::{BinOp, CodeId};
 use crate::call::{self, Kw};
-use crate::exec::Exec;
 use crate::layout as L;
 use crate::ops::{self, Num};
 use crate::vm::{Exc, Res, Root, Sym, Vm};
@@ -178,20 +177,13 @@ pub fn call_type(vm: &mut Vm, t: Ref, args: &[Root], kw: Option<Kw>) -> Res<Ref>
 }
 
 /// `MakeFunction`: the code constant on top; below it closure, kw-defaults, defaults.
-pub fn make_function<X: Exec>(x: &mut X, _code: CodeId, defaults: bool, kwdefaults: bool, closure: bool) -> Res<Ref> {
-    let code_ref = x.pop();
-    let code_ref = x.concrete(code_ref);
-    let id = CodeId(ops::int_of(x.vm(), code_ref).map_or(0, |n| match n {
+/// A function object for code number `code_ref` (an int constant) with its closure cells,
+/// keyword-only and positional defaults (null when absent) and globals.
+pub fn make_function(vm: &mut Vm, code_ref: Ref, clo: Ref, kwd: Ref, defs: Ref, globals: Ref) -> Res<Ref> {
+    let id = CodeId(ops::int_of(vm, code_ref).map_or(0, |n| match n {
         Num::Small(i) => i as u32,
         Num::Big(_) => 0,
     }));
-    let pop = |x: &mut X, wanted: bool| if wanted { let v = x.pop(); x.concrete(v) } else { Ref::NULL };
-    let clo = pop(x, closure);
-    let kwd = pop(x, kwdefaults);
-    let defs = pop(x, defaults);
-    let f0 = x.frame();
-    let vm = x.vm();
-    let globals = vm.heap.field(f0, L::FRAME_GLOBALS);
     let roots = [vm.root(clo), vm.root(kwd), vm.root(defs), vm.root(globals)];
     let name = vm.codes[id.0 as usize].name.clone();
     let qual = vm.codes[id.0 as usize].qualname.clone();

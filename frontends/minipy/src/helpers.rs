@@ -132,6 +132,10 @@ pub fn build_list(vm: &mut Vm, a: &[u64]) -> Res<u64> {
     Ok(w(l))
 }
 
+pub fn make_function(vm: &mut Vm, a: &[u64]) -> Res<u64> {
+    crate::builtins::make_function(vm, r(a[0]), r(a[1]), r(a[2]), r(a[3]), r(a[4])).map(w)
+}
+
 pub fn build_slice(vm: &mut Vm, a: &[u64]) -> Res<u64> {
     let roots: Vec<_> = a.iter().map(|&x| vm.root(r(x))).collect();
     let s = vm.alloc(crate::layout::SLICE, 0)?;

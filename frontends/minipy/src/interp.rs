@@ -735,8 +735,16 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow<X::V>> {
         }
         Op::CallEx { has_kwargs } => return call_ex(x, has_kwargs),
         Op::MakeFunction { defaults, kwdefaults, closure } => {
-            let f = crate::builtins::make_function(x, code, defaults, kwdefaults, closure)?;
-            let f = x.opaque(f);
+            // The stack: [defaults] [kwdefaults] [closure] code number (top).
+            let code_ref = x.pop();
+            let optional = |x: &mut X, present: bool| if present { x.pop() } else { x.constant(Ref::NULL) };
+            let clo = optional(x, closure);
+            let kwd = optional(x, kwdefaults);
+            let defs = optional(x, defaults);
+            let globals = globals(x);
+            let args = [code_ref, clo, kwd, defs, globals].map(|v| x.ref_word(v));
+            let f = x.call(&E::MAKE_FUNCTION, &args)?;
+            let f = x.word_ref(f);
             x.push(f);
         }
         Op::Return => {
