@@ -108,6 +108,7 @@ macro_rules! helper {
 // set: the conservative answer. None is elidable: a helper that makes an object gives a new one
 // each time (`[]` in a loop), and a lookup's answer changes when a class or dict does. The integer arguments after the references are green operands
 // of the bytecode (an operator, a symbol), constants in a trace.
+helper!(CALL_KW, "call_kw", "Callr 8 rr EF=5", None, None, collects true, raises true, H::call_kw, "callee(args...) with the last len(names) of them keywords: callee, names, then the arguments");
 helper!(MAKE_FUNCTION, "make_function", "Callr 8 rrrrr EF=5", Some(&["int.value"]), Some(&[]), collects true, raises true, H::make_function, "a function object: code number, closure, keyword and positional defaults (null when absent), globals");
 helper!(LIST_APPEND, "list_append", "Callv 0 rr EF=2", Some(LIST), Some(LIST), collects true, raises false, H::list_append, "list.append(v): may grow the storage (copying it)");
 helper!(DICT_LOOKUP_STR, "dict_lookup_str", "Callr 8 rr EF=2", Some(DICT_STR_READS), Some(&["str.hash"]), collects false, raises false, H::dict_lookup_str, "d[k] for an exact str key: null when absent; caches the key's hash");
@@ -146,7 +147,7 @@ helper!(BUILD_LIST, "build_list", "Callr 8 r EF=2", Some(&[]), Some(&[]), collec
 /// Every helper a trace may call.
 pub const HELPERS: &[&Helper] = &[
     &LIST_APPEND, &DICT_LOOKUP_STR, &STORE_GLOBAL, &LOAD_GLOBAL, &BINARY, &COMPARE, &UNARY, &CONTAINS, &TRUTHY, &CLASS_SHADOWS_ATTR, &GETATTR, &SETATTR,
-    &METHOD_ON_CLASS, &GETITEM, &SETITEM, &GET_ITER, &ITER_NEXT, &CALL, &BUILD_TUPLE, &BUILD_SLICE, &BUILD_LIST, &MAKE_FUNCTION,
+    &METHOD_ON_CLASS, &GETITEM, &SETITEM, &GET_ITER, &ITER_NEXT, &CALL, &BUILD_TUPLE, &BUILD_SLICE, &BUILD_LIST, &MAKE_FUNCTION, &CALL_KW,
 ];
 
 impl Helper {

@@ -116,6 +116,17 @@ pub fn call(vm: &mut Vm, a: &[u64]) -> Res<u64> {
     crate::call::call_refs(vm, r(a[0]), &args).map(w)
 }
 
+/// `callee(args...)` where the last `len(names)` arguments are keywords: callee, names (a
+/// tuple of strs), then the arguments.
+pub fn call_kw(vm: &mut Vm, a: &[u64]) -> Res<u64> {
+    let (f, names) = (vm.root(r(a[0])), vm.root(r(a[1])));
+    let args: Vec<_> = a[2..].iter().map(|&x| vm.root(r(x))).collect();
+    let nkw = vm.heap.len(vm.get(names)).min(args.len());
+    let (pos, values) = args.split_at(args.len() - nkw);
+    let kw = crate::call::Kw { names, values };
+    crate::call::call_with(vm, vm.get(f), pos, Some(kw)).map(w)
+}
+
 pub fn build_tuple(vm: &mut Vm, a: &[u64]) -> Res<u64> {
     let roots: Vec<_> = a.iter().map(|&x| vm.root(r(x))).collect();
     vm.new_tuple_from(&roots).map(w)

@@ -730,6 +730,9 @@ fn step<X: Exec>(x: &mut X, op: Op, code: CodeId) -> Res<Flow<X::V>> {
         Op::Call(n) => return call_from_stack(x, n as usize, None),
         Op::CallKw { nargs, names } => {
             let names = konst(x, code, names);
+            if !x.pushes_callee_frames() {
+                return call_kw_helper(x, nargs as usize, names);
+            }
             let names = x.concrete(names);
             return call_from_stack(x, nargs as usize, Some(names));
         }
@@ -1137,6 +1140,22 @@ fn for_iter<X: Exec>(x: &mut X, target: u32) -> Res<Flow<X::V>> {
     } else {
         x.push(v);
     }
+    Ok(Flow::Next)
+}
+
+/// A call with keywords made as one helper call (the callee runs to completion).
+fn call_kw_helper<X: Exec>(x: &mut X, n: usize, names: X::V) -> Res<Flow<X::V>> {
+    let sp = x.sp();
+    let callee = x.slot(sp - n - 1);
+    let mut args = vec![x.ref_word(callee), x.ref_word(names)];
+    for k in 0..n {
+        let v = x.slot(sp - n + k);
+        args.push(x.ref_word(v));
+    }
+    let r = x.call(&E::CALL_KW, &args)?;
+    let r = x.word_ref(r);
+    drop_n(x, n + 1);
+    x.push(r);
     Ok(Flow::Next)
 }
 
