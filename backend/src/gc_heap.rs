@@ -63,7 +63,8 @@ pub trait HeapEnv {
     fn call(&mut self, f: u32, args: &[u64]) -> Result<u64, ()>;
     /// A new object of `layout`, zeroed but for its header; `Err` when there is no room.
     fn alloc(&mut self, layout: u16) -> Result<u64, ()>;
-    /// The current word of each constant (a collection may have moved them).
+    /// The current word of each constant (a collection may have moved them: asked on a run's
+    /// first entry and after each collection).
     fn constants(&mut self, out: &mut [u64]);
     /// With [`HeapTarget::random_guard_failures`]: the guard check at which this run fails
     /// (1 the first; 0 never).
@@ -144,6 +145,14 @@ struct Buffers {
     consts: Vec<u64>,
     args: Vec<u64>,
     spill: Vec<u64>,
+    /// The heap's collection count when `consts` was last right: constants move only in a
+    /// collection, so a run asks for them again only after one.
+    consts_at: Option<u64>,
+}
+
+/// Collections the heap has run (minor and major).
+fn collections(h: &Heap) -> u64 {
+    h.stats().minor_collections + h.stats().major_collections
 }
 
 impl std::fmt::Debug for HeapCode {
@@ -174,10 +183,13 @@ impl HeapCode {
         // A run nested in one of this code's calls (a frontend may allow it) gets its own.
         let mut taken = self.buffers.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default();
         let most = self.guards.iter().map(|g| g.1).max().unwrap_or(0);
-        let Buffers { exit_values, consts, args, spill } = &mut taken;
+        let Buffers { exit_values, consts, args, spill, consts_at } = &mut taken;
         exit_values.resize(most.max(1), 0);
-        consts.resize(self.consts.len().max(1), 0);
-        env.constants(&mut consts[..self.consts.len()]);
+        let now = collections(env.heap());
+        if *consts_at != Some(now) || consts.len() < self.consts.len() {
+            consts.resize(self.consts.len().max(1), 0);
+            env.constants(&mut consts[..self.consts.len()]);
+        }
         args.resize(self.most_args.max(1), 0);
         spill.resize(self.most_spilled.max(1), 0);
         let (base, words) = env.heap().raw_words();
@@ -204,6 +216,8 @@ impl HeapCode {
         // call, the only place the heap can grow or move. The calls it makes are the shims
         // below, given this context; `env` outlives the run.
         let r = unsafe { (self.entry)((&mut ctx as *mut HeapCtx).cast()) };
+        // A collection during the run refreshed the constants (`with_spilled_roots`).
+        *consts_at = Some(collections(env_ref.heap()));
         let exit = match usize::try_from(r) {
             Ok(index) if index < self.guards.len() => HeapExit::Guard { index, values: exit_values[..self.guards[index].1].to_vec() },
             _ if r == FINISHED => HeapExit::Finished,
@@ -244,7 +258,6 @@ unsafe fn with_spilled_roots(ctx: *mut HeapCtx, nspill: u64, f: impl FnOnce(&mut
     // arguments any call passes; they are `run`'s, apart from the heap and the environment.
     let (spill, args) = unsafe { (std::slice::from_raw_parts_mut(ctx.spill, nspill as usize), std::slice::from_raw_parts(ctx.args, nargs as usize)) };
     let heap = env.heap();
-    let collections = |h: &Heap| h.stats().minor_collections + h.stats().major_collections;
     let before = collections(heap);
     let mark = heap.root_count();
     for &w in spill.iter() {
