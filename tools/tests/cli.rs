@@ -366,11 +366,22 @@ fn py_jit_flags_log_and_stats() {
 }
 
 #[test]
+fn py_with_guards_failing_at_random_prints_the_same() {
+    let run = tracelab(&["py", "--jit-threshold", "1", "--jit-fail-guards", "5", "--jit-stats", "-c", BRANCHY_LOOP]);
+    assert_eq!(code(&run), 0, "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(stdout(&run), "5000\n");
+    let stats = String::from_utf8_lossy(&run.stderr).to_string();
+    // Compiled guards failed (the program's own branch and the random failures) and resumed.
+    assert!(!stats.contains("guard failures: 0"), "{stats}");
+}
+
+#[test]
 fn py_jit_flags_that_cannot_work_are_usage_errors() {
     for args in [
         &["py", "--jit-opt", "no-such-pass", "-c", "pass"][..],
         &["py", "--jit-threshold", "0", "-c", "pass"],
         &["py", "--no-jit", "--jit-log", "x.trace", "-c", "pass"],
+        &["py", "--no-jit", "--jit-fail-guards", "3", "-c", "pass"],
     ] {
         let out = tracelab(args);
         assert_eq!(code(&out), 2, "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
