@@ -142,10 +142,7 @@ impl<'v> Recording<'v> {
             Shape::Bridge { frames, .. } => frames.max(1) - 1,
             Shape::Loop { .. } => 0,
         };
-        let mut f = vm.get(vm.frame);
-        for _ in 0..calls {
-            f = vm.heap.field(f, L::FRAME_BACK);
-        }
+        let f = frame_below(vm, calls);
         let code = CodeId(vm.heap.word(f, L::FRAME_CODE) as u32);
         let pc = vm.heap.word(vm.get(vm.frame), L::FRAME_PC) as usize;
         let frame = vm.root(f);
@@ -198,12 +195,11 @@ impl<'v> Recording<'v> {
 
     /// Frame `k` of the `calls + 1` a bridge starts in, found from the current one.
     fn call_frame_ref(&self, k: usize) -> Ref {
-        let Shape::Bridge { frames, .. } = self.shape else { return self.vm.get(self.vm.frame) };
-        let mut f = self.vm.get(self.vm.frame);
-        for _ in k + 1..frames {
-            f = self.vm.heap.field(f, L::FRAME_BACK);
-        }
-        f
+        let frames = match self.shape {
+            Shape::Bridge { frames, .. } => frames,
+            Shape::Loop { .. } => 1,
+        };
+        frame_below(self.vm, frames.saturating_sub(k + 1))
     }
 
     /// A field of a call's frame that is not the virtualizable (a bridge's input frames),
@@ -403,11 +399,7 @@ impl<'v> Recording<'v> {
     /// The interpreter's frame for traced frame `k` (0: the loop's), found from the current
     /// one by its `back` links (frames move, and only the loop's is rooted).
     fn frame_at(&self, k: usize) -> Ref {
-        let mut f = self.vm.get(self.vm.frame);
-        for _ in k + 1..self.frames.len() {
-            f = self.vm.heap.field(f, L::FRAME_BACK);
-        }
-        f
+        frame_below(self.vm, self.frames.len() - 1 - k)
     }
 
     /// Whether the interpreter runs the frames the trace follows: the call depth matches
@@ -572,6 +564,15 @@ impl<'v> Recording<'v> {
         self.known_layout.insert(p, self.vm.heap.layout_of(r));
         Ok(Traced { c: r.0 as u64, ir: p })
     }
+}
+
+/// The interpreter's frame `n` calls below the current one (by `back` links).
+fn frame_below(vm: &Vm, n: usize) -> Ref {
+    let mut f = vm.get(vm.frame);
+    for _ in 0..n {
+        f = vm.heap.field(f, L::FRAME_BACK);
+    }
+    f
 }
 
 /// The class constant a guard compares a layout with (`ConstClass(minipy.int)`).
